@@ -1,0 +1,16 @@
+"""The API router: every public path of API.md, version 1."""
+
+from django.urls import path
+
+from issuers import api as issuers_api
+from people import api as people_api
+
+urlpatterns = [
+    path("auth/register/", people_api.RegisterApi.as_view(), name="auth-register"),
+    path("auth/token/", people_api.TokenApi.as_view(), name="auth-token"),
+    path("me/", people_api.MeApi.as_view(), name="me"),
+    path("issuers/", issuers_api.IssuerListCreateApi.as_view(), name="issuer-list"),
+    path("issuers/<int:issuer_id>/", issuers_api.IssuerDetailApi.as_view(), name="issuer-detail"),
+    path("issuers/<int:issuer_id>/officers/", issuers_api.OfficerGrantApi.as_view(), name="issuer-officers"),
+    path("issuers/<int:issuer_id>/auditors/", issuers_api.AuditorGrantApi.as_view(), name="issuer-auditors"),
+]

@@ -1,0 +1,195 @@
+"""One error shape for the whole API: `{"code", "detail", "fields"}`.
+
+Services raise `ServiceError` subclasses with a machine-readable code; DRF's
+own exceptions and Django's are translated here, so a client never sees a
+different shape and bad input never becomes a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+
+class ServiceError(Exception):
+    """A refusal by a service, carried to the client unchanged."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    code = "rule_violation"
+
+    def __init__(
+        self, detail: str, *, code: str | None = None, fields: dict[str, Any] | None = None
+    ):
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+
+class BadInput(ServiceError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+
+class NotPermitted(ServiceError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "permission_denied"
+
+
+class NotFound(ServiceError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+class InvalidState(ServiceError):
+    """The object's state does not allow the operation (409)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "invalid_state"
+
+
+class Conflict(ServiceError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+
+
+class RuleViolation(ServiceError):
+    """A business rule refuses the operation (422)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+_DRF_CODES = {
+    exceptions.ParseError: "malformed_request",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+}
+
+# Field-level codes that are important enough to become the top-level code.
+PROMOTED_FIELD_CODES = ("invalid_amount",)
+
+
+def error_body(code: str, detail: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "detail": detail, "fields": fields or {}}
+
+
+def _flatten(detail: Any) -> Any:
+    """ErrorDetail trees into plain strings, keeping their structure."""
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten(v) for v in detail]
+    return str(detail)
+
+
+def _codes(detail: Any) -> set[str]:
+    if isinstance(detail, dict):
+        return set().union(*(_codes(v) for v in detail.values())) if detail else set()
+    if isinstance(detail, list):
+        return set().union(*(_codes(v) for v in detail)) if detail else set()
+    return {getattr(detail, "code", "invalid")}
+
+
+def _validation_response(detail: Any) -> Response:
+    if isinstance(detail, list):
+        detail = {"non_field_errors": detail}
+    codes = _codes(detail)
+    code = next((c for c in PROMOTED_FIELD_CODES if c in codes), "invalid")
+    fields = _flatten(detail)
+    first = _first_message(fields) or "The request is not valid."
+    return Response(error_body(code, first, fields), status=status.HTTP_400_BAD_REQUEST)
+
+
+def _first_message(fields: Any) -> str | None:
+    if isinstance(fields, dict):
+        for name, value in fields.items():
+            message = _first_message(value)
+            if message:
+                return message if name == "non_field_errors" else f"{name}: {message}"
+    elif isinstance(fields, list):
+        for value in fields:
+            message = _first_message(value)
+            if message:
+                return message
+    elif fields:
+        return str(fields)
+    return None
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    set_rollback()
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+    if isinstance(exc, exceptions.ValidationError):
+        return _validation_response(exc.detail)
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return _validation_response(detail)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            error_body("request_too_large", "The request body is too large."),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        return Response(
+            error_body("bad_request", "The request could not be understood."),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.APIException):
+        code = _DRF_CODES.get(type(exc))
+        if code is None:
+            code = next((c for k, c in _DRF_CODES.items() if isinstance(exc, k)), "error")
+        if isinstance(exc, exceptions.ParseError):
+            code = "malformed_request"
+        response = Response(
+            error_body(code, str(exc.detail)), status=exc.status_code
+        )
+        if getattr(exc, "auth_header", None):
+            response["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = f"{int(exc.wait)}"
+        return response
+    return None
+
+
+def json_404(request, exception=None):  # noqa: ARG001 - Django's handler signature
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def json_500(request):  # noqa: ARG001
+    return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
+
+
+def handler404(request, exception=None):
+    """JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return json_404(request, exception)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return json_500(request)
+    from django.views.defaults import server_error
+
+    return server_error(request)

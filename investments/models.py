@@ -1,0 +1,1 @@
+"""Bond issues, subscriptions, holdings and the ledger (see the submodules)."""

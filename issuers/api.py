@@ -1,0 +1,86 @@
+"""HTTP API for issuers and their role grants: validate, call one service, serialize."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from issuers import selectors, services
+from issuers.models import AssetLockBasis, Issuer, LegalForm, Role
+
+
+class IssuerSerializer(serializers.ModelSerializer):
+    legal_form = serializers.ChoiceField(choices=LegalForm.choices)
+    asset_lock_basis = serializers.ChoiceField(choices=AssetLockBasis.choices)
+    max_interest_rate_percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, coerce_to_string=True
+    )
+    asset_locked = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Issuer
+        fields = [
+            "id",
+            "name",
+            "legal_form",
+            "registration_number",
+            "asset_locked",
+            "asset_lock_basis",
+            "max_interest_rate_percent",
+            "bank_account_name",
+            "sort_code",
+            "account_number",
+        ]
+
+
+class IssuerListCreateApi(generics.ListAPIView):
+    serializer_class = IssuerSerializer
+
+    def get_queryset(self):
+        return selectors.issuer_list()
+
+    @extend_schema(request=IssuerSerializer, responses={201: IssuerSerializer})
+    def post(self, request):
+        serializer = IssuerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        issuer = services.issuer_create(actor=request.user, **serializer.validated_data)
+        return Response(IssuerSerializer(issuer).data, status=status.HTTP_201_CREATED)
+
+
+class IssuerDetailApi(APIView):
+    @extend_schema(responses=IssuerSerializer)
+    def get(self, request, issuer_id: int):
+        return Response(IssuerSerializer(selectors.issuer_get(issuer_id)).data)
+
+
+class RoleGrantInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+
+
+class RoleGrantOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    issuer = serializers.IntegerField(source="issuer_id")
+    username = serializers.CharField(source="user.username")
+    role = serializers.CharField()
+
+
+class _RoleGrantApi(APIView):
+    role: Role
+
+    @extend_schema(request=RoleGrantInputSerializer, responses={201: RoleGrantOutputSerializer})
+    def post(self, request, issuer_id: int):
+        issuer = selectors.issuer_get(issuer_id)
+        serializer = RoleGrantInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        grant = services.role_grant(
+            actor=request.user, issuer=issuer, username=serializer.validated_data["username"], role=self.role
+        )
+        return Response(RoleGrantOutputSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class OfficerGrantApi(_RoleGrantApi):
+    role = Role.FINANCE_OFFICER
+
+
+class AuditorGrantApi(_RoleGrantApi):
+    role = Role.AUDITOR

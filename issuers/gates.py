@@ -1,0 +1,82 @@
+"""Permission gates: the only place that decides who may act on an issuer.
+
+Views call one gate before calling a service. A gate returns nothing or
+raises: 401 for nobody signed in, 403 for the wrong person.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from rest_framework.exceptions import NotAuthenticated
+
+from bondplatform.errors import NotPermitted
+from issuers.models import Issuer, Role, RoleGrant
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def is_staff(user: User) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or user.is_staff))
+
+
+def roles_in(user: User, issuer: Issuer | int) -> set[str]:
+    if not user.is_authenticated:
+        return set()
+    issuer_id = issuer if isinstance(issuer, int) else issuer.pk
+    return set(
+        RoleGrant.objects.filter(user=user, issuer_id=issuer_id).values_list("role", flat=True)
+    )
+
+
+def require_signed_in(user: User) -> None:
+    if not user.is_authenticated:
+        raise NotAuthenticated()
+
+
+def require_staff(user: User) -> None:
+    require_signed_in(user)
+    if not is_staff(user):
+        raise NotPermitted("Only staff can do this.", code="staff_only")
+
+
+def require_officer(user: User, issuer: Issuer | int) -> None:
+    """A finance officer of this issuer (staff are not officers: they do not run issues)."""
+    require_signed_in(user)
+    if Role.FINANCE_OFFICER not in roles_in(user, issuer):
+        raise NotPermitted(
+            "Only a finance officer of this issuer can do this.", code="not_an_officer"
+        )
+
+
+def require_officer_or_staff(user: User, issuer: Issuer | int) -> None:
+    require_signed_in(user)
+    if is_staff(user):
+        return
+    require_officer(user, issuer)
+
+
+def require_ledger_reader(user: User, issuer: Issuer | int) -> None:
+    """Officers and auditors of the issuer, and staff, may read its books."""
+    require_signed_in(user)
+    if is_staff(user):
+        return
+    if not roles_in(user, issuer) & {Role.FINANCE_OFFICER, Role.AUDITOR}:
+        raise NotPermitted(
+            "Only officers and auditors of this issuer can see this.", code="not_an_officer_or_auditor"
+        )
+
+
+def require_register_reader(user: User, issuer: Issuer | int) -> None:
+    """The register of bondholders holds personal data: officers and auditors only."""
+    require_signed_in(user)
+    if not roles_in(user, issuer) & {Role.FINANCE_OFFICER, Role.AUDITOR}:
+        raise NotPermitted(
+            "Only officers and auditors of this issuer can see the register.",
+            code="not_an_officer_or_auditor",
+        )
+
+
+def require_self(user: User, owner_id: int) -> None:
+    require_signed_in(user)
+    if user.pk != owner_id:
+        raise NotPermitted("This belongs to someone else.", code="not_yours")

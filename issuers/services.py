@@ -1,0 +1,86 @@
+"""Writes for issuers and role grants."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from bondplatform.errors import BadInput, Conflict, NotFound
+from compliance.services import audit_record
+from issuers import gates
+from issuers.models import CIC_FORMS, AssetLockBasis, Issuer, LegalForm, Role, RoleGrant
+
+# Which asset-lock bases a legal form can have, and why:
+# - a community benefit society's lock is the statutory one (SI 2006/264);
+# - a CIC's lock is imposed by the CIC Regulations 2005 (Sch 1-3);
+# - a co-operative society cannot adopt the statutory lock, only rules;
+# - a charity's assets are locked to its objects by charity law and its articles.
+ALLOWED_ASSET_LOCK_BASES: dict[str, frozenset[str]] = {
+    LegalForm.COMMUNITY_BENEFIT_SOCIETY: frozenset({AssetLockBasis.STATUTORY}),
+    LegalForm.COOPERATIVE_SOCIETY: frozenset({AssetLockBasis.ARTICLES, AssetLockBasis.NONE}),
+    LegalForm.CIC_LIMITED_BY_SHARES: frozenset({AssetLockBasis.CIC}),
+    LegalForm.CIC_LIMITED_BY_GUARANTEE: frozenset({AssetLockBasis.CIC}),
+    LegalForm.CHARITY: frozenset({AssetLockBasis.ARTICLES}),
+    LegalForm.COMPANY_LIMITED_BY_GUARANTEE: frozenset(
+        {AssetLockBasis.ARTICLES, AssetLockBasis.NONE}
+    ),
+    LegalForm.OTHER: frozenset({AssetLockBasis.ARTICLES, AssetLockBasis.NONE}),
+}
+
+# CIC Regulations 2005 reg 21 (as amended 2014): performance-related interest
+# on a CIC's debt is capped at 20 % a year; no CIC may declare more.
+CIC_MAX_INTEREST_RATE_PERCENT = Decimal("20.00")
+
+
+def issuer_validate_constitution(
+    *, legal_form: str, asset_lock_basis: str, max_interest_rate_percent: Decimal
+) -> None:
+    allowed = ALLOWED_ASSET_LOCK_BASES[legal_form]
+    if asset_lock_basis not in allowed:
+        raise BadInput(
+            f"A {LegalForm(legal_form).label.lower()} must have an asset-lock basis of "
+            f"{' or '.join(sorted(allowed))}.",
+            code="asset_lock_basis_mismatch",
+            fields={"asset_lock_basis": [f"Must be one of: {', '.join(sorted(allowed))}."]},
+        )
+    if legal_form in CIC_FORMS and max_interest_rate_percent > CIC_MAX_INTEREST_RATE_PERCENT:
+        raise BadInput(
+            "A CIC may not pay more than 20 % a year in performance-related interest "
+            "(CIC Regulations 2005 reg 21).",
+            code="rate_cap_exceeded",
+            fields={"max_interest_rate_percent": ["At most 20.00 for a CIC."]},
+        )
+
+
+@transaction.atomic
+def issuer_create(*, actor: Any, **fields: Any) -> Issuer:
+    gates.require_staff(actor)
+    issuer_validate_constitution(
+        legal_form=fields["legal_form"],
+        asset_lock_basis=fields["asset_lock_basis"],
+        max_interest_rate_percent=fields["max_interest_rate_percent"],
+    )
+    issuer = Issuer.objects.create(**fields)
+    audit_record(actor=actor, issuer=issuer, action="issuer.create", obj=issuer, data={"name": issuer.name})
+    return issuer
+
+
+@transaction.atomic
+def role_grant(*, actor: Any, issuer: Issuer, username: str, role: Role) -> RoleGrant:
+    gates.require_officer_or_staff(actor, issuer)
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise NotFound(f"There is no user called {username!r}.", code="user_not_found",
+                       fields={"username": ["No such user."]})
+    try:
+        with transaction.atomic():
+            grant = RoleGrant.objects.create(issuer=issuer, user=user, role=role, granted_by=actor)
+    except IntegrityError:
+        raise Conflict(f"{username} is already {Role(role).label.lower()} of {issuer.name}.",
+                       code="already_granted") from None
+    audit_record(actor=actor, issuer=issuer, action="role.grant", obj=grant,
+                 data={"user": user.pk, "role": role})
+    return grant

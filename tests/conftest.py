@@ -1,0 +1,139 @@
+"""Shared fixtures: named personas and API clients.
+
+PostgreSQL-only tests carry `@pytest.mark.postgres`. Locally on SQLite they
+are skipped (and the run says so); with REQUIRE_POSTGRES=1 (CI) the whole run
+fails at once if the database is not PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+
+def _vendor() -> str:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    return "postgresql" if "postgresql" in engine else "sqlite"
+
+
+def pytest_report_header(config):
+    db = settings.DATABASES["default"]
+    where = f"{db.get('HOST') or 'local socket'}:{db.get('PORT') or ''}" if _vendor() == "postgresql" else db["NAME"]
+    return f"database: {_vendor()} ({where})"
+
+
+def pytest_configure(config):
+    if os.environ.get("REQUIRE_POSTGRES") == "1" and _vendor() != "postgresql":
+        raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL does not point at PostgreSQL.")
+
+
+def pytest_collection_modifyitems(config, items):
+    if _vendor() == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    terminalreporter.write_line(f"Tests ran on {_vendor()}.")
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(username: str, *, staff: bool = False, resident: bool = True, **profile):
+        from people.models import Profile
+
+        user = django_user_model.objects.create_user(
+            username=username, email=f"{username}@example.org", password="correct horse battery"
+        )
+        if staff:
+            user.is_staff = user.is_superuser = True
+            user.save()
+        if resident:
+            Profile.objects.create(
+                user=user,
+                full_name=profile.get("full_name", username.title()),
+                date_of_birth=profile.get("date_of_birth", dt.date(1970, 5, 17)),
+                postcode=profile.get("postcode", "S1 2AB"),
+            )
+        return user
+
+    return make
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user("stella_staff", staff=True, resident=False)
+
+
+@pytest.fixture
+def society(db):
+    from issuers.models import Issuer
+
+    return Issuer.objects.create(
+        name="Sheffield Citylife Society",
+        legal_form="community_benefit_society",
+        registration_number="IP12345R",
+        asset_lock_basis="statutory",
+        max_interest_rate_percent=Decimal("5.00"),
+        bank_account_name="Citylife Society Ltd",
+        sort_code="60-83-01",
+        account_number="20345678",
+    )
+
+
+@pytest.fixture
+def cic(db):
+    from issuers.models import Issuer
+
+    return Issuer.objects.create(
+        name="Park Hill Energy CIC",
+        legal_form="cic_limited_by_shares",
+        registration_number="09876543",
+        asset_lock_basis="cic",
+        max_interest_rate_percent=Decimal("6.00"),
+    )
+
+
+@pytest.fixture
+def officer(make_user, society):
+    from issuers.models import RoleGrant
+
+    user = make_user("olive_officer", resident=False)
+    RoleGrant.objects.create(issuer=society, user=user, role="finance_officer")
+    return user
+
+
+@pytest.fixture
+def auditor(make_user, society):
+    from issuers.models import RoleGrant
+
+    user = make_user("arthur_auditor", resident=False)
+    RoleGrant.objects.create(issuer=society, user=user, role="auditor")
+    return user
+
+
+@pytest.fixture
+def resident(make_user):
+    return make_user("rita_resident", full_name="Rita Resident", postcode="S1 2AB")
+
+
+@pytest.fixture
+def outsider(make_user):
+    return make_user("oscar_outsider", full_name="Oscar Outsider", postcode="M1 1AA")
