@@ -24,9 +24,7 @@ class ServiceError(Exception):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = "rule_violation"
 
-    def __init__(
-        self, detail: str, *, code: str | None = None, fields: dict[str, Any] | None = None
-    ):
+    def __init__(self, detail: str, *, code: str | None = None, fields: dict[str, Any] | None = None):
         super().__init__(detail)
         self.detail = detail
         if code:
@@ -159,9 +157,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             code = next((c for k, c in _DRF_CODES.items() if isinstance(exc, k)), "error")
         if isinstance(exc, exceptions.ParseError):
             code = "malformed_request"
-        response = Response(
-            error_body(code, str(exc.detail)), status=exc.status_code
-        )
+        response = Response(error_body(code, str(exc.detail)), status=exc.status_code)
         if getattr(exc, "auth_header", None):
             response["WWW-Authenticate"] = exc.auth_header
         if getattr(exc, "wait", None):
@@ -170,11 +166,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return None
 
 
-def json_404(request, exception=None):  # noqa: ARG001 - Django's handler signature
+def json_404(request, exception=None):
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
-def json_500(request):  # noqa: ARG001
+def json_500(request):
     return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
 
 

@@ -18,9 +18,7 @@ class Decision(models.Model):
     issuer = models.ForeignKey(
         "issuers.Issuer", on_delete=models.PROTECT, related_name="decisions", null=True
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True)
     rule = models.CharField(max_length=60)
     outcome = models.CharField(max_length=5, choices=Outcome.choices)
     reason = models.TextField()
@@ -41,9 +39,7 @@ class AuditEvent(models.Model):
     issuer = models.ForeignKey(
         "issuers.Issuer", on_delete=models.PROTECT, related_name="audit_events", null=True
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True)
     action = models.CharField(max_length=60)
     object_type = models.CharField(max_length=40)
     object_id = models.CharField(max_length=40)

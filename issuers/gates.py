@@ -23,9 +23,7 @@ def roles_in(user: User, issuer: Issuer | int) -> set[str]:
     if not user.is_authenticated:
         return set()
     issuer_id = issuer if isinstance(issuer, int) else issuer.pk
-    return set(
-        RoleGrant.objects.filter(user=user, issuer_id=issuer_id).values_list("role", flat=True)
-    )
+    return set(RoleGrant.objects.filter(user=user, issuer_id=issuer_id).values_list("role", flat=True))
 
 
 def require_signed_in(user: User) -> None:
@@ -43,9 +41,7 @@ def require_officer(user: User, issuer: Issuer | int) -> None:
     """A finance officer of this issuer (staff are not officers: they do not run issues)."""
     require_signed_in(user)
     if Role.FINANCE_OFFICER not in roles_in(user, issuer):
-        raise NotPermitted(
-            "Only a finance officer of this issuer can do this.", code="not_an_officer"
-        )
+        raise NotPermitted("Only a finance officer of this issuer can do this.", code="not_an_officer")
 
 
 def require_officer_or_staff(user: User, issuer: Issuer | int) -> None:

@@ -80,9 +80,7 @@ class Role(models.TextChoices):
 
 class RoleGrant(models.Model):
     issuer = models.ForeignKey(Issuer, on_delete=models.CASCADE, related_name="role_grants")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_grants"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_grants")
     role = models.CharField(max_length=20, choices=Role.choices)
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True

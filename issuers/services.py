@@ -24,9 +24,7 @@ ALLOWED_ASSET_LOCK_BASES: dict[str, frozenset[str]] = {
     LegalForm.CIC_LIMITED_BY_SHARES: frozenset({AssetLockBasis.CIC}),
     LegalForm.CIC_LIMITED_BY_GUARANTEE: frozenset({AssetLockBasis.CIC}),
     LegalForm.CHARITY: frozenset({AssetLockBasis.ARTICLES}),
-    LegalForm.COMPANY_LIMITED_BY_GUARANTEE: frozenset(
-        {AssetLockBasis.ARTICLES, AssetLockBasis.NONE}
-    ),
+    LegalForm.COMPANY_LIMITED_BY_GUARANTEE: frozenset({AssetLockBasis.ARTICLES, AssetLockBasis.NONE}),
     LegalForm.OTHER: frozenset({AssetLockBasis.ARTICLES, AssetLockBasis.NONE}),
 }
 
@@ -73,14 +71,19 @@ def role_grant(*, actor: Any, issuer: Issuer, username: str, role: Role) -> Role
     gates.require_officer_or_staff(actor, issuer)
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise NotFound(f"There is no user called {username!r}.", code="user_not_found",
-                       fields={"username": ["No such user."]})
+        raise NotFound(
+            f"There is no user called {username!r}.",
+            code="user_not_found",
+            fields={"username": ["No such user."]},
+        )
     try:
         with transaction.atomic():
             grant = RoleGrant.objects.create(issuer=issuer, user=user, role=role, granted_by=actor)
     except IntegrityError:
-        raise Conflict(f"{username} is already {Role(role).label.lower()} of {issuer.name}.",
-                       code="already_granted") from None
-    audit_record(actor=actor, issuer=issuer, action="role.grant", obj=grant,
-                 data={"user": user.pk, "role": role})
+        raise Conflict(
+            f"{username} is already {Role(role).label.lower()} of {issuer.name}.", code="already_granted"
+        ) from None
+    audit_record(
+        actor=actor, issuer=issuer, action="role.grant", obj=grant, data={"user": user.pk, "role": role}
+    )
     return grant

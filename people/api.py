@@ -80,7 +80,9 @@ class MeSerializer(serializers.Serializer):
     postcode = serializers.CharField()
     roles = serializers.ListField(child=serializers.CharField())
     issuers = serializers.ListField(
-        child=inline_serializer("IssuerRole", {"id": serializers.IntegerField(), "role": serializers.CharField()})
+        child=inline_serializer(
+            "IssuerRole", {"id": serializers.IntegerField(), "role": serializers.CharField()}
+        )
     )
 
 

@@ -9,9 +9,7 @@ from django.db import models
 
 
 class Profile(models.Model):
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     full_name = models.CharField(max_length=200)
     date_of_birth = models.DateField()
     # Stored normalised: upper case, one space before the inward code.

@@ -34,14 +34,16 @@ def resident_register(
     except ValidationError as exc:
         raise BadInput(exc.messages[0], code="weak_password", fields={"password": exc.messages}) from None
     if User.objects.filter(username__iexact=username).exists():
-        raise BadInput("That username is taken.", code="username_taken",
-                       fields={"username": ["Already taken."]})
+        raise BadInput(
+            "That username is taken.", code="username_taken", fields={"username": ["Already taken."]}
+        )
     try:
         with transaction.atomic():
             user = User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError:
-        raise BadInput("That username is taken.", code="username_taken",
-                       fields={"username": ["Already taken."]}) from None
+        raise BadInput(
+            "That username is taken.", code="username_taken", fields={"username": ["Already taken."]}
+        ) from None
     return Profile.objects.create(
         user=user, full_name=full_name, date_of_birth=date_of_birth, postcode=normalised
     )

@@ -24,7 +24,11 @@ def _vendor() -> str:
 
 def pytest_report_header(config):
     db = settings.DATABASES["default"]
-    where = f"{db.get('HOST') or 'local socket'}:{db.get('PORT') or ''}" if _vendor() == "postgresql" else db["NAME"]
+    where = (
+        f"{db.get('HOST') or 'local socket'}:{db.get('PORT') or ''}"
+        if _vendor() == "postgresql"
+        else db["NAME"]
+    )
     return f"database: {_vendor()} ({where})"
 
 
