@@ -24,12 +24,21 @@ class ServiceError(Exception):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = "rule_violation"
 
-    def __init__(self, detail: str, *, code: str | None = None, fields: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        fields: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
         super().__init__(detail)
         self.detail = detail
         if code:
             self.code = code
         self.fields = fields or {}
+        # Machine-readable facts beside the sentence (e.g. the amount left).
+        self.extra = extra or {}
 
 
 class BadInput(ServiceError):
@@ -131,7 +140,7 @@ def _first_message(fields: Any) -> str | None:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     set_rollback()
     if isinstance(exc, ServiceError):
-        return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status_code)
+        return Response({**exc.extra, **error_body(exc.code, exc.detail, exc.fields)}, status=exc.status_code)
     if isinstance(exc, exceptions.ValidationError):
         return _validation_response(exc.detail)
     if isinstance(exc, DjangoValidationError):
