@@ -1,6 +1,6 @@
 """The API router: every public path of API.md, version 1."""
 
-from django.urls import path
+from django.urls import include, path
 
 from issuers import api as issuers_api
 from people import api as people_api
@@ -13,4 +13,5 @@ urlpatterns = [
     path("issuers/<int:issuer_id>/", issuers_api.IssuerDetailApi.as_view(), name="issuer-detail"),
     path("issuers/<int:issuer_id>/officers/", issuers_api.OfficerGrantApi.as_view(), name="issuer-officers"),
     path("issuers/<int:issuer_id>/auditors/", issuers_api.AuditorGrantApi.as_view(), name="issuer-auditors"),
+    path("", include("investments.api_urls")),
 ]

@@ -1,10 +1,13 @@
 """Serializer fields shared by the apps' APIs."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from investments.money import InvalidAmount, format_pence, parse_amount
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class MoneyField(serializers.Field):
     """Money in the API: '250.00' in, integer pence inside, '250.00' out.
 

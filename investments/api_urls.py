@@ -1,0 +1,47 @@
+"""API paths of bond issues, subscriptions and payments (included by bondplatform.api_urls)."""
+
+from django.urls import path
+
+from investments import api as investments_api
+
+urlpatterns = [
+    # Bond issues
+    path("issues/", investments_api.IssueListCreateApi.as_view(), name="issue-list"),
+    path("issues/<int:issue_id>/", investments_api.IssueDetailApi.as_view(), name="issue-detail"),
+    path("issues/<int:issue_id>/open/", investments_api.IssueOpenApi.as_view(), name="issue-open"),
+    path("issues/<int:issue_id>/close/", investments_api.IssueCloseApi.as_view(), name="issue-close"),
+    path(
+        "issues/<int:issue_id>/withdraw/", investments_api.IssueWithdrawApi.as_view(), name="issue-withdraw"
+    ),
+    path("issues/<int:issue_id>/allot/", investments_api.IssueAllotApi.as_view(), name="issue-allot"),
+    path(
+        "issues/<int:issue_id>/register/", investments_api.IssueRegisterApi.as_view(), name="issue-register"
+    ),
+    path(
+        "issues/<int:issue_id>/transparency/",
+        investments_api.IssueTransparencyApi.as_view(),
+        name="issue-transparency",
+    ),
+    # Subscriptions and payments
+    path(
+        "issues/<int:issue_id>/subscriptions/",
+        investments_api.IssueSubscribeApi.as_view(),
+        name="issue-subscribe",
+    ),
+    path("me/subscriptions/", investments_api.MySubscriptionsApi.as_view(), name="my-subscriptions"),
+    path(
+        "subscriptions/<int:subscription_id>/cancel/",
+        investments_api.SubscriptionCancelApi.as_view(),
+        name="subscription-cancel",
+    ),
+    path(
+        "subscriptions/<int:subscription_id>/record-payment/",
+        investments_api.SubscriptionRecordPaymentApi.as_view(),
+        name="subscription-record-payment",
+    ),
+    path(
+        "refunds/<int:refund_id>/mark-sent/",
+        investments_api.RefundMarkSentApi.as_view(),
+        name="refund-mark-sent",
+    ),
+]

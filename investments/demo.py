@@ -1,0 +1,72 @@
+"""Demo bond issue for `manage.py seed_demo`: Citylife's money-back bond, open, with
+a paid subscription and a pending one, made through the same services as the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from investments.models import BondIssue, Subscription
+from investments.services import issues as issue_services
+from investments.services import payments as payment_services
+from investments.services import subscriptions as subscription_services
+from issuers.models import Issuer, Role, RoleGrant
+
+DEMO_ISSUE = "Citylife Money-Back Bond 2026"
+
+
+def seed(*, stdout: Any) -> None:
+    issuer = Issuer.objects.filter(name="Sheffield Citylife Society").first()
+    if issuer is None:
+        return
+    if BondIssue.objects.filter(issuer=issuer, name=DEMO_ISSUE).exists():
+        return
+    officer = RoleGrant.objects.filter(issuer=issuer, role=Role.FINANCE_OFFICER).first().user
+    now = timezone.now()
+    issue = issue_services.issue_create(
+        actor=officer,
+        issuer=issuer,
+        name=DEMO_ISSUE,
+        description=(
+            "Five-year money-back bonds, in the tradition of Citylife's 1999 Sheffield bonds: "
+            "no interest, your money back in full at maturity, and the forgone interest "
+            "becomes local jobs and homes."
+        ),
+        currency="GBP",
+        coupon_rate_percent=Decimal("0.00"),
+        term_months=60,
+        interest_frequency="at_maturity",
+        day_count="act_365f",
+        min_subscription_pence=100_00,
+        max_subscription_pence=5_000_00,
+        min_raise_pence=50_000_00,
+        max_raise_pence=250_000_00,
+        opens_at=now - dt.timedelta(days=3),
+        closes_at=now + dt.timedelta(days=60),
+        eligible_postcode_prefixes=["S"],
+        cooling_off_days=14,
+        notice_days=90,
+    )
+    issue_services.issue_open(actor=officer, issue_id=issue.pk)
+    User = get_user_model()
+    rita, sam = User.objects.get(username="rita"), User.objects.get(username="sam")
+    paid, _ = subscription_services.subscription_create(
+        actor=rita, issue_id=issue.pk, amount_pence=1_000_00, payment_method="bank_transfer"
+    )
+    payment_services.receipt_record(
+        actor=officer,
+        subscription_id=paid.pk,
+        amount_pence=1_000_00,
+        reference=paid.reference,
+        received_on=timezone.localdate(),
+        idempotency_key="demo:rita",
+    )
+    subscription_services.subscription_create(
+        actor=sam, issue_id=issue.pk, amount_pence=250_00, payment_method="bank_transfer"
+    )
+    count = Subscription.objects.filter(issue=issue).count()
+    stdout.write(f"Opened the demo issue {DEMO_ISSUE!r} with {count} subscriptions.")

@@ -1,0 +1,43 @@
+"""The interface every payment provider implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from investments.models import Refund, Subscription
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    # True when the money has gone back to the resident (card refunds);
+    # False when an officer still has to send it (bank transfers).
+    settled: bool
+    provider_refund_id: str | None = None
+
+
+class PaymentProvider(ABC):
+    #: stored on subscriptions and receipts
+    name: str
+    #: the ledger account where this provider's money lands
+    clearing_account: str
+
+    @abstractmethod
+    def is_available(self) -> bool: ...
+
+    def prepare(self, subscription: Subscription) -> None:
+        """After the subscription is committed: create what the resident pays against.
+
+        Runs outside the database transaction (it may call out over the network).
+        Bank transfers need nothing: the reference is made with the subscription."""
+        return
+
+    @abstractmethod
+    def instructions(self, subscription: Subscription) -> dict[str, Any]:
+        """The API's `payment` object: what the client needs next."""
+
+    @abstractmethod
+    def refund(self, refund: Refund) -> RefundOutcome:
+        """Send a refund back, or say that it is left for an officer to send."""

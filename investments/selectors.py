@@ -1,0 +1,114 @@
+"""Reads for bond issues, subscriptions and holdings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from bondplatform.errors import NotFound
+from investments.ledger.models import GENESIS_HASH, LedgerHead, LedgerPosting
+from investments.models import (
+    BondIssue,
+    Holding,
+    HoldingStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+from people.postcodes import postcode_matches_prefix
+
+# Investors counted on an issue: those whose money is in or committed.
+_COUNTED = (SubscriptionStatus.PENDING_PAYMENT, SubscriptionStatus.PAID, SubscriptionStatus.ALLOTTED)
+
+
+def issue_list(*, status: str | None = None) -> QuerySet[BondIssue]:
+    issues = BondIssue.objects.select_related("issuer").annotate(
+        investor_count=Count(
+            "subscriptions__investor", filter=Q(subscriptions__status__in=_COUNTED), distinct=True
+        )
+    )
+    if status:
+        issues = issues.filter(status=status)
+    return issues.order_by("-opens_at", "-id")
+
+
+def issue_get(issue_id: int) -> BondIssue:
+    issue = issue_list().filter(pk=issue_id).first()
+    if issue is None:
+        raise NotFound("No such bond issue.", code="issue_not_found")
+    return issue
+
+
+def subscriptions_of(user: Any) -> QuerySet[Subscription]:
+    return (
+        Subscription.objects.filter(investor=user)
+        .select_related("issue__issuer")
+        .order_by("-created_at", "-id")
+    )
+
+
+def subscription_get(subscription_id: int) -> Subscription:
+    subscription = Subscription.objects.select_related("issue__issuer").filter(pk=subscription_id).first()
+    if subscription is None:
+        raise NotFound("No such subscription.", code="subscription_not_found")
+    return subscription
+
+
+def register_of(issue: BondIssue) -> QuerySet[Holding]:
+    return Holding.objects.filter(issue=issue).select_related("holder__profile").order_by("id")
+
+
+def transparency_of(issue: BondIssue) -> dict[str, Any]:
+    """What anyone may see of an issue: totals, never names."""
+    counted = Subscription.objects.filter(issue=issue, status__in=_COUNTED).select_related(
+        "investor__profile"
+    )
+    investors: dict[int, str] = {s.investor_id: s.investor.profile.postcode for s in counted}
+    local_share = None
+    if issue.eligible_postcode_prefixes and investors:
+        local = sum(
+            1
+            for postcode in investors.values()
+            if any(postcode_matches_prefix(postcode, p) for p in issue.eligible_postcode_prefixes)
+        )
+        local_share = f"{local / len(investors):.2f}"
+    flows = _issue_flows(issue)
+    head = LedgerHead.objects.filter(issuer_id=issue.issuer_id).first()
+    return {
+        "issue": issue.pk,
+        "status": issue.status,
+        "currency": issue.currency,
+        "raised_pence": issue.raised_pence,
+        "investor_count": len(investors),
+        "local_investor_share": local_share,
+        "interest_paid_pence": flows["interest_paid_pence"],
+        "principal_repaid_pence": flows["principal_repaid_pence"],
+        "ledger_head": {
+            "sequence": head.last_sequence if head else 0,
+            "hash": head.last_hash if head else GENESIS_HASH,
+        },
+    }
+
+
+def _issue_flows(issue: BondIssue) -> dict[str, int]:
+    """Money that has gone back to an issue's holders, read from the ledger: the
+    debits to its holdings' principal and interest-payable accounts."""
+    holding_ids = list(Holding.objects.filter(issue=issue).values_list("pk", flat=True))
+
+    def debits(prefix: str) -> int:
+        codes = [f"{prefix}:{pk}" for pk in holding_ids]
+        return (
+            LedgerPosting.objects.filter(
+                account__issuer_id=issue.issuer_id, account__code__in=codes, amount_pence__gt=0
+            ).aggregate(total=Sum("amount_pence"))["total"]
+            or 0
+        )
+
+    return {
+        "principal_repaid_pence": debits("bond_principal") if holding_ids else 0,
+        "interest_paid_pence": debits("interest_payable") if holding_ids else 0,
+    }
+
+
+def holdings_of(user: Any) -> QuerySet[Holding]:
+    return Holding.objects.filter(holder=user, status=HoldingStatus.ACTIVE).select_related("issue")

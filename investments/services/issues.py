@@ -1,0 +1,296 @@
+"""A bond issue's life: draft -> open -> closed -> active -> redeemed,
+closed -> failed (minimum raise missed: everyone refunded), open -> withdrawn.
+
+Each transition locks the issue row first (the fixed lock order starts
+there), checks the state it starts from, and writes an audit row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from bondplatform.errors import BadInput, InvalidState, NotFound, RuleViolation
+from compliance.services import audit_record, decision_record
+from investments.ledger.models import EntryKind
+from investments.ledger.services import Posting, entry_post
+from investments.models import (
+    LIVE_SUBSCRIPTION_STATUSES,
+    BondIssue,
+    Holding,
+    IssueStatus,
+    RefundReason,
+    Subscription,
+    SubscriptionStatus,
+)
+from investments.money import display_pounds
+from investments.services.subscriptions import subscription_end
+from issuers import gates
+from issuers.models import Issuer
+from issuers.services import CIC_MAX_INTEREST_RATE_PERCENT
+
+TERM_FIELDS = (
+    "name",
+    "description",
+    "currency",
+    "coupon_rate_percent",
+    "term_months",
+    "interest_frequency",
+    "day_count",
+    "min_subscription_pence",
+    "max_subscription_pence",
+    "min_raise_pence",
+    "max_raise_pence",
+    "opens_at",
+    "closes_at",
+    "eligible_postcode_prefixes",
+    "cooling_off_days",
+    "notice_days",
+)
+
+
+def issue_validate_terms(*, issuer: Issuer, terms: dict[str, Any]) -> None:
+    """Terms that cannot make sense are bad input (400), with a message per field."""
+    errors: dict[str, list[str]] = {}
+    if terms["closes_at"] <= terms["opens_at"]:
+        errors["closes_at"] = ["Must be after opens_at."]
+    if terms["min_subscription_pence"] > terms["max_subscription_pence"]:
+        errors["min_subscription"] = ["Must not be more than max_subscription."]
+    if terms["max_subscription_pence"] > terms["max_raise_pence"]:
+        errors["max_subscription"] = ["Must not be more than max_raise."]
+    if terms["min_raise_pence"] > terms["max_raise_pence"]:
+        errors["min_raise"] = ["Must not be more than max_raise."]
+    if terms["term_months"] < 1:
+        errors["term_months"] = ["At least one month."]
+    if terms["coupon_rate_percent"] < 0:
+        errors["coupon_rate_percent"] = ["Must not be negative."]
+    if errors:
+        raise BadInput("The terms are not consistent.", code="invalid_terms", fields=errors)
+
+
+def _check_rate_cap(*, actor: Any, issue: BondIssue) -> None:
+    """The coupon may not exceed the rate the issuer's rules declare (the "lowest rate
+    sufficient"), nor, for a CIC, the 20 % a year of CIC Regulations 2005 reg 21."""
+    issuer = issue.issuer
+    cap = issuer.max_interest_rate_percent
+    if issuer.is_cic:
+        cap = min(cap, CIC_MAX_INTEREST_RATE_PERCENT)
+    allowed = issue.coupon_rate_percent <= cap
+    reason = (
+        f"Coupon {issue.coupon_rate_percent} % is within the cap of {cap} % a year."
+        if allowed
+        else f"Coupon {issue.coupon_rate_percent} % is above the issuer's cap of {cap} % a year."
+    )
+    decision_record(
+        actor=actor, issuer=issuer, rule="rate_cap", allowed=allowed, reason=reason, subject=issue
+    )
+    if not allowed:
+        raise RuleViolation(reason, code="rate_cap_exceeded", extra={"cap_percent": str(cap)})
+
+
+def issue_create(*, actor: Any, issuer: Issuer, **terms: Any) -> BondIssue:
+    gates.require_officer(actor, issuer)
+    issue_validate_terms(issuer=issuer, terms=terms)
+    with transaction.atomic(durable=True):
+        issue = BondIssue.objects.create(issuer=issuer, created_by=actor, **terms)
+        audit_record(actor=actor, issuer=issuer, action="issue.create", obj=issue, data={"name": issue.name})
+    return issue
+
+
+def _locked(issue_id: int) -> BondIssue:
+    issue = BondIssue.objects.select_for_update().select_related("issuer").filter(pk=issue_id).first()
+    if issue is None:
+        raise NotFound("No such bond issue.", code="issue_not_found")
+    return issue
+
+
+def _require_status(issue: BondIssue, *allowed: IssueStatus, action: str) -> None:
+    if issue.status not in allowed:
+        raise InvalidState(
+            f"An issue that is {issue.status} cannot be {action}.",
+            code="invalid_state",
+            extra={"status": issue.status},
+        )
+
+
+def _issue_id_officer(actor: Any, issue_id: int) -> None:
+    issue = BondIssue.objects.filter(pk=issue_id).values_list("issuer_id", flat=True).first()
+    if issue is None:
+        raise NotFound("No such bond issue.", code="issue_not_found")
+    gates.require_officer(actor, issue)
+
+
+def issue_open(*, actor: Any, issue_id: int) -> BondIssue:
+    """Open for subscriptions. From here on the terms are frozen."""
+    _issue_id_officer(actor, issue_id)
+    try:
+        with transaction.atomic(durable=True):
+            issue = _locked(issue_id)
+            _require_status(issue, IssueStatus.DRAFT, action="opened")
+            if issue.closes_at <= timezone.now():
+                raise RuleViolation("The offer's closing time has already passed.", code="closes_at_in_past")
+            _check_rate_cap(actor=actor, issue=issue)
+            issue.status = IssueStatus.OPEN
+            issue.opened_at = timezone.now()
+            issue.save(update_fields=["status", "opened_at"])
+            audit_record(actor=actor, issuer=issue.issuer, action="issue.open", obj=issue)
+            return issue
+    except RuleViolation as refusal:
+        if refusal.code == "rate_cap_exceeded":
+            # The refusal's decision row rolled back with the transaction: keep it.
+            issue = BondIssue.objects.select_related("issuer").get(pk=issue_id)
+            with transaction.atomic():
+                decision_record(
+                    actor=actor,
+                    issuer=issue.issuer,
+                    rule="rate_cap",
+                    allowed=False,
+                    reason=refusal.detail,
+                    subject=issue,
+                )
+        raise
+
+
+def issue_close(*, actor: Any, issue_id: int) -> BondIssue:
+    """Close the offer. Unpaid subscriptions lapse; if the paid total is below the
+    minimum raise, the issue fails and every paid subscription is refunded."""
+    if actor is not None:
+        _issue_id_officer(actor, issue_id)
+    with transaction.atomic(durable=True):
+        issue = _locked(issue_id)
+        _require_status(issue, IssueStatus.OPEN, action="closed")
+        for subscription in _live_subscriptions(issue, SubscriptionStatus.PENDING_PAYMENT):
+            subscription_end(
+                actor=actor,
+                issue=issue,
+                subscription=subscription,
+                status=SubscriptionStatus.EXPIRED,
+                reason=RefundReason.LATE_PAYMENT,
+            )
+        issue.refresh_from_db(fields=["committed_pence", "raised_pence"])
+        met = issue.raised_pence >= issue.min_raise_pence
+        decision_record(
+            actor=actor,
+            issuer=issue.issuer,
+            rule="minimum_raise",
+            allowed=met,
+            subject=issue,
+            reason=f"Raised {display_pounds(issue.raised_pence)} against a minimum of "
+            f"{display_pounds(issue.min_raise_pence)}.",
+        )
+        if not met:
+            for subscription in _live_subscriptions(issue, SubscriptionStatus.PAID):
+                subscription_end(
+                    actor=actor,
+                    issue=issue,
+                    subscription=subscription,
+                    status=SubscriptionStatus.REFUNDED,
+                    reason=RefundReason.FAILED_RAISE,
+                )
+        issue.status = IssueStatus.CLOSED if met else IssueStatus.FAILED
+        issue.closed_at = timezone.now()
+        issue.save(update_fields=["status", "closed_at"])
+        audit_record(actor=actor, issuer=issue.issuer, action=f"issue.{issue.status}", obj=issue)
+        issue.refresh_from_db()
+        return issue
+
+
+def issue_withdraw(*, actor: Any, issue_id: int) -> BondIssue:
+    """Withdraw an open offer: every subscription ends, every payment is refunded."""
+    _issue_id_officer(actor, issue_id)
+    with transaction.atomic(durable=True):
+        issue = _locked(issue_id)
+        _require_status(issue, IssueStatus.OPEN, action="withdrawn")
+        for subscription in _live_subscriptions(issue, *LIVE_SUBSCRIPTION_STATUSES):
+            subscription_end(
+                actor=actor,
+                issue=issue,
+                subscription=subscription,
+                status=SubscriptionStatus.REFUNDED,
+                reason=RefundReason.WITHDRAWN,
+            )
+        issue.status = IssueStatus.WITHDRAWN
+        issue.closed_at = timezone.now()
+        issue.save(update_fields=["status", "closed_at"])
+        audit_record(actor=actor, issuer=issue.issuer, action="issue.withdraw", obj=issue)
+        issue.refresh_from_db()
+        return issue
+
+
+def _live_subscriptions(issue: BondIssue, *statuses: str) -> list[Subscription]:
+    # Locked in id order, after the issue: the fixed order again.
+    return list(
+        Subscription.objects.select_for_update().filter(issue=issue, status__in=statuses).order_by("id")
+    )
+
+
+def issue_allot(*, actor: Any, issue_id: int, allotted_on: dt.date | None = None) -> BondIssue:
+    """Turn paid subscriptions into holdings (the register of bondholders).
+
+    Ledger, per holding: Dr subscriptions_held, Cr bond_principal:<holding>.
+    Allotting an issue that is already active changes nothing and returns it."""
+    _issue_id_officer(actor, issue_id)
+    today = timezone.localdate()
+    with transaction.atomic(durable=True):
+        issue = _locked(issue_id)
+        if issue.status == IssueStatus.ACTIVE:
+            return issue
+        _require_status(issue, IssueStatus.CLOSED, action="allotted")
+        allotted_on = allotted_on or today
+        first_day = timezone.localdate(issue.opens_at)
+        if not (first_day <= allotted_on <= today):
+            raise BadInput(
+                f"The allotment date must lie between {first_day} and {today}.",
+                code="invalid_allotment_date",
+                fields={"allotted_on": [f"From {first_day} to {today}."]},
+            )
+        for subscription in _live_subscriptions(issue, SubscriptionStatus.PAID):
+            holding = Holding.objects.create(
+                issue=issue,
+                holder_id=subscription.investor_id,
+                subscription=subscription,
+                principal_pence=subscription.amount_pence,
+                allotted_on=allotted_on,
+            )
+            entry_post(
+                issuer=issue.issuer,
+                kind=EntryKind.ALLOTMENT,
+                value_date=allotted_on,
+                description=f"Bonds allotted: holding {holding.pk} in issue {issue.pk}",
+                idempotency_key=f"allotment:{subscription.pk}",
+                postings=[
+                    Posting("subscriptions_held", subscription.amount_pence),
+                    Posting(f"bond_principal:{holding.pk}", -subscription.amount_pence),
+                ],
+            )
+            subscription.status = SubscriptionStatus.ALLOTTED
+            subscription.save(update_fields=["status"])
+        issue.status = IssueStatus.ACTIVE
+        issue.allotted_on = allotted_on
+        issue.save(update_fields=["status", "allotted_on"])
+        audit_record(
+            actor=actor,
+            issuer=issue.issuer,
+            action="issue.allot",
+            obj=issue,
+            data={"allotted_on": allotted_on.isoformat()},
+        )
+        return issue
+
+
+def issues_close_due(*, now: dt.datetime | None = None) -> list[int]:
+    """Close every open issue whose `closes_at` has passed (the scheduled task)."""
+    now = now or timezone.now()
+    closed = []
+    for issue_id in BondIssue.objects.filter(status=IssueStatus.OPEN, closes_at__lte=now).values_list(
+        "pk", flat=True
+    ):
+        try:
+            issue_close(actor=None, issue_id=issue_id)
+        except InvalidState:
+            continue  # closed by an officer meanwhile
+        closed.append(issue_id)
+    return closed

@@ -1,0 +1,278 @@
+"""Money in and out of subscriptions: receipts and refunds.
+
+Ledger entries (all per issuer, in integer pence):
+- receipt:       Dr <provider clearing>    Cr subscriptions_held (what is due)
+                                           Cr refunds_payable    (any excess)
+- refund owed:   Dr subscriptions_held     Cr refunds_payable
+- refund sent:   Dr refunds_payable        Cr <provider clearing>
+Callers hold the issue's and the subscription's locks; the ledger takes its
+head lock last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from bondplatform.errors import Conflict, NotFound, RuleViolation
+from compliance.services import audit_record
+from investments.ledger.models import EntryKind
+from investments.ledger.services import Posting, entry_post
+from investments.models import (
+    BondIssue,
+    Receipt,
+    Refund,
+    RefundReason,
+    RefundStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+from investments.money import display_pounds
+from investments.payments import provider_named
+from issuers import gates
+
+
+def _fingerprint(**fields: Any) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def refund_owe(
+    *, actor: Any, subscription: Subscription, amount_pence: int, reason: RefundReason, key: str
+) -> Refund:
+    """Record that money held for a subscription is owed back, and ask its provider to send it.
+
+    Call inside the caller's transaction, with the subscription locked."""
+    refund, created = Refund.objects.get_or_create(
+        idempotency_key=key,
+        defaults={
+            "subscription": subscription,
+            "amount_pence": amount_pence,
+            "reason": reason,
+            "provider": subscription.provider,
+        },
+    )
+    if not created:
+        return refund
+    issue = subscription.issue
+    entry_post(
+        issuer=issue.issuer,
+        kind=EntryKind.SUBSCRIPTION_REFUND,
+        value_date=timezone.localdate(),
+        description=f"Refund owed on subscription {subscription.pk} ({RefundReason(reason).label.lower()})",
+        idempotency_key=f"refund:{refund.pk}:owed",
+        postings=[
+            Posting("subscriptions_held", amount_pence),
+            Posting("refunds_payable", -amount_pence),
+        ],
+    )
+    audit_record(
+        actor=actor,
+        issuer=issue.issuer,
+        action="refund.owe",
+        obj=refund,
+        data={"subscription": subscription.pk, "amount_pence": amount_pence, "reason": reason},
+    )
+    transaction.on_commit(lambda: refund_settle_with_provider(refund_id=refund.pk))
+    return refund
+
+
+def refund_settle_with_provider(*, refund_id: int) -> Refund:
+    """Ask the provider to return the money; card refunds settle at once, bank ones wait for an officer."""
+    refund = Refund.objects.select_related("subscription").get(pk=refund_id)
+    if refund.status == RefundStatus.SENT:
+        return refund
+    outcome = provider_named(refund.provider).refund(refund)
+    if outcome.settled:
+        return _refund_mark_sent(
+            actor=None, refund_id=refund.pk, provider_refund_id=outcome.provider_refund_id
+        )
+    return refund
+
+
+def refund_mark_sent(*, actor: Any, refund_id: int) -> Refund:
+    """An officer has sent a bank-transfer refund."""
+    refund = Refund.objects.select_related("subscription__issue").filter(pk=refund_id).first()
+    if refund is None:
+        raise NotFound("No such refund.", code="refund_not_found")
+    gates.require_officer(actor, refund.subscription.issue.issuer_id)
+    return _refund_mark_sent(actor=actor, refund_id=refund_id, provider_refund_id=None)
+
+
+def _refund_mark_sent(*, actor: Any, refund_id: int, provider_refund_id: str | None) -> Refund:
+    with transaction.atomic():
+        refund = (
+            Refund.objects.select_for_update().select_related("subscription__issue__issuer").get(pk=refund_id)
+        )
+        if refund.status == RefundStatus.SENT:
+            return refund
+        issuer = refund.subscription.issue.issuer
+        clearing = provider_named(refund.provider).clearing_account
+        entry_post(
+            issuer=issuer,
+            kind=EntryKind.SUBSCRIPTION_REFUND,
+            value_date=timezone.localdate(),
+            description=f"Refund {refund.pk} sent for subscription {refund.subscription_id}",
+            idempotency_key=f"refund:{refund.pk}:sent",
+            postings=[
+                Posting("refunds_payable", refund.amount_pence),
+                Posting(clearing, -refund.amount_pence),
+            ],
+        )
+        refund.status = RefundStatus.SENT
+        refund.sent_at = timezone.now()
+        refund.provider_refund_id = provider_refund_id
+        refund.save(update_fields=["status", "sent_at", "provider_refund_id"])
+        audit_record(actor=actor, issuer=issuer, action="refund.sent", obj=refund)
+        return refund
+
+
+def receipt_record(
+    *,
+    actor: Any,
+    subscription_id: int,
+    amount_pence: int,
+    reference: str,
+    received_on: dt.date,
+    idempotency_key: str,
+    provider: str | None = None,
+) -> Receipt:
+    """Money has arrived for a subscription.
+
+    Paid in full (or more) marks it paid and any excess is owed back; a short
+    payment is held and the subscription stays pending. Money for a
+    subscription that has already ended is owed back whole. The same
+    idempotency key with the same facts returns the first receipt; with
+    different facts it is refused."""
+    subscription = Subscription.objects.select_related("issue__issuer").filter(pk=subscription_id).first()
+    if subscription is None:
+        raise NotFound("No such subscription.", code="subscription_not_found")
+    issuer = subscription.issue.issuer
+    if actor is not None:
+        gates.require_officer(actor, issuer)
+    provider = provider or subscription.provider
+    fingerprint = _fingerprint(
+        subscription=subscription_id, amount=amount_pence, reference=reference, received_on=received_on
+    )
+    existing = Receipt.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    if reference.strip().upper() != subscription.reference:
+        raise RuleViolation(
+            f"The reference {reference!r} is not this subscription's ({subscription.reference}).",
+            code="reference_mismatch",
+        )
+    with transaction.atomic(durable=True):
+        # Lock order: issue, then the investor's subscription, then (in entry_post) the ledger head.
+        issue = BondIssue.objects.select_for_update().get(pk=subscription.issue_id)
+        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        existing = Receipt.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:  # a concurrent twin won the race
+            return _replay(existing, fingerprint)
+        return _receipt_apply(
+            actor=actor,
+            issue=issue,
+            subscription=subscription,
+            amount_pence=amount_pence,
+            reference=reference,
+            received_on=received_on,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            provider=provider,
+        )
+
+
+def _replay(existing: Receipt, fingerprint: str) -> Receipt:
+    if existing.request_fingerprint != fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was used before with a different payment.", code="idempotency_key_reused"
+        )
+    return existing
+
+
+def _receipt_apply(
+    *,
+    actor: Any,
+    issue: BondIssue,
+    subscription: Subscription,
+    amount_pence: int,
+    reference: str,
+    received_on: dt.date,
+    idempotency_key: str,
+    fingerprint: str,
+    provider: str,
+) -> Receipt:
+    clearing = provider_named(provider).clearing_account
+    due = subscription.amount_pence - subscription.received_pence
+    accepting = subscription.status == SubscriptionStatus.PENDING_PAYMENT
+    held = min(amount_pence, due) if accepting else 0
+    excess = amount_pence - held
+    postings = [Posting(clearing, amount_pence)]
+    if held:
+        postings.append(Posting("subscriptions_held", -held))
+    if excess:
+        postings.append(Posting("refunds_payable", -excess))
+    entry = entry_post(
+        issuer=issue.issuer,
+        kind=EntryKind.SUBSCRIPTION_PAYMENT,
+        value_date=received_on,
+        description=f"Payment received for subscription {subscription.pk} ({provider})",
+        idempotency_key=f"receipt:{idempotency_key}",
+        postings=postings,
+    )
+    receipt = Receipt.objects.create(
+        subscription=subscription,
+        provider=provider,
+        amount_pence=amount_pence,
+        reference=reference,
+        received_on=received_on,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        ledger_entry=entry,
+    )
+    subscription.received_pence += held
+    fields = ["received_pence"]
+    if accepting and subscription.received_pence == subscription.amount_pence:
+        subscription.status = SubscriptionStatus.PAID
+        subscription.paid_at = timezone.now()
+        fields += ["status", "paid_at"]
+        BondIssue.objects.filter(pk=issue.pk).update(
+            raised_pence=F("raised_pence") + subscription.amount_pence
+        )
+    subscription.save(update_fields=fields)
+    if excess:
+        reason = RefundReason.OVERPAYMENT if accepting else RefundReason.LATE_PAYMENT
+        # The excess is already in refunds_payable (posted above): only the Refund row and its settling remain.
+        refund = Refund.objects.create(
+            subscription=subscription,
+            amount_pence=excess,
+            reason=reason,
+            provider=provider,
+            idempotency_key=f"receipt-excess:{idempotency_key}",
+        )
+        transaction.on_commit(lambda: refund_settle_with_provider(refund_id=refund.pk))
+    audit_record(
+        actor=actor,
+        issuer=issue.issuer,
+        action="receipt.record",
+        obj=receipt,
+        data={
+            "subscription": subscription.pk,
+            "amount_pence": amount_pence,
+            "held_pence": held,
+            "excess_pence": excess,
+            "status": subscription.status,
+        },
+    )
+    return receipt
+
+
+def receipt_outstanding_message(subscription: Subscription) -> str:
+    owed = subscription.amount_pence - subscription.received_pence
+    return f"{display_pounds(owed)} is still to pay." if owed > 0 else "Paid in full."

@@ -1,0 +1,355 @@
+"""Subscribing to an issue, cancelling, and expiring unpaid subscriptions.
+
+Capacity and caps under a burst: the checks that need no lock run first;
+then, inside one short transaction, capacity is reserved with a single
+conditional UPDATE on the issue row (which also takes the issue's row lock),
+the investor's profile row is locked (so two browser tabs of one resident
+queue), the investor's own caps are checked against fresh totals, and the
+subscription is inserted. Lock order: issue, then investor, then ledger head,
+the same in every operation, so bursts serialise without deadlocks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from bondplatform.errors import Conflict, InvalidState, NotFound, NotPermitted, RuleViolation
+from compliance import caps
+from compliance.services import audit_record, decision_record
+from investments.models import (
+    LIVE_SUBSCRIPTION_STATUSES,
+    BondIssue,
+    Holding,
+    HoldingStatus,
+    IssueStatus,
+    RefundReason,
+    Subscription,
+    SubscriptionStatus,
+)
+from investments.payments import provider_for_method, provider_named
+from investments.services.payments import refund_owe
+from issuers import gates
+from people.models import Profile
+
+# Crockford-style alphabet: no 0/O or 1/I/L to misread on a bank statement.
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_reference() -> str:
+    return "MB" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+
+
+def _resident_profile(actor: Any) -> Profile:
+    gates.require_signed_in(actor)
+    profile = Profile.objects.filter(user=actor).first()
+    if profile is None:
+        raise NotPermitted("Only registered residents can subscribe.", code="not_a_resident")
+    return profile
+
+
+def _investor_issue_total(*, investor_id: int, issue_id: int) -> int:
+    return (
+        Subscription.objects.filter(
+            investor_id=investor_id, issue_id=issue_id, status__in=LIVE_SUBSCRIPTION_STATUSES
+        ).aggregate(total=Sum("amount_pence"))["total"]
+        or 0
+    )
+
+
+def _investor_issuer_total(*, investor_id: int, issuer_id: int) -> int:
+    """Capital a member has with an issuer: live subscriptions plus principal held."""
+    live = (
+        Subscription.objects.filter(
+            investor_id=investor_id, issue__issuer_id=issuer_id, status__in=LIVE_SUBSCRIPTION_STATUSES
+        ).aggregate(total=Sum("amount_pence"))["total"]
+        or 0
+    )
+    held = (
+        Holding.objects.filter(
+            holder_id=investor_id, issue__issuer_id=issuer_id, status=HoldingStatus.ACTIVE
+        ).aggregate(total=Sum("principal_pence"))["total"]
+        or 0
+    )
+    return live + held
+
+
+def _check_open(issue: BondIssue, now: dt.datetime) -> None:
+    if issue.status != IssueStatus.OPEN or not (issue.opens_at <= now < issue.closes_at):
+        raise InvalidState("This issue is not open for subscriptions.", code="issue_not_open")
+
+
+def _check_caps(*, issue: BondIssue, investor_id: int, amount_pence: int) -> None:
+    caps.check_subscription_caps(
+        caps.SubscriptionFacts(
+            amount_pence=amount_pence,
+            min_subscription_pence=issue.min_subscription_pence,
+            max_subscription_pence=issue.max_subscription_pence,
+            investor_issue_total_pence=_investor_issue_total(investor_id=investor_id, issue_id=issue.pk),
+            society_cap_applies=issue.issuer.is_society,
+            investor_issuer_total_pence=_investor_issuer_total(
+                investor_id=investor_id, issuer_id=issue.issuer_id
+            )
+            if issue.issuer.is_society
+            else 0,
+        )
+    )
+
+
+def subscription_create(
+    *,
+    actor: Any,
+    issue_id: int,
+    amount_pence: int,
+    payment_method: str,
+    idempotency_key: str | None = None,
+) -> tuple[Subscription, bool]:
+    """Apply for `amount_pence` of an issue. Returns (subscription, created).
+
+    Refusals raise with the API's codes and are logged as compliance decisions."""
+    profile = _resident_profile(actor)
+    issue = BondIssue.objects.select_related("issuer").filter(pk=issue_id).first()
+    if issue is None:
+        raise NotFound("No such bond issue.", code="issue_not_found")
+    if idempotency_key:
+        existing = Subscription.objects.filter(investor=actor, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            if (existing.issue_id, existing.amount_pence, existing.payment_method) != (
+                issue.pk,
+                amount_pence,
+                payment_method,
+            ):
+                raise Conflict(
+                    "This Idempotency-Key was used before for a different subscription.",
+                    code="idempotency_key_reused",
+                )
+            return existing, False
+    now = timezone.now()
+    try:
+        # Checks that need no lock: they cannot be changed by other residents.
+        _check_open(issue, now)
+        caps.check_eligibility(
+            date_of_birth=profile.date_of_birth,
+            postcode=profile.postcode,
+            eligible_prefixes=issue.eligible_postcode_prefixes,
+            on=timezone.localdate(),
+        )
+        provider = provider_for_method(payment_method)
+        # An early, unlocked look, so a refusal costs no lock; repeated under the locks below.
+        _check_caps(issue=issue, investor_id=actor.pk, amount_pence=amount_pence)
+        if amount_pence > issue.remaining_pence:
+            raise caps.issue_full(remaining_pence=issue.remaining_pence)
+        subscription = _reserve_and_insert(
+            actor=actor,
+            profile=profile,
+            issue=issue,
+            amount_pence=amount_pence,
+            payment_method=payment_method,
+            provider_name=provider.name,
+            idempotency_key=idempotency_key,
+            now=now,
+        )
+    except (RuleViolation, InvalidState) as refusal:
+        with transaction.atomic():
+            decision_record(
+                actor=actor,
+                issuer=issue.issuer,
+                rule=refusal.code,
+                allowed=False,
+                reason=refusal.detail,
+                subject=issue,
+                context={"amount_pence": amount_pence, "investor": actor.pk},
+            )
+        raise
+    except IntegrityError:
+        # The same Idempotency-Key from two tabs at once: the other one won.
+        existing = Subscription.objects.filter(investor=actor, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return existing, False
+    provider.prepare(subscription)
+    return subscription, True
+
+
+def _reserve_and_insert(
+    *,
+    actor: Any,
+    profile: Profile,
+    issue: BondIssue,
+    amount_pence: int,
+    payment_method: str,
+    provider_name: str,
+    idempotency_key: str | None,
+    now: dt.datetime,
+) -> Subscription:
+    with transaction.atomic(durable=True):
+        # 1. The issue: reserve capacity in one conditional statement (takes the row lock).
+        reserved = BondIssue.objects.filter(
+            pk=issue.pk,
+            status=IssueStatus.OPEN,
+            committed_pence__lte=F("max_raise_pence") - amount_pence,
+        ).update(committed_pence=F("committed_pence") + amount_pence)
+        if not reserved:
+            fresh = BondIssue.objects.get(pk=issue.pk)
+            if fresh.status != IssueStatus.OPEN:
+                raise InvalidState("This issue is not open for subscriptions.", code="issue_not_open")
+            raise caps.issue_full(remaining_pence=fresh.remaining_pence)
+        # 2. The investor: queue concurrent requests of one resident, then check their caps afresh.
+        Profile.objects.select_for_update().filter(pk=profile.pk).first()
+        _check_caps(issue=issue, investor_id=actor.pk, amount_pence=amount_pence)
+        subscription = Subscription.objects.create(
+            issue=issue,
+            investor=actor,
+            amount_pence=amount_pence,
+            payment_method=payment_method,
+            provider=provider_name,
+            reference=new_reference(),
+            idempotency_key=idempotency_key or None,
+            expires_at=now + timedelta(hours=settings.SUBSCRIPTION_PAYMENT_WINDOW_HOURS),
+        )
+        decision_record(
+            actor=actor,
+            issuer=issue.issuer,
+            rule="subscription_caps",
+            allowed=True,
+            reason="Within the per-investor, member and issue caps; eligible.",
+            subject=subscription,
+            context={"amount_pence": amount_pence},
+        )
+        audit_record(
+            actor=actor,
+            issuer=issue.issuer,
+            action="subscription.create",
+            obj=subscription,
+            data={"amount_pence": amount_pence, "payment_method": payment_method},
+        )
+        return subscription
+
+
+def subscription_end(
+    *,
+    actor: Any,
+    issue: BondIssue,
+    subscription: Subscription,
+    status: SubscriptionStatus,
+    reason: RefundReason,
+) -> Subscription:
+    """End a live subscription: release its capacity and owe back whatever was received.
+
+    The caller holds the issue's lock and the subscription's."""
+    if subscription.status not in LIVE_SUBSCRIPTION_STATUSES:
+        raise InvalidState(f"This subscription is already {subscription.status}.", code="invalid_state")
+    was_paid = subscription.status == SubscriptionStatus.PAID
+    BondIssue.objects.filter(pk=issue.pk).update(
+        committed_pence=F("committed_pence") - subscription.amount_pence,
+        raised_pence=F("raised_pence") - (subscription.amount_pence if was_paid else 0),
+    )
+    if subscription.received_pence:
+        refund_owe(
+            actor=actor,
+            subscription=subscription,
+            amount_pence=subscription.received_pence,
+            reason=reason,
+            key=f"subscription-end:{subscription.pk}",
+        )
+    subscription.status = (
+        SubscriptionStatus.REFUNDED
+        if subscription.received_pence and status != SubscriptionStatus.CANCELLED
+        else status
+    )
+    subscription.ended_at = timezone.now()
+    subscription.save(update_fields=["status", "ended_at"])
+    audit_record(
+        actor=actor,
+        issuer=issue.issuer,
+        action=f"subscription.{subscription.status}",
+        obj=subscription,
+        data={"refunded_pence": subscription.received_pence, "reason": reason},
+    )
+    return subscription
+
+
+def subscription_cancel(*, actor: Any, subscription_id: int) -> Subscription:
+    """A resident changes their mind: within cooling-off and before allotment.
+
+    An unpaid subscription can be cancelled at any time before allotment:
+    nothing has been paid, so there is nothing to cool off from."""
+    subscription = Subscription.objects.select_related("issue__issuer").filter(pk=subscription_id).first()
+    if subscription is None:
+        raise NotFound("No such subscription.", code="subscription_not_found")
+    gates.require_self(actor, subscription.investor_id)
+    with transaction.atomic(durable=True):
+        issue = BondIssue.objects.select_for_update().select_related("issuer").get(pk=subscription.issue_id)
+        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        if subscription.status == SubscriptionStatus.ALLOTTED:
+            raise InvalidState(
+                "Bonds have been allotted: ask for a redemption instead.", code="invalid_state"
+            )
+        if subscription.status not in LIVE_SUBSCRIPTION_STATUSES:
+            raise InvalidState(f"This subscription is already {subscription.status}.", code="invalid_state")
+        last_day = timezone.localdate(subscription.created_at) + timedelta(days=issue.cooling_off_days)
+        if subscription.received_pence and timezone.localdate() > last_day:
+            refusal = RuleViolation(
+                f"The cooling-off period ended on {last_day:%d %B %Y}.", code="cooling_off_expired"
+            )
+            decision_record(
+                actor=actor,
+                issuer=issue.issuer,
+                rule="cooling_off",
+                allowed=False,
+                reason=refusal.detail,
+                subject=subscription,
+            )
+            raise refusal
+        decision_record(
+            actor=actor,
+            issuer=issue.issuer,
+            rule="cooling_off",
+            allowed=True,
+            reason=f"Cancelled on or before {last_day:%Y-%m-%d}, before allotment.",
+            subject=subscription,
+        )
+        return subscription_end(
+            actor=actor,
+            issue=issue,
+            subscription=subscription,
+            status=SubscriptionStatus.CANCELLED,
+            reason=RefundReason.COOLING_OFF,
+        )
+
+
+def subscriptions_expire_unpaid(*, now: dt.datetime | None = None) -> int:
+    """Expire subscriptions left unpaid past their window, releasing their capacity."""
+    now = now or timezone.now()
+    due = list(
+        Subscription.objects.filter(status=SubscriptionStatus.PENDING_PAYMENT, expires_at__lte=now)
+        .order_by("issue_id", "id")
+        .values_list("pk", "issue_id")
+    )
+    expired = 0
+    for subscription_id, issue_id in due:
+        with transaction.atomic(durable=True):
+            issue = BondIssue.objects.select_for_update().select_related("issuer").get(pk=issue_id)
+            subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+            if subscription.status != SubscriptionStatus.PENDING_PAYMENT:
+                continue  # paid or cancelled meanwhile
+            subscription_end(
+                actor=None,
+                issue=issue,
+                subscription=subscription,
+                status=SubscriptionStatus.EXPIRED,
+                reason=RefundReason.LATE_PAYMENT,
+            )
+            expired += 1
+    return expired
+
+
+def payment_instructions(subscription: Subscription) -> dict[str, Any]:
+    return provider_named(subscription.provider).instructions(subscription)

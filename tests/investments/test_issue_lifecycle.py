@@ -1,0 +1,222 @@
+"""A bond issue from draft to allotment, told as an accountant would, in pounds and pence."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from investments.ledger.models import LedgerPosting
+from investments.models import BondIssue, Holding, Refund
+from investments.services.issues import issues_close_due
+from tests.conftest import client_for
+from tests.investments.bonds import CITYLIFE_TERMS, make_issue
+from tests.investments.test_subscriptions import record_payment, subscribe
+
+pytestmark = pytest.mark.django_db
+
+
+def balances(issuer) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for code, amount in LedgerPosting.objects.filter(account__issuer=issuer).values_list(
+        "account__code", "amount_pence"
+    ):
+        totals[code] = totals.get(code, 0) + amount
+    return {code: total for code, total in totals.items() if total}
+
+
+def post(user, path, body=None):
+    return client_for(user).post(path, body or {}, format="json")
+
+
+def test_citylife_story_from_draft_to_allotment(society, officer, auditor, make_user):
+    """Sheffield Citylife Society offers five-year money-back bonds: £100 to £5,000 each,
+    £500 minimum raise, £20,000 cap. Three neighbours subscribe; two pay, one lets it lapse."""
+    now = timezone.now()
+    created = post(
+        officer,
+        "/api/v1/issues/",
+        {
+            "issuer": society.pk,
+            "name": "Citylife Money-Back Bond",
+            "coupon_rate_percent": "0.00",
+            "term_months": 60,
+            "interest_frequency": "at_maturity",
+            "day_count": "act_365f",
+            "min_subscription": "100.00",
+            "max_subscription": "5000.00",
+            "min_raise": "500.00",
+            "max_raise": "20000.00",
+            "opens_at": (now - dt.timedelta(days=2)).isoformat(),
+            "closes_at": (now + dt.timedelta(days=28)).isoformat(),
+            "eligible_postcode_prefixes": ["S"],
+        },
+    )
+    assert created.status_code == 201, created.json()
+    issue_id = created.json()["id"]
+    assert created.json()["status"] == "draft"
+    assert post(officer, f"/api/v1/issues/{issue_id}/open/").json()["status"] == "open"
+
+    ada, ben, cal = (
+        make_user(n, postcode=p) for n, p in (("ada", "S1 2AB"), ("ben", "S11 8QB"), ("cal", "S6 3AA"))
+    )
+    a = subscribe(ada, BondIssue(pk=issue_id), "1500.00").json()
+    b = subscribe(ben, BondIssue(pk=issue_id), "750.50").json()
+    subscribe(cal, BondIssue(pk=issue_id), "200.00")
+    record_payment(officer, a["id"], "1500.00", a["payment"]["reference"], key="stmt-1")
+    record_payment(officer, b["id"], "750.50", b["payment"]["reference"], key="stmt-2")
+
+    closed = post(officer, f"/api/v1/issues/{issue_id}/close/").json()
+    assert (closed["status"], closed["raised"], closed["committed"]) == ("closed", "2250.50", "2250.50")
+
+    allot_on = timezone.localdate() - dt.timedelta(days=1)
+    active = post(officer, f"/api/v1/issues/{issue_id}/allot/", {"allotted_on": allot_on.isoformat()}).json()
+    assert (active["status"], active["allotted_on"]) == ("active", allot_on.isoformat())
+
+    register = client_for(auditor).get(f"/api/v1/issues/{issue_id}/register/").json()["results"]
+    assert [(r["holder"]["name"], r["holder"]["postcode"], r["principal"]) for r in register] == [
+        ("Ada", "S1 2AB", "1500.00"),
+        ("Ben", "S11 8QB", "750.50"),
+    ]
+    holdings = {h.holder.username: h.pk for h in Holding.objects.filter(issue_id=issue_id)}
+    assert balances(society) == {
+        "cash_at_bank": 2250_50,
+        f"bond_principal:{holdings['ada']}": -1500_00,
+        f"bond_principal:{holdings['ben']}": -750_50,
+    }
+
+    # Allotting twice moves nothing twice.
+    again = post(officer, f"/api/v1/issues/{issue_id}/allot/")
+    assert again.status_code == 200
+    assert Holding.objects.filter(issue_id=issue_id).count() == 2
+
+    transparency = client_for(None).get(f"/api/v1/issues/{issue_id}/transparency/").json()
+    assert transparency["raised"] == "2250.50"
+    assert transparency["investor_count"] == 2
+    assert transparency["local_investor_share"] == "1.00"
+    assert transparency["ledger_head"]["sequence"] == 4  # two receipts, two allotments
+    verify = client_for(auditor).get(f"/api/v1/ledger/verify/?issuer={society.pk}").json()
+    assert verify["valid"] is True
+
+
+def test_a_failed_raise_refunds_everyone_and_the_ledger_nets_to_zero(society, officer, make_user):
+    issue = make_issue(society, officer, min_raise_pence=1_000_00)
+    ada, ben = make_user("ada"), make_user("ben")
+    a = subscribe(ada, issue, "400.00").json()
+    b = subscribe(ben, issue, "300.00").json()
+    record_payment(officer, a["id"], "400.00", a["payment"]["reference"], key="s1")
+    record_payment(officer, b["id"], "300.00", b["payment"]["reference"], key="s2")
+    closed = post(officer, f"/api/v1/issues/{issue.pk}/close/").json()
+    assert closed["status"] == "failed"
+    assert (closed["raised"], closed["committed"]) == ("0.00", "0.00")
+    refunds = Refund.objects.filter(subscription__issue=issue, reason="failed_raise")
+    assert sorted(r.amount_pence for r in refunds) == [300_00, 400_00]
+    assert balances(society) == {"cash_at_bank": 700_00, "refunds_payable": -700_00}
+    for refund in refunds:
+        assert post(officer, f"/api/v1/refunds/{refund.pk}/mark-sent/").status_code == 200
+    assert balances(society) == {}
+
+
+def test_wrong_transitions_are_409(society, officer):
+    issue = make_issue(society, officer, open_it=False)
+    assert post(officer, f"/api/v1/issues/{issue.pk}/close/").json()["code"] == "invalid_state"
+    assert post(officer, f"/api/v1/issues/{issue.pk}/allot/").status_code == 409
+    assert post(officer, f"/api/v1/issues/{issue.pk}/open/").status_code == 200
+    assert post(officer, f"/api/v1/issues/{issue.pk}/open/").status_code == 409
+
+
+def test_the_coupon_may_not_exceed_the_issuers_declared_cap(society, officer):
+    issue = make_issue(society, officer, open_it=False, coupon_rate_percent=Decimal("5.01"))
+    response = post(officer, f"/api/v1/issues/{issue.pk}/open/")
+    assert response.status_code == 422
+    assert response.json()["code"] == "rate_cap_exceeded"
+    at_cap = make_issue(society, officer, open_it=False, coupon_rate_percent=Decimal("5.00"))
+    assert post(officer, f"/api/v1/issues/{at_cap.pk}/open/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("min_subscription", "6000.00"),
+        ("max_subscription", "30000.00"),
+        ("min_raise", "30000.00"),
+        ("term_months", 0),
+        ("coupon_rate_percent", "-1.00"),
+    ],
+)
+def test_inconsistent_terms_are_bad_input(society, officer, field, value):
+    now = timezone.now()
+    body = {
+        "issuer": society.pk,
+        "name": "x",
+        "coupon_rate_percent": "1.00",
+        "term_months": 12,
+        "interest_frequency": "annual",
+        "min_subscription": "100.00",
+        "max_subscription": "5000.00",
+        "min_raise": "500.00",
+        "max_raise": "20000.00",
+        "opens_at": now.isoformat(),
+        "closes_at": (now + dt.timedelta(days=1)).isoformat(),
+        field: value,
+    }
+    response = post(officer, "/api/v1/issues/", body)
+    assert response.status_code == 400, response.json()
+
+
+def test_closes_at_must_follow_opens_at(society, officer):
+    now = timezone.now()
+    response = post(
+        officer,
+        "/api/v1/issues/",
+        {
+            "issuer": society.pk,
+            "name": "x",
+            "coupon_rate_percent": "1.00",
+            "term_months": 12,
+            "interest_frequency": "annual",
+            "min_subscription": "100.00",
+            "max_subscription": "5000.00",
+            "min_raise": "500.00",
+            "max_raise": "20000.00",
+            "opens_at": now.isoformat(),
+            "closes_at": now.isoformat(),
+        },
+    )
+    assert response.status_code == 400
+    assert "closes_at" in response.json()["fields"]
+
+
+def test_only_an_officer_of_the_issuer_creates_and_runs_issues(society, cic, officer, auditor, resident):
+    body = {"issuer": cic.pk, **{k: v for k, v in CITYLIFE_TERMS.items() if not k.endswith("_pence")}}
+    assert post(officer, "/api/v1/issues/", body).status_code in (400, 403)
+    issue = make_issue(society, officer, open_it=False)
+    assert post(auditor, f"/api/v1/issues/{issue.pk}/open/").status_code == 403
+    assert post(resident, f"/api/v1/issues/{issue.pk}/open/").status_code == 403
+    assert post(None, f"/api/v1/issues/{issue.pk}/open/").status_code == 401
+    assert client_for(resident).get(f"/api/v1/issues/{issue.pk}/register/").status_code == 403
+
+
+def test_issues_close_on_their_own_at_closes_at(society, officer, resident):
+    issue = make_issue(society, officer)
+    assert issues_close_due(now=timezone.now()) == []
+    assert issues_close_due(now=issue.closes_at) == [issue.pk]
+    issue.refresh_from_db()
+    assert issue.status == "failed"  # nothing was paid, so the minimum raise was missed
+
+
+def test_withdrawing_an_open_issue_refunds_paid_subscriptions(society, officer, resident):
+    issue = make_issue(society, officer)
+    sub = subscribe(resident, issue, "250.00").json()
+    record_payment(officer, sub["id"], "250.00", sub["payment"]["reference"])
+    response = post(officer, f"/api/v1/issues/{issue.pk}/withdraw/")
+    assert response.json()["status"] == "withdrawn"
+    assert Refund.objects.get(subscription_id=sub["id"]).reason == "withdrawn"
+
+
+def test_list_filters_by_status(society, officer):
+    make_issue(society, officer, name="Open one")
+    make_issue(society, officer, name="Draft one", open_it=False)
+    names = [i["name"] for i in client_for(None).get("/api/v1/issues/?status=open").json()["results"]]
+    assert names == ["Open one"]
+    assert client_for(None).get("/api/v1/issues/?status=bogus").status_code == 400

@@ -1,0 +1,102 @@
+"""Bursts against real PostgreSQL: caps hold when many residents press "subscribe" at once."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from bondplatform.errors import ServiceError
+from investments.models import BondIssue, Subscription
+from investments.services.subscriptions import subscription_create
+from tests.investments.bonds import make_issue
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def burst(calls: list) -> list[str]:
+    """Run each call in its own thread, all released at once; return 'ok' or the refusal code."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        try:
+            call()
+            return "ok"
+        except ServiceError as refusal:
+            return refusal.code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_fifty_residents_for_twenty_places_gives_exactly_twenty(society, officer, make_user):
+    issue = make_issue(
+        society,
+        officer,
+        min_subscription_pence=100_00,
+        max_subscription_pence=100_00,
+        max_raise_pence=2_000_00,
+    )
+    residents = [make_user(f"resident{i:02d}") for i in range(50)]
+    outcomes = burst(
+        [
+            (
+                lambda r=r: subscription_create(
+                    actor=r, issue_id=issue.pk, amount_pence=100_00, payment_method="bank_transfer"
+                )
+            )
+            for r in residents
+        ]
+    )
+    assert outcomes.count("ok") == 20
+    assert set(outcomes) == {"ok", "issue_full"}
+    issue = BondIssue.objects.get(pk=issue.pk)
+    live = Subscription.objects.filter(issue=issue, status="pending_payment")
+    assert live.count() == 20
+    assert issue.committed_pence == live.aggregate(total=Sum("amount_pence"))["total"] == 2_000_00
+
+
+def test_one_resident_in_ten_tabs_cannot_pass_the_per_investor_cap(society, officer, resident):
+    issue = make_issue(society, officer, max_subscription_pence=1_000_00, max_raise_pence=20_000_00)
+    outcomes = burst(
+        [
+            (
+                lambda: subscription_create(
+                    actor=resident, issue_id=issue.pk, amount_pence=300_00, payment_method="bank_transfer"
+                )
+            )
+            for _ in range(10)
+        ]
+    )
+    assert outcomes.count("ok") == 3  # 3 x £300 = £900; a fourth would make £1,200
+    assert set(outcomes) == {"ok", "cap_exceeded_per_investor"}
+    total = Subscription.objects.filter(investor=resident, issue=issue).aggregate(t=Sum("amount_pence"))["t"]
+    assert total == 900_00
+    assert BondIssue.objects.get(pk=issue.pk).committed_pence == 900_00
+
+
+def test_same_idempotency_key_from_ten_tabs_makes_one_subscription(society, officer, resident):
+    issue = make_issue(society, officer)
+    outcomes = burst(
+        [
+            (
+                lambda: subscription_create(
+                    actor=resident,
+                    issue_id=issue.pk,
+                    amount_pence=250_00,
+                    payment_method="bank_transfer",
+                    idempotency_key="double-click",
+                )
+            )
+            for _ in range(10)
+        ]
+    )
+    assert outcomes == ["ok"] * 10
+    assert Subscription.objects.filter(investor=resident).count() == 1
+    assert BondIssue.objects.get(pk=issue.pk).committed_pence == 250_00
