@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.urls import is_valid_path
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -175,26 +177,54 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return None
 
 
-def json_404(request, exception=None):
-    return JsonResponse(error_body("not_found", "Not found."), status=404)
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
 
 
-def json_500(request):
-    return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
+def handler400(request, exception=None):
+    """Bad requests that never reach DRF (an oversized body read by a plain view, a bad Host header)."""
+    if not _is_api(request):
+        from django.views.defaults import bad_request
+
+        return bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(error_body("request_too_large", "The request body is too large."), status=400)
+    return JsonResponse(error_body("bad_request", "The request could not be understood."), status=400)
+
+
+def handler403(request, exception=None):
+    if not _is_api(request):
+        from django.views.defaults import permission_denied
+
+        return permission_denied(request, exception)
+    return JsonResponse(error_body("permission_denied", "You may not do this."), status=403)
 
 
 def handler404(request, exception=None):
     """JSON under /api/, Django's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return json_404(request, exception)
-    from django.views.defaults import page_not_found
+    if not _is_api(request):
+        from django.views.defaults import page_not_found
 
-    return page_not_found(request, exception)
+        return page_not_found(request, exception)
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
 def handler500(request):
-    if request.path.startswith("/api/"):
-        return json_500(request)
-    from django.views.defaults import server_error
+    if not _is_api(request):
+        from django.views.defaults import server_error
 
-    return server_error(request)
+        return server_error(request)
+    return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
+
+
+@csrf_exempt
+def api_not_found(request, *args, **kwargs):
+    """The last URL under /api/: an unknown API path is a JSON 404 even with DEBUG on.
+
+    Without it Django would answer with its HTML debug page, and a POST to a
+    path missing its trailing slash would crash APPEND_SLASH's redirect (500).
+    """
+    detail = "There is no such API endpoint."
+    if not request.path.endswith("/") and is_valid_path(request.path + "/"):
+        detail = f"There is no such API endpoint: did you mean {request.path}/ (with a trailing slash)?"
+    return JsonResponse(error_body("not_found", detail), status=404)

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from bondplatform import errors, health
@@ -11,8 +11,12 @@ urlpatterns = [
     path("api/v1/", include("bondplatform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Keep last among the /api/ paths: anything else under /api/ is a JSON 404.
+    re_path(r"^api/", errors.api_not_found),
     path("", include("investments.urls")),
 ]
 
+handler400 = errors.handler400
+handler403 = errors.handler403
 handler404 = errors.handler404
 handler500 = errors.handler500
