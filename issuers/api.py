@@ -5,7 +5,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from issuers import selectors, services
+from issuers import gates, selectors, services
 from issuers.models import AssetLockBasis, Issuer, LegalForm, Role
 
 
@@ -41,6 +41,8 @@ class IssuerListCreateApi(generics.ListAPIView):
 
     @extend_schema(request=IssuerSerializer, responses={201: IssuerSerializer})
     def post(self, request):
+        # The gate first: a stranger learns nothing about what a valid issuer looks like.
+        gates.require_staff(request.user)
         serializer = IssuerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         issuer = services.issuer_create(actor=request.user, **serializer.validated_data)
@@ -69,7 +71,9 @@ class _RoleGrantApi(APIView):
 
     @extend_schema(request=RoleGrantInputSerializer, responses={201: RoleGrantOutputSerializer})
     def post(self, request, issuer_id: int):
+        gates.require_signed_in(request.user)
         issuer = selectors.issuer_get(issuer_id)
+        gates.require_officer_or_staff(request.user, issuer)
         serializer = RoleGrantInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         grant = services.role_grant(
