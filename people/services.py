@@ -27,7 +27,9 @@ def resident_register(
     User = get_user_model()
     normalised = normalise_postcode(postcode)
     if normalised is None:
-        raise BadInput("That is not a UK postcode.", fields={"postcode": ["Not a UK postcode."]})
+        raise BadInput(
+            "That is not a UK postcode.", code="invalid_postcode", fields={"postcode": ["Not a UK postcode."]}
+        )
     candidate = User(username=username, email=email)
     try:
         validate_password(password, user=candidate)
