@@ -100,3 +100,14 @@ def test_a_sqlite_url_names_a_file():
 def test_other_databases_are_refused_clearly():
     with pytest.raises(ImproperlyConfigured, match="mysql"):
         database_from_url("mysql://root@localhost/bonds")
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    import re
+
+    source = (BASE_DIR / "bondplatform" / "settings.py").read_text()
+    read = set(re.findall(r'(?:os\.environ\.get|env_bool)\(\s*"([A-Z0-9_]+)"', source))
+    listed = set(re.findall(r"^([A-Z0-9_]+)=", (BASE_DIR / ".env.example").read_text(), re.MULTILINE))
+
+    assert read, "found no variables in settings.py: has the way it reads them changed?"
+    assert read <= listed, f"missing from .env.example: {sorted(read - listed)}"
