@@ -1,0 +1,112 @@
+"""The one canonical encoding of a ledger entry, shared by the writer and the verifier.
+
+An entry's hash is
+
+    hash = SHA-256( prev_hash || canonical_bytes(entry) )
+
+where `prev_hash` is the previous entry's hash as 64 lower-case hex ASCII
+characters (64 zeros before the first entry) and `canonical_bytes` is this
+JSON object, with keys sorted, no whitespace, ASCII only (other characters as
+\\uXXXX escapes):
+
+    {"description": str, "idempotency_key": str, "issuer": int,
+     "kind": str, "postings": [[account_code, currency, amount_pence], ...],
+     "recorded_at": "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC, always microseconds),
+     "reverses": int sequence of the reversed entry or null,
+     "sequence": int, "v": 1, "value_date": "YYYY-MM-DD"}
+
+Postings are in their stored `position` order; `amount_pence` is signed
+(positive debit, negative credit). Anybody can re-implement this in a few
+lines to check an exported statement offline. Changing it breaks every chain
+already written, so a new format must get a new "v" and the verifier must
+keep understanding the old ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+
+from investments.ledger.models import GENESIS_HASH
+
+FORMAT_VERSION = 1
+
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode
+
+__all__ = [
+    "FORMAT_VERSION",
+    "GENESIS_HASH",
+    "chain_hash",
+    "entry_canonical_bytes",
+    "format_date",
+    "format_timestamp",
+    "signed_bytes",
+]
+
+
+def format_timestamp(value: dt.datetime | str) -> str:
+    """UTC, microseconds always shown, "Z" suffix. Naive datetimes are taken as UTC
+    (SQLite hands back the UTC text Django stored, without an offset)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    elif value.utcoffset():
+        value = value.astimezone(dt.UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_date(value: dt.date | str) -> str:
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def entry_canonical_bytes(
+    *,
+    issuer_id: int,
+    sequence: int,
+    kind: str,
+    value_date: dt.date | str,
+    description: str,
+    idempotency_key: str,
+    reverses_sequence: int | None,
+    recorded_at: dt.datetime | str,
+    postings: Iterable[Sequence[object]],
+) -> bytes:
+    """`postings` are (account_code, currency, amount_pence) in position order."""
+    return _encode(
+        {
+            "description": description,
+            "idempotency_key": idempotency_key,
+            "issuer": int(issuer_id),
+            "kind": kind,
+            "postings": [[str(code), str(currency), int(amount)] for code, currency, amount in postings],
+            "recorded_at": format_timestamp(recorded_at),
+            "reverses": None if reverses_sequence is None else int(reverses_sequence),
+            "sequence": int(sequence),
+            "v": FORMAT_VERSION,
+            "value_date": format_date(value_date),
+        }
+    ).encode("ascii")
+
+
+def chain_hash(prev_hash: str, canonical: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+
+
+def signed_bytes(
+    *, issuer_id: int, sequence: int, hash: str, signed_at: dt.datetime | str, key_id: str
+) -> bytes:
+    """What a checkpoint signature covers: the issuer's chain head at a moment, by one key."""
+    return _encode(
+        {
+            "hash": hash,
+            "issuer": int(issuer_id),
+            "key_id": key_id,
+            "sequence": int(sequence),
+            "signed_at": format_timestamp(signed_at),
+            "type": "ledger_checkpoint",
+            "v": FORMAT_VERSION,
+        }
+    ).encode("ascii")
