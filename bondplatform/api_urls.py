@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from investments.ledger import api as ledger_api
 from issuers import api as issuers_api
 from people import api as people_api
 
@@ -14,4 +15,8 @@ urlpatterns = [
     path("issuers/<int:issuer_id>/officers/", issuers_api.OfficerGrantApi.as_view(), name="issuer-officers"),
     path("issuers/<int:issuer_id>/auditors/", issuers_api.AuditorGrantApi.as_view(), name="issuer-auditors"),
     path("", include("investments.api_urls")),
+    path("ledger/entries/", ledger_api.LedgerEntriesApi.as_view(), name="ledger-entries"),
+    path("ledger/balances/", ledger_api.LedgerBalancesApi.as_view(), name="ledger-balances"),
+    path("ledger/verify/", ledger_api.LedgerVerifyApi.as_view(), name="ledger-verify"),
+    path("ledger/public-key/", ledger_api.LedgerPublicKeyApi.as_view(), name="ledger-public-key"),
 ]
