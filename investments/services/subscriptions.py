@@ -1,12 +1,20 @@
 """Subscribing to an issue, cancelling, and expiring unpaid subscriptions.
 
-Capacity and caps under a burst: the checks that need no lock run first;
-then, inside one short transaction, capacity is reserved with a single
-conditional UPDATE on the issue row (which also takes the issue's row lock),
-the investor's profile row is locked (so two browser tabs of one resident
-queue), the investor's own caps are checked against fresh totals, and the
-subscription is inserted. Lock order: issue, then investor, then ledger head,
-the same in every operation, so bursts serialise without deadlocks.
+Capacity and caps under a burst. The checks that need no lock run first.
+Then, in one short transaction: the investor's profile row is locked (two
+browser tabs of one resident queue here), the investor's caps are checked
+against totals nobody else can change while that lock is held, the
+subscription is written, and last of all capacity is reserved with a single
+conditional UPDATE on the issue row, `committed + amount <= max_raise`. The
+issue row is the hot one (every resident of a popular issue needs it), so it
+is locked last and held only from that UPDATE to COMMIT.
+
+Lock order. Everywhere else the order is issue, then investor (their
+subscription rows), then ledger head. Subscribing takes investor then issue,
+and cannot deadlock with them: it locks no existing subscription row and
+never the ledger head, and no operation holds an issue lock while waiting
+for a profile lock (`tests/investments/test_subscription_races.py` mixes
+subscribing, cancelling and paying on one issue to show it).
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from bondplatform.errors import Conflict, InvalidState, NotFound, NotPermitted, RuleViolation
@@ -55,30 +63,23 @@ def _resident_profile(actor: Any) -> Profile:
     return profile
 
 
-def _investor_issue_total(*, investor_id: int, issue_id: int) -> int:
-    return (
-        Subscription.objects.filter(
-            investor_id=investor_id, issue_id=issue_id, status__in=LIVE_SUBSCRIPTION_STATUSES
-        ).aggregate(total=Sum("amount_pence"))["total"]
-        or 0
-    )
+def _investor_totals(*, investor_id: int, issue: BondIssue) -> tuple[int, int]:
+    """(live subscriptions to this issue, capital with this issuer), in pence.
 
-
-def _investor_issuer_total(*, investor_id: int, issuer_id: int) -> int:
-    """Capital a member has with an issuer: live subscriptions plus principal held."""
-    live = (
-        Subscription.objects.filter(
-            investor_id=investor_id, issue__issuer_id=issuer_id, status__in=LIVE_SUBSCRIPTION_STATUSES
-        ).aggregate(total=Sum("amount_pence"))["total"]
-        or 0
-    )
+    Capital with an issuer is live subscriptions to any of its issues plus
+    principal held; it is only needed where the society member cap applies."""
+    live = Subscription.objects.filter(
+        investor_id=investor_id, issue__issuer_id=issue.issuer_id, status__in=LIVE_SUBSCRIPTION_STATUSES
+    ).aggregate(this_issue=Sum("amount_pence", filter=Q(issue_id=issue.pk)), all_issues=Sum("amount_pence"))
+    if not issue.issuer.is_society:
+        return live["this_issue"] or 0, 0
     held = (
         Holding.objects.filter(
-            holder_id=investor_id, issue__issuer_id=issuer_id, status=HoldingStatus.ACTIVE
+            holder_id=investor_id, issue__issuer_id=issue.issuer_id, status=HoldingStatus.ACTIVE
         ).aggregate(total=Sum("principal_pence"))["total"]
         or 0
     )
-    return live + held
+    return live["this_issue"] or 0, (live["all_issues"] or 0) + held
 
 
 def _check_open(issue: BondIssue, now: dt.datetime) -> None:
@@ -87,18 +88,15 @@ def _check_open(issue: BondIssue, now: dt.datetime) -> None:
 
 
 def _check_caps(*, issue: BondIssue, investor_id: int, amount_pence: int) -> None:
+    issue_total, issuer_total = _investor_totals(investor_id=investor_id, issue=issue)
     caps.check_subscription_caps(
         caps.SubscriptionFacts(
             amount_pence=amount_pence,
             min_subscription_pence=issue.min_subscription_pence,
             max_subscription_pence=issue.max_subscription_pence,
-            investor_issue_total_pence=_investor_issue_total(investor_id=investor_id, issue_id=issue.pk),
+            investor_issue_total_pence=issue_total,
             society_cap_applies=issue.issuer.is_society,
-            investor_issuer_total_pence=_investor_issuer_total(
-                investor_id=investor_id, issuer_id=issue.issuer_id
-            )
-            if issue.issuer.is_society
-            else 0,
+            investor_issuer_total_pence=issuer_total,
         )
     )
 
@@ -190,19 +188,9 @@ def _reserve_and_insert(
     now: dt.datetime,
 ) -> Subscription:
     with transaction.atomic(durable=True):
-        # 1. The issue: reserve capacity in one conditional statement (takes the row lock).
-        reserved = BondIssue.objects.filter(
-            pk=issue.pk,
-            status=IssueStatus.OPEN,
-            committed_pence__lte=F("max_raise_pence") - amount_pence,
-        ).update(committed_pence=F("committed_pence") + amount_pence)
-        if not reserved:
-            fresh = BondIssue.objects.get(pk=issue.pk)
-            if fresh.status != IssueStatus.OPEN:
-                raise InvalidState("This issue is not open for subscriptions.", code="issue_not_open")
-            raise caps.issue_full(remaining_pence=fresh.remaining_pence)
-        # 2. The investor: queue concurrent requests of one resident, then check their caps afresh.
-        Profile.objects.select_for_update().filter(pk=profile.pk).first()
+        # 1. The investor: queue concurrent requests of one resident (two tabs),
+        #    then check their caps against totals no one else can change now.
+        Profile.objects.select_for_update().filter(pk=profile.pk).values_list("pk", flat=True).first()
         _check_caps(issue=issue, investor_id=actor.pk, amount_pence=amount_pence)
         subscription = Subscription.objects.create(
             issue=issue,
@@ -230,6 +218,18 @@ def _reserve_and_insert(
             obj=subscription,
             data={"amount_pence": amount_pence, "payment_method": payment_method},
         )
+        # 2. The issue, last: reserve capacity with one conditional statement.
+        #    It takes the hot issue row's lock, held only from here to COMMIT.
+        reserved = BondIssue.objects.filter(
+            pk=issue.pk,
+            status=IssueStatus.OPEN,
+            committed_pence__lte=F("max_raise_pence") - amount_pence,
+        ).update(committed_pence=F("committed_pence") + amount_pence)
+        if not reserved:
+            fresh = BondIssue.objects.get(pk=issue.pk)
+            if fresh.status != IssueStatus.OPEN:
+                raise InvalidState("This issue is not open for subscriptions.", code="issue_not_open")
+            raise caps.issue_full(remaining_pence=fresh.remaining_pence)
         return subscription
 
 

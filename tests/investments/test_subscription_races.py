@@ -100,3 +100,60 @@ def test_same_idempotency_key_from_ten_tabs_makes_one_subscription(society, offi
     assert outcomes == ["ok"] * 10
     assert Subscription.objects.filter(investor=resident).count() == 1
     assert BondIssue.objects.get(pk=issue.pk).committed_pence == 250_00
+
+
+def test_subscribing_cancelling_and_paying_at_once_never_deadlocks(society, officer, make_user):
+    from investments.services.payments import receipt_record
+    from investments.services.subscriptions import subscription_cancel
+
+    issue = make_issue(society, officer, max_raise_pence=20_000_00)
+    early = [make_user(f"early{i}") for i in range(10)]
+    existing = [
+        subscription_create(actor=u, issue_id=issue.pk, amount_pence=200_00, payment_method="bank_transfer")[
+            0
+        ]
+        for u in early
+    ]
+    paid_first = existing[5:]
+    for s in paid_first:
+        receipt_record(
+            actor=officer,
+            subscription_id=s.pk,
+            amount_pence=200_00,
+            reference=s.reference,
+            received_on=s.created_at.date(),
+            idempotency_key=f"pre-{s.pk}",
+        )
+    newcomers = [make_user(f"new{i}") for i in range(10)]
+    calls = [
+        (
+            lambda u=u: subscription_create(
+                actor=u, issue_id=issue.pk, amount_pence=300_00, payment_method="bank_transfer"
+            )
+        )
+        for u in newcomers
+    ]
+    # Cancel the paid ones (a refund through the ledger) while paying the unpaid ones.
+    calls += [
+        (lambda s=s, u=u: subscription_cancel(actor=u, subscription_id=s.pk))
+        for s, u in zip(paid_first, early[5:], strict=True)
+    ]
+    calls += [
+        (
+            lambda s=s: receipt_record(
+                actor=officer,
+                subscription_id=s.pk,
+                amount_pence=200_00,
+                reference=s.reference,
+                received_on=s.created_at.date(),
+                idempotency_key=f"now-{s.pk}",
+            )
+        )
+        for s in existing[:5]
+    ]
+    outcomes = burst(calls)
+    assert outcomes == ["ok"] * len(calls)
+    issue = BondIssue.objects.get(pk=issue.pk)
+    live = Subscription.objects.filter(issue=issue, status__in=["pending_payment", "paid"])
+    assert issue.committed_pence == live.aggregate(t=Sum("amount_pence"))["t"] == 10 * 300_00 + 5 * 200_00
+    assert issue.raised_pence == 5 * 200_00
