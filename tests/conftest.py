@@ -24,11 +24,12 @@ def _vendor() -> str:
 
 def pytest_report_header(config):
     db = settings.DATABASES["default"]
-    where = (
-        f"{db.get('HOST') or 'local socket'}:{db.get('PORT') or ''}"
-        if _vendor() == "postgresql"
-        else db["NAME"]
-    )
+    if _vendor() == "postgresql":
+        where = (
+            f"{db.get('HOST') or 'local socket'}:{db.get('PORT') or '5432'}, test database test_{db['NAME']}"
+        )
+    else:
+        where = "an in-memory test database"
     return f"database: {_vendor()} ({where})"
 
 

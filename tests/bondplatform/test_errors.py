@@ -9,68 +9,13 @@ staff and anonymously.
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from django.conf import settings
-from django.urls import URLPattern, URLResolver
-from django.urls.resolvers import RegexPattern, RoutePattern
 from rest_framework.test import APIClient
 
-from bondplatform import api_urls
+from tests.bondplatform.api_walk import API_URLS
 from tests.conftest import client_for
-
-# Path converters and a value of each kind to put in a URL.
-SAMPLE_VALUES = {"int": "1", "str": "x", "slug": "x", "path": "x", "uuid": str(uuid.UUID(int=1))}
-
-
-def _route_to_url(route: str, converters: dict) -> str:
-    url = route
-    for name, converter in converters.items():
-        kind = {
-            "IntConverter": "int",
-            "StringConverter": "str",
-            "SlugConverter": "slug",
-            "PathConverter": "path",
-            "UUIDConverter": "uuid",
-        }.get(type(converter).__name__)
-        if kind is None:
-            raise AssertionError(
-                f"The garbage test does not know how to fill <{name}> ({type(converter).__name__}): "
-                "add it to SAMPLE_VALUES."
-            )
-        start = url.index("<")
-        end = url.index(">", start)
-        assert url[start + 1 : end].split(":")[-1] == name
-        url = url[:start] + SAMPLE_VALUES[kind] + url[end + 1 :]
-    return url
-
-
-def _pattern_to_url(pattern) -> str:
-    if isinstance(pattern, RoutePattern):
-        return _route_to_url(str(pattern), pattern.converters)
-    if isinstance(pattern, RegexPattern):
-        regex = pattern._regex
-        if pattern.regex.groups:
-            raise AssertionError(
-                f"The garbage test cannot fill the regex {regex!r}: use path() with converters."
-            )
-        return regex.lstrip("^").rstrip("$").replace("\\", "")
-    raise AssertionError(f"Unknown URL pattern type {type(pattern).__name__}")
-
-
-def api_urls_to_try(patterns=None, prefix: str = "/api/v1/") -> list[str]:
-    urls: list[str] = []
-    for entry in api_urls.urlpatterns if patterns is None else patterns:
-        here = prefix + _pattern_to_url(entry.pattern)
-        if isinstance(entry, URLResolver):
-            urls += api_urls_to_try(entry.url_patterns, here)
-        elif isinstance(entry, URLPattern):
-            urls.append(here)
-    return urls
-
-
-API_URLS = api_urls_to_try()
 
 TOO_LARGE = b'{"name": "' + b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1) + b'"}'
 

@@ -5,7 +5,7 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from tests.bondplatform.test_errors import API_URLS
+from tests.bondplatform.api_walk import API_URLS
 
 
 @pytest.fixture
