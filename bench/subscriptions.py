@@ -81,24 +81,46 @@ def seed(residents: int, capacity_pence: int) -> tuple[int, list[str]]:
     call_command("migrate", verbosity=0)
     User = get_user_model()
     issuer = Issuer.objects.create(
-        name="Bench Society", legal_form="community_benefit_society", asset_lock_basis="statutory",
+        name="Bench Society",
+        legal_form="community_benefit_society",
+        asset_lock_basis="statutory",
         max_interest_rate_percent=Decimal("5.00"),
     )
     officer = User.objects.create_user("bench_officer", password="x")
     RoleGrant.objects.create(issuer=issuer, user=officer, role="finance_officer")
     users = User.objects.bulk_create([User(username=f"r{i:05d}") for i in range(residents)])
     Profile.objects.bulk_create(
-        [Profile(user=u, full_name=f"Resident {u.username}", date_of_birth=dt.date(1980, 1, 1), postcode="S1 2AB")
-         for u in users]
+        [
+            Profile(
+                user=u,
+                full_name=f"Resident {u.username}",
+                date_of_birth=dt.date(1980, 1, 1),
+                postcode="S1 2AB",
+            )
+            for u in users
+        ]
     )
     tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
     now = timezone.now()
     issue = issue_services.issue_create(
-        actor=officer, issuer=issuer, name="Hot issue", description="", currency="GBP",
-        coupon_rate_percent=Decimal("3.00"), term_months=60, interest_frequency="annual", day_count="act_365f",
-        min_subscription_pence=PRICE_PENCE, max_subscription_pence=PRICE_PENCE, min_raise_pence=0,
-        max_raise_pence=capacity_pence, opens_at=now - dt.timedelta(hours=1), closes_at=now + dt.timedelta(days=1),
-        eligible_postcode_prefixes=[], cooling_off_days=14, notice_days=90,
+        actor=officer,
+        issuer=issuer,
+        name="Hot issue",
+        description="",
+        currency="GBP",
+        coupon_rate_percent=Decimal("3.00"),
+        term_months=60,
+        interest_frequency="annual",
+        day_count="act_365f",
+        min_subscription_pence=PRICE_PENCE,
+        max_subscription_pence=PRICE_PENCE,
+        min_raise_pence=0,
+        max_raise_pence=capacity_pence,
+        opens_at=now - dt.timedelta(hours=1),
+        closes_at=now + dt.timedelta(days=1),
+        eligible_postcode_prefixes=[],
+        cooling_off_days=14,
+        notice_days=90,
     )
     issue_services.issue_open(actor=officer, issue_id=issue.pk)
     return issue.pk, [t.key for t in tokens]
@@ -122,9 +144,23 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
         "CONN_MAX_AGE": "600",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "bondplatform.wsgi", "--workers", str(workers),
-         "--worker-class", "sync", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bondplatform.wsgi",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
     for _ in range(100):
         try:
@@ -136,7 +172,9 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
     sys.exit("gunicorn did not start")
 
 
-def load(port: int, issue_id: int, tokens: list[str], concurrency: int, results: multiprocessing.Queue) -> None:
+def load(
+    port: int, issue_id: int, tokens: list[str], concurrency: int, results: multiprocessing.Queue
+) -> None:
     """The load process: `concurrency` residents at a time, each subscribing once."""
     body = json.dumps({"amount": "100.00", "payment_method": "bank_transfer"})
     lock = threading.Lock()
@@ -151,9 +189,16 @@ def load(port: int, issue_id: int, tokens: list[str], concurrency: int, results:
                     break
                 token = queue.pop()
             started = time.perf_counter()
-            conn.request("POST", f"/api/v1/issues/{issue_id}/subscriptions/", body=body, headers={
-                "Authorization": f"Token {token}", "Content-Type": "application/json", "Connection": "keep-alive",
-            })
+            conn.request(
+                "POST",
+                f"/api/v1/issues/{issue_id}/subscriptions/",
+                body=body,
+                headers={
+                    "Authorization": f"Token {token}",
+                    "Content-Type": "application/json",
+                    "Connection": "keep-alive",
+                },
+            )
             response = conn.getresponse()
             response.read()
             elapsed = time.perf_counter() - started
@@ -190,7 +235,9 @@ def main() -> None:
             conn.request("GET", f"/api/v1/issues/{issue_id}/")
             conn.getresponse().read()
         results: multiprocessing.Queue = multiprocessing.Queue()
-        client = multiprocessing.Process(target=load, args=(port, issue_id, tokens, args.concurrency, results))
+        client = multiprocessing.Process(
+            target=load, args=(port, issue_id, tokens, args.concurrency, results)
+        )
         client.start()
         elapsed, records = results.get()
         client.join()
@@ -213,11 +260,18 @@ def main() -> None:
     stored = Subscription.objects.filter(issue=issue).aggregate(n=Count("id"), total=Sum("amount_pence"))
     over_issue = max(0, (stored["total"] or 0) - issue.max_raise_pence)
     over_investor = (
-        Subscription.objects.filter(issue=issue).values("investor").annotate(t=Sum("amount_pence"))
-        .filter(t__gt=issue.max_subscription_pence).count()
+        Subscription.objects.filter(issue=issue)
+        .values("investor")
+        .annotate(t=Sum("amount_pence"))
+        .filter(t__gt=issue.max_subscription_pence)
+        .count()
     )
-    print(f"database            PostgreSQL {connection.pg_version // 10000}, gunicorn {args.workers} sync workers")
-    print(f"requests            {len(records)} from {args.concurrency} concurrent residents in {elapsed:.2f} s")
+    print(
+        f"database            PostgreSQL {connection.pg_version // 10000}, gunicorn {args.workers} sync workers"
+    )
+    print(
+        f"requests            {len(records)} from {args.concurrency} concurrent residents in {elapsed:.2f} s"
+    )
     print(f"responses           {dict(sorted(by_status.items()))} (most common {statuses})")
     print(f"accepted            {accepted} of {args.places} places")
     print(f"accepted/s          {accepted / elapsed:.1f}")
@@ -225,7 +279,9 @@ def main() -> None:
     print(f"latency p50         {latencies[len(latencies) // 2] * 1000:.1f} ms")
     print(f"latency p99         {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms")
     print(f"committed           {issue.committed_pence} pence = sum of subscriptions {stored['total']} pence")
-    print(f"oversubscriptions   {over_issue} pence over max_raise, {over_investor} residents over max_subscription")
+    print(
+        f"oversubscriptions   {over_issue} pence over max_raise, {over_investor} residents over max_subscription"
+    )
     connection.close()
     import psycopg
 

@@ -3,10 +3,12 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from bondplatform import errors, health
+from people import views as people_views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/register/", people_views.register, name="register"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("bondplatform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -206,6 +206,9 @@ class Receipt(models.Model):
             models.CheckConstraint(condition=Q(amount_pence__gt=0), name="receipt_amount_positive")
         ]
 
+    def __str__(self) -> str:
+        return f"Receipt {self.pk} of {self.amount_pence}p"
+
 
 class RefundStatus(models.TextChoices):
     # Owed to the resident; an officer sends it (bank transfer) and marks it sent.

@@ -1,9 +1,108 @@
-"""HTML pages: thin, they call selectors and render."""
+"""HTML pages for residents: thin, they call selectors and services and render."""
 
-from django.shortcuts import render
+from __future__ import annotations
 
-from issuers.selectors import issuer_list
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from bondplatform.errors import ServiceError
+from investments import selectors
+from investments.forms import SubscribeForm
+from investments.models import LIVE_SUBSCRIPTION_STATUSES, IssueStatus
+from investments.services import subscriptions as subscription_services
+from issuers import gates
 
 
 def home(request):
-    return render(request, "home.html", {"issuers": issuer_list()})
+    return render(request, "investments/home.html", {"issues": selectors.issue_list(status=IssueStatus.OPEN)})
+
+
+@require_http_methods(["GET", "POST"])
+def issue_detail(request, issue_id: int):
+    issue = _issue_or_404(issue_id)
+    form = SubscribeForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect(f"/accounts/login/?next={request.path}")
+        if form.is_valid():
+            try:
+                subscription, _ = subscription_services.subscription_create(
+                    actor=request.user,
+                    issue_id=issue.pk,
+                    amount_pence=form.cleaned_data["amount"],
+                    payment_method=form.cleaned_data["payment_method"],
+                )
+            except ServiceError as refusal:
+                form.add_error(None, refusal.detail)
+            else:
+                messages.success(request, "Thank you: your subscription is reserved. Here is how to pay.")
+                return redirect("subscription-detail", subscription_id=subscription.pk)
+    return render(
+        request,
+        "investments/issue_detail.html",
+        {"issue": issue, "form": form, "transparency": selectors.transparency_of(issue)},
+    )
+
+
+@login_required
+def subscription_detail(request, subscription_id: int):
+    subscription = _own_subscription_or_404(request, subscription_id)
+    return render(
+        request,
+        "investments/subscription_detail.html",
+        {
+            "subscription": subscription,
+            "payment": subscription_services.payment_instructions(subscription),
+            "live": subscription.status in LIVE_SUBSCRIPTION_STATUSES,
+        },
+    )
+
+
+@login_required
+@require_POST
+def subscription_cancel(request, subscription_id: int):
+    subscription = _own_subscription_or_404(request, subscription_id)
+    try:
+        subscription_services.subscription_cancel(actor=request.user, subscription_id=subscription.pk)
+    except ServiceError as refusal:
+        messages.error(request, refusal.detail)
+    else:
+        messages.success(request, "Your subscription is cancelled; anything you paid will be refunded.")
+    return redirect("my-investments")
+
+
+@login_required
+def my_investments(request):
+    return render(
+        request,
+        "investments/my_investments.html",
+        {
+            "subscriptions": selectors.subscriptions_of(request.user),
+            "holdings": selectors.holdings_of(request.user),
+        },
+    )
+
+
+def _issue_or_404(issue_id: int):
+    from django.http import Http404
+
+    try:
+        issue = selectors.issue_get(issue_id)
+    except ServiceError:
+        raise Http404 from None
+    if issue.status == IssueStatus.DRAFT:
+        raise Http404
+    return issue
+
+
+def _own_subscription_or_404(request, subscription_id: int):
+    from django.http import Http404
+
+    try:
+        subscription = selectors.subscription_get(subscription_id)
+        gates.require_self(request.user, subscription.investor_id)
+    except ServiceError:
+        raise Http404 from None
+    return subscription
