@@ -130,6 +130,19 @@ class IssueDetailApi(APIView):
     def get(self, request, issue_id: int):
         return Response(BondIssueSerializer(selectors.issue_get(issue_id)).data)
 
+    @extend_schema(request=BondIssueSerializer, responses=BondIssueSerializer)
+    def patch(self, request, issue_id: int):
+        """Change a draft's terms (409 `terms_frozen` once it has opened)."""
+        issue = selectors.issue_get(issue_id)
+        gates.require_officer(request.user, issue.issuer_id)
+        serializer = BondIssueSerializer(issue, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        if "issuer" in changes and changes.pop("issuer").pk != issue.issuer_id:
+            raise serializers.ValidationError({"issuer": ["An issue cannot move to another issuer."]})
+        issue = issue_services.issue_update_terms(actor=request.user, issue_id=issue_id, **changes)
+        return Response(BondIssueSerializer(selectors.issue_get(issue.pk)).data)
+
 
 class _IssueTransitionApi(APIView):
     def transition(self, request, issue_id: int) -> BondIssue:

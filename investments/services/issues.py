@@ -100,6 +100,37 @@ def issue_create(*, actor: Any, issuer: Issuer, **terms: Any) -> BondIssue:
     return issue
 
 
+def issue_update_terms(*, actor: Any, issue_id: int, **changes: Any) -> BondIssue:
+    """Change a draft's terms. Once an issue opens its terms are frozen: residents
+    subscribe to the terms they read."""
+    _issue_id_officer(actor, issue_id)
+    unknown = set(changes) - set(TERM_FIELDS)
+    if unknown:
+        raise BadInput(f"These are not terms: {', '.join(sorted(unknown))}.", code="invalid_terms")
+    with transaction.atomic(durable=True):
+        issue = _locked(issue_id)
+        if issue.status != IssueStatus.DRAFT:
+            raise InvalidState(
+                "The terms are frozen once the issue has opened.",
+                code="terms_frozen",
+                extra={"status": issue.status},
+            )
+        terms = {field: getattr(issue, field) for field in TERM_FIELDS}
+        terms.update(changes)
+        issue_validate_terms(issuer=issue.issuer, terms=terms)
+        for field, value in changes.items():
+            setattr(issue, field, value)
+        issue.save(update_fields=list(changes))
+        audit_record(
+            actor=actor,
+            issuer=issue.issuer,
+            action="issue.update_terms",
+            obj=issue,
+            data={"changed": sorted(changes)},
+        )
+        return issue
+
+
 def _locked(issue_id: int) -> BondIssue:
     issue = BondIssue.objects.select_for_update().select_related("issuer").filter(pk=issue_id).first()
     if issue is None:

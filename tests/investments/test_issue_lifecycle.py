@@ -220,3 +220,18 @@ def test_list_filters_by_status(society, officer):
     names = [i["name"] for i in client_for(None).get("/api/v1/issues/?status=open").json()["results"]]
     assert names == ["Open one"]
     assert client_for(None).get("/api/v1/issues/?status=bogus").status_code == 400
+
+
+def test_terms_change_while_draft_and_are_frozen_once_open(society, officer, resident):
+    issue = make_issue(society, officer, open_it=False)
+    path = f"/api/v1/issues/{issue.pk}/"
+    changed = client_for(officer).patch(path, {"max_subscription": "4000.00"}, format="json")
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["max_subscription"] == "4000.00"
+    inconsistent = client_for(officer).patch(path, {"min_subscription": "4500.00"}, format="json")
+    assert inconsistent.status_code == 400
+    assert client_for(resident).patch(path, {"name": "Mine now"}, format="json").status_code == 403
+    post(officer, f"/api/v1/issues/{issue.pk}/open/")
+    frozen = client_for(officer).patch(path, {"max_subscription": "5000.00"}, format="json")
+    assert frozen.status_code == 409
+    assert frozen.json()["code"] == "terms_frozen"
