@@ -41,6 +41,10 @@ def tamper(sql: str, params=()) -> None:
     """Run SQL with the ledger's triggers lifted, as an attacker with database access could."""
     from investments.ledger.maintenance import ledger_triggers_disabled
 
+    # Fire PostgreSQL's deferred balance checks for what was posted so far,
+    # while it is still balanced: the tampering is the verifier's to find,
+    # not the test transaction's final constraint check.
+    connection.check_constraints()
     with ledger_triggers_disabled(), connection.cursor() as cursor:
         cursor.execute(sql, list(params))
 
