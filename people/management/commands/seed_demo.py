@@ -94,15 +94,15 @@ class Command(BaseCommand):
             )
         with transaction.atomic():
             created = seed_people_and_issuers()
-        seed_bond_issues(self.stdout)
-        self.print_log_ins(created)
-
-    def print_log_ins(self, created: list[str]) -> None:
-        out = self.stdout
         if created:
-            out.write(f"Created {len(created)} demo rows: {', '.join(created)}.")
+            self.stdout.write(f"Created {len(created)} demo rows: {', '.join(created)}.")
         else:
-            out.write("The demo data was already there: nothing new created.")
+            self.stdout.write("The demo people and issuers were already there: nothing new created.")
+        seed_bond_issues(self.stdout)
+        self.print_log_ins()
+
+    def print_log_ins(self) -> None:
+        out = self.stdout
         out.write("")
         out.write(self.style.SUCCESS(f"Demo log-ins (every password: {DEMO_PASSWORD})"))
         rows = [(STAFF["username"], "staff (Django superuser, also /admin/)")]
