@@ -25,6 +25,7 @@ from investments.ledger.models import (  # noqa: F401 - registers the ledger's m
     LedgerHead,
     LedgerPosting,
 )
+from investments.payments.models import StripeEvent, StripeEventOutcome  # noqa: F401 - the webhook inbox
 
 
 class IssueStatus(models.TextChoices):
@@ -222,6 +223,8 @@ class RefundReason(models.TextChoices):
     WITHDRAWN = "withdrawn", "Offer withdrawn"
     OVERPAYMENT = "overpayment", "Paid more than due"
     LATE_PAYMENT = "late_payment", "Paid after the subscription ended"
+    # Refunded at the provider (e.g. from Stripe's dashboard), not by us: recorded when Stripe tells us.
+    PROVIDER = "provider", "Refunded at the payment provider"
 
 
 class Refund(models.Model):

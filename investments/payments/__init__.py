@@ -11,10 +11,14 @@ from __future__ import annotations
 from bondplatform.errors import RuleViolation
 from investments.payments.bank_transfer import BankTransferProvider
 from investments.payments.base import PaymentProvider, RefundOutcome
+from investments.payments.stripe import StripeProvider
 
 __all__ = ["PaymentProvider", "RefundOutcome", "provider_for_method", "provider_named"]
 
-_BY_METHOD: dict[str, type[PaymentProvider]] = {"bank_transfer": BankTransferProvider}
+_BY_METHOD: dict[str, type[PaymentProvider]] = {
+    "bank_transfer": BankTransferProvider,
+    "card": StripeProvider,  # available when STRIPE_SECRET_KEY is set
+}
 
 
 def register(method: str, provider: type[PaymentProvider]) -> None:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from bondplatform.errors import Conflict, NotFound, RuleViolation
+from bondplatform.errors import Conflict, NotFound, RuleViolation, ServiceError
 from compliance.services import audit_record
 from investments.ledger.models import EntryKind
 from investments.ledger.services import Posting, entry_post
@@ -36,6 +37,8 @@ from investments.models import (
 from investments.money import display_pounds
 from investments.payments import provider_named
 from issuers import gates
+
+logger = logging.getLogger(__name__)
 
 
 def _fingerprint(**fields: Any) -> str:
@@ -83,16 +86,29 @@ def refund_owe(
 
 
 def refund_settle_with_provider(*, refund_id: int) -> Refund:
-    """Ask the provider to return the money; card refunds settle at once, bank ones wait for an officer."""
+    """Ask the provider to return the money; card refunds settle at once, bank ones wait for an officer.
+
+    Runs after COMMIT (the refund is already owed in the books). If the
+    provider cannot send it now, the refund stays pending, logged, and can be
+    settled again later: the provider's idempotency key is the refund's id."""
     refund = Refund.objects.select_related("subscription").get(pk=refund_id)
     if refund.status == RefundStatus.SENT:
         return refund
-    outcome = provider_named(refund.provider).refund(refund)
+    try:
+        outcome = provider_named(refund.provider).refund(refund)
+    except ServiceError as failure:
+        logger.warning("Refund %s stays pending: %s (%s)", refund.pk, failure.detail, failure.code)
+        return refund
     if outcome.settled:
         return _refund_mark_sent(
             actor=None, refund_id=refund.pk, provider_refund_id=outcome.provider_refund_id
         )
     return refund
+
+
+def refund_confirm_sent(*, refund_id: int, provider_refund_id: str) -> Refund:
+    """The provider tells us (a webhook) that one of our refunds went out: settle it if not yet settled."""
+    return _refund_mark_sent(actor=None, refund_id=refund_id, provider_refund_id=provider_refund_id)
 
 
 def refund_mark_sent(*, actor: Any, refund_id: int) -> Refund:

@@ -1,0 +1,86 @@
+"""Stripe: card payments through a PaymentIntent per subscription.
+
+- `prepare` (after the subscription is committed) creates the PaymentIntent
+  for the subscription's amount and keeps its id and client secret. If Stripe
+  cannot be reached, the subscription is abandoned at once (its place in the
+  issue released, its Idempotency-Key freed for a retry) and the resident is
+  told to try again or pay by bank transfer: no subscription is left holding
+  capacity without a way to pay it. The client secret never left our server,
+  so a PaymentIntent Stripe may have made behind a timeout cannot be paid.
+- The resident's browser confirms the PaymentIntent with Stripe.js; card data
+  never reaches us. Money is recorded when `payment_intent.succeeded` arrives
+  (see `investments.services.stripe_webhooks`).
+- Refunds go back to the card at once, with an idempotency key per Refund row.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from bondplatform.errors import ServiceError
+from investments.payments import stripe_client
+from investments.payments.base import PaymentProvider, RefundOutcome
+
+if TYPE_CHECKING:
+    from investments.models import Refund, Subscription
+
+
+class StripeProvider(PaymentProvider):
+    name = "stripe"
+    clearing_account = "stripe_clearing"
+
+    def is_available(self) -> bool:
+        return stripe_client.is_configured()
+
+    def prepare(self, subscription: Subscription) -> None:
+        from investments.models import Subscription
+        from investments.services.card_payments import subscription_abandon_unprepared
+
+        if subscription.provider_payment_id:
+            return  # already prepared (a replayed request)
+        try:
+            intent = stripe_client.payment_intent_create(
+                subscription_id=subscription.pk,
+                issue_id=subscription.issue_id,
+                amount_pence=subscription.amount_pence,
+                currency=subscription.issue.currency,
+            )
+        except ServiceError as failure:
+            subscription_abandon_unprepared(subscription_id=subscription.pk, reason=failure.code)
+            subscription.refresh_from_db()
+            raise
+        Subscription.objects.filter(pk=subscription.pk, provider_payment_id__isnull=True).update(
+            provider_payment_id=intent.id, provider_client_secret=intent.client_secret
+        )
+        subscription.refresh_from_db(fields=["provider_payment_id", "provider_client_secret"])
+
+    def instructions(self, subscription: Subscription) -> dict[str, Any]:
+        from investments.models import SubscriptionStatus
+
+        awaiting = subscription.status == SubscriptionStatus.PENDING_PAYMENT
+        return {
+            "provider": self.name,
+            "payment_intent": subscription.provider_payment_id,
+            # Only while there is something to pay: the secret lets its holder confirm the payment.
+            "client_secret": (subscription.provider_client_secret or None) if awaiting else None,
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        }
+
+    def refund(self, refund: Refund) -> RefundOutcome:
+        subscription = refund.subscription
+        if not subscription.provider_payment_id:
+            raise stripe_client.PaymentProviderRefused(
+                "There is no card payment to refund for this subscription.", code="no_card_payment"
+            )
+        made = stripe_client.refund_create(
+            refund_id=refund.pk,
+            subscription_id=subscription.pk,
+            payment_intent_id=subscription.provider_payment_id,
+            amount_pence=refund.amount_pence,
+        )
+        if made.status in ("failed", "canceled"):
+            # Stripe took the request but will not send the money: leave it owed and visible.
+            return RefundOutcome(settled=False, provider_refund_id=None)
+        return RefundOutcome(settled=True, provider_refund_id=made.id)

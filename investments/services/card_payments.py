@@ -1,0 +1,175 @@
+"""Card payments (Stripe): the state changes that only card payments have.
+
+- a subscription whose PaymentIntent could not be created is abandoned;
+- a refund made at Stripe rather than by us (the dashboard) is recorded;
+- Stripe's fee on a charge is posted on its own;
+- refunds Stripe could not take at the time are retried.
+
+Ledger entries (per issuer, integer pence):
+- Stripe fee:            Dr stripe_fees          Cr stripe_clearing
+- refund made at Stripe: Dr subscriptions_held   Cr refunds_payable   (owed)
+                         Dr refunds_payable      Cr stripe_clearing   (sent)
+Lock order as everywhere: issue, then subscription, then (in entry_post) ledger head.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from compliance.services import audit_record
+from investments.ledger.models import EntryKind, LedgerEntry
+from investments.ledger.services import Posting, entry_post
+from investments.models import (
+    LIVE_SUBSCRIPTION_STATUSES,
+    BondIssue,
+    Refund,
+    RefundReason,
+    RefundStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+from investments.services.payments import refund_settle_with_provider
+
+logger = logging.getLogger(__name__)
+
+STRIPE = "stripe"
+
+
+class NeedsReview(Exception):
+    """Stripe reports something we will not apply without a person (the inbox keeps it)."""
+
+
+def subscription_abandon_unprepared(*, subscription_id: int, reason: str) -> Subscription:
+    """Stripe could not set up the card payment: give the subscription's place back at once.
+
+    The subscription becomes `cancelled` (nothing was paid, nothing is owed)
+    and its Idempotency-Key is freed, so the resident's retry with the same
+    key makes a fresh subscription instead of returning this dead one."""
+    with transaction.atomic(durable=True):
+        subscription = Subscription.objects.select_related("issue").get(pk=subscription_id)
+        issue = BondIssue.objects.select_for_update().select_related("issuer").get(pk=subscription.issue_id)
+        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        if (
+            subscription.status != SubscriptionStatus.PENDING_PAYMENT
+            or subscription.received_pence
+            or subscription.provider_payment_id
+        ):
+            return subscription  # something happened meanwhile: not ours to undo
+        BondIssue.objects.filter(pk=issue.pk).update(
+            committed_pence=F("committed_pence") - subscription.amount_pence
+        )
+        subscription.status = SubscriptionStatus.CANCELLED
+        subscription.ended_at = timezone.now()
+        subscription.idempotency_key = None
+        subscription.save(update_fields=["status", "ended_at", "idempotency_key"])
+        audit_record(
+            actor=None,
+            issuer=issue.issuer,
+            action="subscription.payment_setup_failed",
+            obj=subscription,
+            data={"reason": reason, "released_pence": subscription.amount_pence},
+        )
+        return subscription
+
+
+def stripe_fee_record(
+    *, subscription: Subscription, balance_transaction_id: str, fee_pence: int, charged_on: dt.date
+) -> LedgerEntry | None:
+    """Post Stripe's fee on a charge as its own entry (once per balance transaction)."""
+    if fee_pence <= 0:
+        return None
+    return entry_post(
+        issuer=subscription.issue.issuer_id,
+        kind=EntryKind.FEE,
+        value_date=charged_on,
+        description=f"Stripe fee on the card payment for subscription {subscription.pk}",
+        idempotency_key=f"stripe-fee:{balance_transaction_id}",
+        postings=[Posting("stripe_fees", fee_pence), Posting("stripe_clearing", -fee_pence)],
+    )
+
+
+def card_refund_observed_externally(
+    *, subscription_id: int, provider_refund_id: str, amount_pence: int, refunded_on: dt.date
+) -> Refund:
+    """Stripe refunded a card payment we did not ask it to refund (e.g. from the dashboard).
+
+    Applied only when it is unambiguous: the whole of what the subscription
+    holds, while the subscription is live. Then the subscription ends
+    `refunded`, its place is released and the refund is booked as owed and
+    sent. Anything else (a part refund, an allotted subscription) raises
+    NeedsReview: the books are left alone and reconciliation shows the gap."""
+    with transaction.atomic(durable=True):
+        subscription = Subscription.objects.select_related("issue").get(pk=subscription_id)
+        issue = BondIssue.objects.select_for_update().select_related("issuer").get(pk=subscription.issue_id)
+        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        known = Refund.objects.filter(provider_refund_id=provider_refund_id).first()
+        if known is not None:
+            return known
+        if subscription.status not in LIVE_SUBSCRIPTION_STATUSES:
+            raise NeedsReview(f"Stripe refunded a payment of a subscription that is {subscription.status}.")
+        if amount_pence != subscription.received_pence:
+            raise NeedsReview(
+                f"Stripe refunded {amount_pence}p of the {subscription.received_pence}p held: only a full refund is applied."
+            )
+        was_paid = subscription.status == SubscriptionStatus.PAID
+        BondIssue.objects.filter(pk=issue.pk).update(
+            committed_pence=F("committed_pence") - subscription.amount_pence,
+            raised_pence=F("raised_pence") - (subscription.amount_pence if was_paid else 0),
+        )
+        refund = Refund.objects.create(
+            subscription=subscription,
+            amount_pence=amount_pence,
+            reason=RefundReason.PROVIDER,
+            provider=STRIPE,
+            provider_refund_id=provider_refund_id,
+            status=RefundStatus.SENT,
+            sent_at=timezone.now(),
+            idempotency_key=f"stripe-refund:{provider_refund_id}",
+        )
+        entry_post(
+            issuer=issue.issuer,
+            kind=EntryKind.SUBSCRIPTION_REFUND,
+            value_date=refunded_on,
+            description=f"Refund owed on subscription {subscription.pk} (refunded at Stripe)",
+            idempotency_key=f"refund:{refund.pk}:owed",
+            postings=[Posting("subscriptions_held", amount_pence), Posting("refunds_payable", -amount_pence)],
+        )
+        entry_post(
+            issuer=issue.issuer,
+            kind=EntryKind.SUBSCRIPTION_REFUND,
+            value_date=refunded_on,
+            description=f"Refund {refund.pk} sent for subscription {subscription.pk}",
+            idempotency_key=f"refund:{refund.pk}:sent",
+            postings=[Posting("refunds_payable", amount_pence), Posting("stripe_clearing", -amount_pence)],
+        )
+        subscription.status = SubscriptionStatus.REFUNDED
+        subscription.ended_at = timezone.now()
+        subscription.save(update_fields=["status", "ended_at"])
+        audit_record(
+            actor=None,
+            issuer=issue.issuer,
+            action="subscription.refunded_at_provider",
+            obj=subscription,
+            data={
+                "refund": refund.pk,
+                "provider_refund_id": provider_refund_id,
+                "amount_pence": amount_pence,
+            },
+        )
+        return refund
+
+
+def card_refunds_retry_pending() -> int:
+    """Ask Stripe again for card refunds it could not take at the time. Returns how many went out."""
+    sent = 0
+    for refund_id in Refund.objects.filter(provider=STRIPE, status=RefundStatus.PENDING).values_list(
+        "pk", flat=True
+    ):
+        if refund_settle_with_provider(refund_id=refund_id).status == RefundStatus.SENT:
+            sent += 1
+    return sent
