@@ -44,4 +44,10 @@ urlpatterns = [
         investments_api.RefundMarkSentApi.as_view(),
         name="refund-mark-sent",
     ),
+    path("payments/stripe/webhook/", investments_api.StripeWebhookApi.as_view(), name="stripe-webhook"),
+    path(
+        "issuers/<int:issuer_id>/bank-statements/",
+        investments_api.BankStatementImportApi.as_view(),
+        name="issuer-bank-statements",
+    ),
 ]
