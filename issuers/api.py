@@ -31,6 +31,13 @@ class IssuerSerializer(serializers.ModelSerializer):
             "sort_code",
             "account_number",
         ]
+        # The issuer's bank details are given to a resident with the reference
+        # of their own subscription (its `payment` object), not published here.
+        extra_kwargs = {
+            "bank_account_name": {"write_only": True},
+            "sort_code": {"write_only": True},
+            "account_number": {"write_only": True},
+        }
 
 
 class IssuerListCreateApi(generics.ListAPIView):

@@ -267,3 +267,12 @@ class TestGrantingRoles:
 
         body = assert_error(response, 400, "invalid")
         assert "username" in body["fields"]
+
+
+def test_bank_details_are_taken_but_not_published(society, staff):
+    public = APIClient().get(f"/api/v1/issuers/{society.pk}/").json()
+    assert not {"bank_account_name", "sort_code", "account_number"} & set(public)
+    created = client_for(staff).post("/api/v1/issuers/", new_issuer(sort_code="12-34-56"), format="json")
+    assert created.status_code == 201
+    assert "sort_code" not in created.json()
+    assert Issuer.objects.get(pk=created.json()["id"]).sort_code == "12-34-56"
