@@ -1,0 +1,284 @@
+"""Ledger benchmark (PostgreSQL): posting, verification and trial-balance speed.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bondplatform .venv/bin/python bench/ledger.py
+
+It creates a throwaway database `<name>_bench` on the same server, migrates
+it, measures, prints, and drops it (keep it with --keep). Measured:
+- entries posted per second, two postings each, one transaction per entry:
+  1 writer; 4 writer processes on one issuer; 4 writer processes on 4 issuers
+  (processes, not threads: the GIL would measure Python, not the ledger);
+- entries verified per second over a chain of 100,000 entries;
+- the time to compute the trial balance of 1,000 accounts over 200,000 postings.
+Each figure is the median (and best) of --runs runs. Not a test: nothing fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing
+import os
+import random
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _configure(bench_url: str) -> None:
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ["DEBUG"] = "0"  # no query logging, as in production
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(40))
+    os.environ.setdefault("LEDGER_SIGNING_KEY", secrets.token_hex(32))
+    os.environ.setdefault("CONN_MAX_AGE", "600")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bondplatform.settings"
+    import django
+
+    django.setup()
+
+
+def _admin_connect(url: str):
+    import psycopg
+
+    parsed = urlparse(url)
+    return psycopg.connect(urlunparse(parsed._replace(path="/postgres")), autocommit=True)
+
+
+def _new_issuer(name: str):
+    from issuers.models import Issuer
+
+    return Issuer.objects.create(
+        name=name,
+        legal_form="community_benefit_society",
+        asset_lock_basis="statutory",
+        max_interest_rate_percent=5,
+    )
+
+
+def _post(issuer_id: int, key: str) -> None:
+    from investments.ledger.models import EntryKind
+    from investments.ledger.services import Posting, entry_post
+
+    entry_post(
+        issuer=issuer_id,
+        kind=EntryKind.SUBSCRIPTION_PAYMENT,
+        value_date=dt.date(2025, 4, 1),
+        description="Subscription received",
+        idempotency_key=key,
+        postings=[Posting("cash_at_bank", 25_000), Posting("subscriptions_held", -25_000)],
+    )
+
+
+def _writer(issuer_id: int, tag: str, count: int, barrier, results) -> None:
+    from django.db import connections
+
+    connections.close_all()  # never share the parent's connection across fork
+    _post(issuer_id, f"{tag}:warm")
+    barrier.wait()
+    start = time.monotonic()
+    for n in range(count):
+        _post(issuer_id, f"{tag}:{n}")
+    results.put((start, time.monotonic(), count))
+    connections.close_all()
+
+
+def posting_rate(issuer_ids: list[int], per_writer: int, run: int) -> float:
+    from django.db import connections
+
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(len(issuer_ids))
+    results = context.Queue()
+    writers = [
+        context.Process(target=_writer, args=(issuer_id, f"r{run}w{i}", per_writer, barrier, results))
+        for i, issuer_id in enumerate(issuer_ids)
+    ]
+    for w in writers:
+        w.start()
+    spans = [results.get(timeout=600) for _ in writers]
+    for w in writers:
+        w.join()
+        if w.exitcode:
+            raise SystemExit(f"a writer failed (exit {w.exitcode})")
+    started = min(s for s, _, _ in spans)
+    ended = max(e for _, e, _ in spans)
+    return sum(c for _, _, c in spans) / (ended - started)
+
+
+def build_chain(issuer, entries: int, account_codes: list[str]) -> None:
+    """Write a valid chain fast: hashes computed here, rows sent with COPY (the triggers stay on)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from investments.ledger.canonical import GENESIS_HASH, chain_hash, entry_canonical_bytes
+    from investments.ledger.models import LedgerAccount, LedgerHead, chart_line
+
+    accounts = LedgerAccount.objects.bulk_create(
+        [
+            LedgerAccount(
+                issuer=issuer,
+                code=code,
+                account_type=chart_line(code).account_type,
+                normal_side=chart_line(code).normal_side,
+            )
+            for code in account_codes
+        ]
+    )
+    ids = {a.code: a.pk for a in accounts}
+    rng = random.Random(7)
+    base = timezone.now() - dt.timedelta(days=1)
+    previous = GENESIS_HASH
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('investments_ledgerentry', 'id')) FROM generate_series(1, %s)",
+            [entries],
+        )
+        entry_ids = [row[0] for row in cursor.fetchall()]
+        raw = cursor.cursor  # psycopg's own cursor, for COPY
+        with (
+            raw.copy(
+                "COPY investments_ledgerentry (id, issuer_id, sequence, kind, value_date, description,"
+                " idempotency_key, recorded_at, prev_hash, hash) FROM STDIN"
+            ) as entry_copy,
+        ):
+            postings = []
+            for i in range(entries):
+                sequence = i + 1
+                debit, credit = rng.sample(account_codes, 2)
+                amount = rng.randint(1, 10_000_000)
+                legs = [(debit, "GBP", amount), (credit, "GBP", -amount)]
+                recorded_at = base + dt.timedelta(microseconds=sequence)
+                value_date = dt.date(2024, 1, 1) + dt.timedelta(days=i // 300)
+                description = f"Bench entry {sequence}"
+                key = f"bench:{sequence}"
+                digest = chain_hash(
+                    previous,
+                    entry_canonical_bytes(
+                        issuer_id=issuer.pk,
+                        sequence=sequence,
+                        kind="adjustment",
+                        value_date=value_date,
+                        description=description,
+                        idempotency_key=key,
+                        reverses_sequence=None,
+                        recorded_at=recorded_at,
+                        postings=legs,
+                    ),
+                )
+                row = (entry_ids[i], issuer.pk, sequence, "adjustment", value_date, description, key)
+                entry_copy.write_row((*row, recorded_at, previous, digest))
+                for position, (code, currency, pence) in enumerate(legs):
+                    postings.append((entry_ids[i], ids[code], position, pence, currency))
+                previous = digest
+        with raw.copy(
+            "COPY investments_ledgerposting (entry_id, account_id, position, amount_pence, currency) FROM STDIN"
+        ) as posting_copy:
+            for row in postings:
+                posting_copy.write_row(row)
+        LedgerHead.objects.create(issuer=issuer, last_sequence=entries, last_hash=previous)
+    with connection.cursor() as cursor:
+        # What autovacuum would soon do: statistics, and the visibility map for index-only scans.
+        for table in ("investments_ledgerentry", "investments_ledgerposting", "investments_ledgeraccount"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+
+
+def timed(fn, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=3000, help="entries per posting run (default 3000)")
+    parser.add_argument("--chain", type=int, default=100_000, help="entries in the verified chain")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    args = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", "")
+    if urlparse(url).scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise SystemExit("Set DATABASE_URL=postgres://... (the benchmark measures PostgreSQL).")
+    parsed = urlparse(url)
+    bench_name = (parsed.path.lstrip("/") or "bondplatform") + "_bench"
+    with _admin_connect(url) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{bench_name}"')
+        admin.execute(f'CREATE DATABASE "{bench_name}"')
+    _configure(urlunparse(parsed._replace(path="/" + bench_name)))
+
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    try:
+        call_command("migrate", verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            version = cursor.fetchone()[0]
+        print(f"PostgreSQL {version}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+
+        one = [_new_issuer(f"Single {r}").pk for r in range(args.runs)]
+        shared = [_new_issuer(f"Shared {r}").pk for r in range(args.runs)]
+        four = [[_new_issuer(f"Four {r}.{i}").pk for i in range(4)] for r in range(args.runs)]
+        scenarios = [
+            ("1 writer", lambda r: posting_rate([one[r]], args.entries, r)),
+            ("4 writers, 1 issuer", lambda r: posting_rate([shared[r]] * 4, args.entries // 4, r)),
+            ("4 writers, 4 issuers", lambda r: posting_rate(four[r], args.entries // 4, r)),
+        ]
+        for label, measure in scenarios:
+            rates = [measure(r) for r in range(args.runs)]
+            print(
+                f"posted  {label:<22} median {statistics.median(rates):7.0f} entries/s  best {max(rates):7.0f}"
+            )
+
+        from investments.ledger.selectors import trial_balance
+        from investments.ledger.verify import ledger_verify
+
+        codes = [f"bond_principal:{n}" for n in range(1, 501)] + [
+            f"interest_payable:{n}" for n in range(1, 501)
+        ]
+        issuer = _new_issuer("Big chain")
+        start = time.perf_counter()
+        build_chain(issuer, args.chain, codes)
+        print(
+            f"built a chain of {args.chain:,} entries ({2 * args.chain:,} postings) in {time.perf_counter() - start:.1f} s"
+        )
+
+        results = []
+
+        def verify():
+            results.append(ledger_verify(issuer))
+
+        times = timed(verify, args.runs)
+        assert all(r.valid and r.entries_checked == args.chain for r in results), results[-1]
+        rates = [args.chain / t for t in times]
+        print(
+            f"verified {args.chain:,} entries: median {statistics.median(rates):,.0f} entries/s"
+            f"  best {max(rates):,.0f}  ({min(times):.2f} s)"
+        )
+
+        balances = []
+        times = timed(lambda: balances.append(trial_balance(issuer=issuer)), max(args.runs, 5))
+        tb = balances[-1]
+        assert tb.balanced and len(tb.rows) == len(codes)
+        print(
+            f"trial balance of {len(tb.rows):,} accounts over {2 * args.chain:,} postings:"
+            f" median {statistics.median(times) * 1000:.1f} ms  best {min(times) * 1000:.1f} ms"
+        )
+    finally:
+        connections.close_all()
+        if not args.keep:
+            with _admin_connect(url) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{bench_name}"')
+
+
+if __name__ == "__main__":
+    main()
