@@ -10,3 +10,17 @@ def close_due_issues() -> list[int]:
 
 def expire_unpaid_subscriptions() -> int:
     return subscriptions_expire_unpaid()
+
+
+def retry_stripe_events() -> int:
+    """Webhook events left unhandled (a failure, or a worker that died mid-way)."""
+    from investments.services.stripe_webhooks import stripe_events_process_pending
+
+    return stripe_events_process_pending()
+
+
+def retry_card_refunds() -> int:
+    """Card refunds Stripe could not take when they were owed."""
+    from investments.services.card_payments import card_refunds_retry_pending
+
+    return card_refunds_retry_pending()

@@ -245,3 +245,22 @@ def test_a_card_payment_after_cancelling_is_refunded_whole(
     assert (refund.reason, refund.status, refund.amount_pence) == ("late_payment", "sent", 250_00)
     assert balances(society) == {}
     assert BondIssue.objects.get(pk=issue.pk).raised_pence == 0
+
+
+def test_the_subscription_page_confirms_the_card_payment_with_stripe_js(
+    stripe_on, society, officer, resident
+):
+    from django.test import Client
+
+    issue = make_issue(society, officer)
+    sub = card_subscription(resident, issue, "250.00")
+    browser = Client()
+    browser.force_login(resident)
+    page = browser.get(f"/subscriptions/{sub['id']}/").content.decode()
+    assert '<script src="https://js.stripe.com/v3/"></script>' in page
+    assert f'"{sub["payment"]["client_secret"]}"' in page
+    assert f'"{PUBLISHABLE_KEY}"' in page
+    assert 'name="card' not in page  # no card field of ours: Stripe's element collects it
+    pay(stripe_on, sub)
+    paid_page = browser.get(f"/subscriptions/{sub['id']}/").content.decode()
+    assert sub["payment"]["client_secret"] not in paid_page
