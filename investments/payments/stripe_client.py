@@ -216,6 +216,7 @@ def webhook_event(*, payload: bytes, signature: str | None) -> dict[str, Any]:
         and isinstance(event.get("id"), str)
         and isinstance(event.get("type"), str)
         and isinstance(event.get("created"), int)
+        and 0 < event["created"] < 10**11  # a Unix time, not a number that breaks a datetime
         and isinstance(event.get("data"), dict)
         and isinstance(event["data"].get("object"), dict)
     ):

@@ -308,3 +308,68 @@ def test_one_payment_under_ten_event_ids_at_once_posts_one_entry(stripe_on, soci
     assert Receipt.objects.count() == 1
     assert LedgerEntry.objects.filter(issuer=society, kind="subscription_payment").count() == 1
     assert balances(society) == {"stripe_clearing": 250_00, "subscriptions_held": -250_00}
+
+
+@pytest.mark.django_db
+def test_an_event_that_fails_is_kept_answered_503_and_handled_when_it_comes_again(
+    stripe_on, society, officer, resident, monkeypatch
+):
+    from investments.services import stripe_webhooks
+
+    issue = make_issue(society, officer)
+    sub = card_subscription(resident, issue)
+    succeeded = paid_intent(stripe_on, sub)
+
+    def database_trouble(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(stripe_webhooks, "receipt_record", database_trouble)
+    failed = post_event(APIClient(), succeeded)
+    assert failed.status_code == 503  # Stripe delivers it again later
+    assert failed.json()["code"] == "webhook_not_handled"
+    stored = StripeEvent.objects.get(event_id=succeeded["id"])
+    assert (stored.outcome, stored.processed_at, stored.claimed_at) == ("failed", None, None)
+    assert "database went away" in stored.detail
+
+    monkeypatch.undo()
+    again = post_event(APIClient(), succeeded)
+    assert (again.status_code, again.json()["outcome"]) == (200, "processed")
+    stored.refresh_from_db()
+    assert (stored.attempts, stored.outcome) == (2, "processed")
+    assert Subscription.objects.get(pk=sub["id"]).status == "paid"
+
+
+@pytest.mark.django_db
+def test_events_left_unhandled_are_retried_by_the_periodic_task(stripe_on, society, officer, resident):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from investments.tasks import retry_stripe_events
+
+    issue = make_issue(society, officer)
+    sub = card_subscription(resident, issue)
+    succeeded = paid_intent(stripe_on, sub)
+    # Stored by a worker that died before handling it (its claim is old).
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    StripeEvent.objects.create(
+        event_id=succeeded["id"],
+        type=succeeded["type"],
+        payment_intent=sub["payment"]["payment_intent"],
+        stripe_created_at=long_ago,
+        payload=succeeded,
+        claimed_at=long_ago,
+    )
+    StripeEvent.objects.update(received_at=long_ago)
+    assert retry_stripe_events() == 1
+    assert StripeEvent.objects.get().outcome == "processed"
+    assert Subscription.objects.get(pk=sub["id"]).status == "paid"
+    assert retry_stripe_events() == 0
+
+
+@pytest.mark.django_db
+def test_a_signed_event_with_an_absurd_time_is_400_not_500(settings):
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    body = json.dumps(event("customer.created", {"id": "cus_1"}, created=10**15)).encode()
+    response = deliver(body, signature(body))
+    assert (response.status_code, response.json()["code"]) == (400, "malformed_request")
