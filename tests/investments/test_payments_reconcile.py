@@ -107,3 +107,9 @@ def test_stripe_unreachable_is_a_clear_error(stripe_on, settings, society):
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"
     with pytest.raises(CommandError, match="Could not read Stripe"):
         call_command("reconcile_stripe", stdout=io.StringIO())
+
+
+def test_without_stripe_configured_it_says_so(settings):
+    settings.STRIPE_SECRET_KEY = ""
+    with pytest.raises(CommandError, match="STRIPE_SECRET_KEY is not set"):
+        call_command("reconcile_stripe", stdout=io.StringIO())

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from bondplatform.errors import ServiceError
 from investments.money import display_pounds
+from investments.payments import stripe_client
 from investments.payments.reconciliation import stripe_reconcile
 from issuers.models import Issuer
 
@@ -22,10 +23,13 @@ class Command(BaseCommand):
     def handle(self, *args, issuer=None, **options):
         if issuer is not None and not Issuer.objects.filter(pk=issuer).exists():
             raise CommandError(f"No issuer with id {issuer}.")
+        if not stripe_client.is_configured():
+            raise CommandError("STRIPE_SECRET_KEY is not set: there is no Stripe account to compare with.")
         try:
             result = stripe_reconcile(issuer_id=issuer)
         except ServiceError as failure:
-            raise CommandError(f"Could not read Stripe: {failure.detail}") from failure
+            # The operator wants Stripe's own words, not the sentence meant for residents.
+            raise CommandError(f"Could not read Stripe: {failure.__cause__ or failure.detail}") from failure
         for row in result.issuers:
             self.stdout.write(
                 f"issuer {row.issuer_id}: ledger stripe_clearing {display_pounds(row.ledger_clearing_pence)}; "
