@@ -6,8 +6,10 @@ Each story ends by checking that the subscription and the ledger agree.
 from __future__ import annotations
 
 import pytest
+import stripe
 from django.db.models import Sum
 
+from bondplatform.errors import ServiceError
 from compliance.models import AuditEvent
 from investments.ledger.models import LedgerEntry, LedgerPosting
 from investments.models import BondIssue, Receipt, Refund, StripeEvent, Subscription
@@ -264,3 +266,37 @@ def test_the_subscription_page_confirms_the_card_payment_with_stripe_js(
     pay(stripe_on, sub)
     paid_page = browser.get(f"/subscriptions/{sub['id']}/").content.decode()
     assert sub["payment"]["client_secret"] not in paid_page
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (stripe.CardError("Your card has insufficient funds.", None, "card_declined"), 402, "card_declined"),
+        (
+            stripe.InvalidRequestError("Amount must be at least 30p", "amount"),
+            422,
+            "payment_provider_refused",
+        ),
+        (
+            stripe.IdempotencyError("Keys for idempotent requests can only be used with the same parameters"),
+            409,
+            "payment_provider_conflict",
+        ),
+        (stripe.APIConnectionError("Network error"), 503, "payment_provider_unavailable"),
+        (stripe.RateLimitError("Too many requests"), 503, "payment_provider_unavailable"),
+        (
+            stripe.AuthenticationError("Invalid API Key provided: sk_live_****"),
+            503,
+            "payment_provider_unavailable",
+        ),
+        (stripe.APIError("Stripe had a problem"), 503, "payment_provider_unavailable"),
+        (stripe.StripeError("Something new"), 503, "payment_provider_unavailable"),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else None,
+)
+def test_every_stripe_error_becomes_one_of_ours(error, status, code):
+    with pytest.raises(ServiceError) as ours:
+        with stripe_client._translated("do something"):
+            raise error
+    assert (ours.value.status_code, ours.value.code) == (status, code)
+    assert "sk_live" not in ours.value.detail and "API Key" not in ours.value.detail
