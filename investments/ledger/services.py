@@ -9,13 +9,17 @@ How a post works (and why):
    their own rows first, so bursts serialise without deadlocks, and the head
    lock is held only for the few statements below. On SQLite the
    transaction's BEGIN IMMEDIATE already serialises writers.
-3. Under the lock, one query reads the accounts' ids and any entry already
-   posted with this idempotency key (after the lock, so a concurrent post of
-   the same key has either committed, and is seen, or not started).
-4. The next sequence and the hash are computed in Python with the one
-   canonical encoder (`canonical.py`); the entry, its postings and the new
-   head go to the database in one statement on PostgreSQL (a data-modifying
-   CTE), three on SQLite.
+3. Under the lock, the next sequence and the hash are computed in Python
+   with the one canonical encoder (`canonical.py`). The entry, its postings
+   and the new head go to the database in one statement on PostgreSQL (a
+   data-modifying CTE; three statements on SQLite). The entry is inserted
+   ON CONFLICT (issuer, idempotency_key) DO NOTHING: when the key is taken,
+   by an earlier post or by one that committed while we waited for the
+   lock, nothing is written and the stored entry is compared instead.
+4. The accounts' ids are read by the same statement that locks the head;
+   an account's first use creates it, under the lock.
+
+So a post is four round trips: BEGIN, lock, insert, COMMIT.
 
 `entry_post` joins the caller's transaction if there is one (the caller then
 owns retries); otherwise it runs its own and retries a serialization failure
@@ -211,39 +215,21 @@ def _check_postings(postings) -> tuple[Leg, ...]:
 
 
 def _post(connection, issuer_id, kind, value_date, description, key, legs, reverses) -> LedgerEntry:
+    codes = sorted({leg[0] for leg in legs})
     with connection.cursor() as cursor:
-        last_sequence, last_hash = _head_lock(connection, cursor, issuer_id)
+        last_sequence, last_hash, account_ids = _head_lock(connection, cursor, issuer_id, codes)
 
-        codes = sorted({leg[0] for leg in legs})
-        sql = (
-            f"SELECT 0, id, code FROM {_ACCOUNT} WHERE issuer_id = %s AND code IN ({', '.join(['%s'] * len(codes))})"
-            f" UNION ALL SELECT 1, id, NULL FROM {_ENTRY} WHERE issuer_id = %s AND idempotency_key = %s"
-        )
-        params: list = [issuer_id, *codes, issuer_id, key]
         if reverses is not None:
-            sql += f" UNION ALL SELECT 2, id, NULL FROM {_ENTRY} WHERE reverses_id = %s"
-            params.append(reverses.pk)
-        cursor.execute(sql, params)
-        account_ids: dict[str, int] = {}
-        existing_id = reversal_id = None
-        for tag, row_id, code in cursor.fetchall():
-            if tag == 0:
-                account_ids[code] = row_id
-            elif tag == 1:
-                existing_id = row_id
-            else:
-                reversal_id = row_id
-
-        if existing_id is not None:
-            return _replay(existing_id, kind, value_date, description, key, legs, reverses)
-        if reversal_id is not None:
-            raise Conflict(
-                f"Entry #{reverses.sequence} has already been reversed.",
-                code="already_reversed",
+            cursor.execute(
+                f"SELECT id FROM {_ENTRY} WHERE reverses_id = %s AND idempotency_key <> %s",
+                [reverses.pk, key],
             )
-        missing = [code for code in codes if code not in account_ids]
-        if missing:
-            account_ids.update(_accounts_create(issuer_id, missing))
+            if cursor.fetchone() is not None:
+                raise Conflict(
+                    f"Entry #{reverses.sequence} has already been reversed.", code="already_reversed"
+                )
+        if len(account_ids) < len(codes):
+            account_ids = _accounts_get_or_create(cursor, issuer_id, codes)
 
         sequence = last_sequence + 1
         recorded_at = timezone.now()
@@ -280,6 +266,12 @@ def _post(connection, issuer_id, kind, value_date, description, key, legs, rever
         head_params = [sequence, digest, issuer_id]
         insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_portable
         entry_id = insert(cursor, entry_params, posting_params, len(legs), head_params)
+        if entry_id is None:
+            # The key is taken (ON CONFLICT DO NOTHING wrote nothing): a replay, or a misuse of the key.
+            cursor.execute(
+                f"SELECT id FROM {_ENTRY} WHERE issuer_id = %s AND idempotency_key = %s", [issuer_id, key]
+            )
+            return _replay(cursor.fetchone()[0], kind, value_date, description, key, legs, reverses)
 
     entry = LedgerEntry(
         id=entry_id,
@@ -299,11 +291,27 @@ def _post(connection, issuer_id, kind, value_date, description, key, legs, rever
     return entry
 
 
-def _head_lock(connection, cursor, issuer_id: int) -> tuple[int, str]:
-    """Lock the issuer's head row, creating it on the issuer's first post."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    select = f"SELECT last_sequence, last_hash FROM {_HEAD} WHERE issuer_id = %s{lock}"
-    cursor.execute(select, [issuer_id])
+def _head_lock(connection, cursor, issuer_id: int, codes: list[str]) -> tuple[int, str, dict[str, int]]:
+    """Lock the issuer's head row (creating it on the first post); also read the accounts' ids.
+
+    On PostgreSQL one statement does both. Its account subquery reads the
+    snapshot taken before any wait for the lock, so an account created
+    meanwhile may be missing from it: it is then looked up (and not created
+    twice, see `_accounts_get_or_create`). Accounts are never deleted, so
+    an id that is there is right.
+    """
+    in_codes = ", ".join(["%s"] * len(codes))
+    if connection.vendor == "postgresql":
+        select = (
+            "SELECT last_sequence, last_hash,"
+            f" ARRAY(SELECT code || '=' || id FROM {_ACCOUNT} WHERE issuer_id = %s AND code IN ({in_codes}))"
+            f" FROM {_HEAD} WHERE issuer_id = %s FOR UPDATE"
+        )
+        params = [issuer_id, *codes, issuer_id]
+    else:
+        select = f"SELECT last_sequence, last_hash, NULL FROM {_HEAD} WHERE issuer_id = %s"
+        params = [issuer_id]
+    cursor.execute(select, params)
     row = cursor.fetchone()
     if row is None:
         # Two first posts may race here: ON CONFLICT lets the loser wait on
@@ -313,34 +321,53 @@ def _head_lock(connection, cursor, issuer_id: int) -> tuple[int, str]:
             " ON CONFLICT (issuer_id) DO NOTHING",
             [issuer_id, GENESIS_HASH],
         )
-        cursor.execute(select, [issuer_id])
+        cursor.execute(select, params)
         row = cursor.fetchone()
-    return int(row[0]), row[1]
+    last_sequence, last_hash, pairs = row
+    if pairs is None:
+        cursor.execute(
+            f"SELECT code, id FROM {_ACCOUNT} WHERE issuer_id = %s AND code IN ({in_codes})",
+            [issuer_id, *codes],
+        )
+        account_ids = dict(cursor.fetchall())
+    else:
+        account_ids = {code: int(account_id) for code, _, account_id in (p.rpartition("=") for p in pairs)}
+    return int(last_sequence), last_hash, account_ids
 
 
 _ENTRY_COLUMNS = "issuer_id, sequence, kind, value_date, description, idempotency_key, reverses_id, recorded_at, prev_hash, hash"
 _ENTRY_VALUES = ", ".join(["%s"] * 10)
 
 
-def _insert_postgresql(cursor, entry_params, posting_params, n, head_params) -> int:
-    # One round trip for the entry, its postings and the head.
+def _insert_postgresql(cursor, entry_params, posting_params, n, head_params) -> int | None:
+    # One round trip for the entry, its postings and the head. ON CONFLICT
+    # sees keys committed while this transaction waited for the head lock
+    # (which a plain existence check, bound to the statement's snapshot,
+    # would not); on a taken key nothing at all is written.
     values = ", ".join(["(%s, %s, %s, %s)"] * n)
     cursor.execute(
-        f"WITH e AS (INSERT INTO {_ENTRY} ({_ENTRY_COLUMNS}) VALUES ({_ENTRY_VALUES}) RETURNING id),"
+        f"WITH e AS (INSERT INTO {_ENTRY} ({_ENTRY_COLUMNS}) VALUES ({_ENTRY_VALUES})"
+        " ON CONFLICT (issuer_id, idempotency_key) DO NOTHING RETURNING id),"
         f" p AS (INSERT INTO {_POSTING} (entry_id, account_id, position, currency, amount_pence)"
         f" SELECT e.id, v.a, v.p, v.c, v.m FROM e CROSS JOIN (VALUES {values}) AS v(a, p, c, m)),"
-        f" h AS (UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s WHERE issuer_id = %s)"
+        f" h AS (UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s FROM e WHERE issuer_id = %s)"
         " SELECT id FROM e",
         [*entry_params, *posting_params, *head_params],
     )
-    return cursor.fetchone()[0]
+    row = cursor.fetchone()
+    return row[0] if row else None
 
 
-def _insert_portable(cursor, entry_params, posting_params, n, head_params) -> int:
+def _insert_portable(cursor, entry_params, posting_params, n, head_params) -> int | None:
     cursor.execute(
-        f"INSERT INTO {_ENTRY} ({_ENTRY_COLUMNS}) VALUES ({_ENTRY_VALUES}) RETURNING id", entry_params
+        f"INSERT INTO {_ENTRY} ({_ENTRY_COLUMNS}) VALUES ({_ENTRY_VALUES})"
+        " ON CONFLICT (issuer_id, idempotency_key) DO NOTHING RETURNING id",
+        entry_params,
     )
-    entry_id = cursor.fetchone()[0]
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    entry_id = row[0]
     values = ", ".join(["(%s, %s, %s, %s, %s)"] * n)
     params = []
     for i in range(n):
@@ -353,18 +380,32 @@ def _insert_portable(cursor, entry_params, posting_params, n, head_params) -> in
     return entry_id
 
 
-def _accounts_create(issuer_id: int, codes: list[str]) -> dict[str, int]:
-    accounts = []
-    for code in codes:
-        line = chart_line(code)
-        accounts.append(
-            LedgerAccount(
-                issuer_id=issuer_id, code=code, account_type=line.account_type, normal_side=line.normal_side
-            )
+def _accounts_get_or_create(cursor, issuer_id: int, codes: list[str]) -> dict[str, int]:
+    """Ids of the issuer's accounts, creating those that do not exist yet.
+
+    Runs under the head lock, so accounts of one issuer are created by one
+    transaction at a time; ON CONFLICT still makes it safe without the lock.
+    """
+    in_codes = ", ".join(["%s"] * len(codes))
+    select = f"SELECT code, id FROM {_ACCOUNT} WHERE issuer_id = %s AND code IN ({in_codes})"
+    cursor.execute(select, [issuer_id, *codes])
+    found = dict(cursor.fetchall())
+    absent = [code for code in codes if code not in found]
+    if absent:
+        now = cursor.db.ops.adapt_datetimefield_value(timezone.now())
+        params: list = []
+        for code in absent:
+            line = chart_line(code)
+            params += [issuer_id, code, str(line.account_type), str(line.normal_side), now]
+        cursor.execute(
+            f"INSERT INTO {_ACCOUNT} (issuer_id, code, account_type, normal_side, created_at)"
+            f" VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(absent))}"
+            " ON CONFLICT (issuer_id, code) DO NOTHING",
+            params,
         )
-    # Safe without ON CONFLICT: accounts are only created here, under the head lock.
-    LedgerAccount.objects.bulk_create(accounts)
-    return {account.code: account.pk for account in accounts}
+        cursor.execute(select, [issuer_id, *codes])
+        found = dict(cursor.fetchall())
+    return found
 
 
 def _replay(existing_id, kind, value_date, description, key, legs, reverses) -> LedgerEntry:
