@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 
 from investments.ledger.models import GENESIS_HASH
@@ -46,10 +47,16 @@ __all__ = [
 ]
 
 
+_CANONICAL_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+
 def format_timestamp(value: dt.datetime | str) -> str:
     """UTC, microseconds always shown, "Z" suffix. Naive datetimes are taken as UTC
-    (SQLite hands back the UTC text Django stored, without an offset)."""
+    (SQLite hands back the UTC text Django stored, without an offset). Text
+    already in this form (the verifier has PostgreSQL format it) passes as is."""
     if isinstance(value, str):
+        if _CANONICAL_TIMESTAMP.fullmatch(value):
+            return value
         value = dt.datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)

@@ -100,10 +100,17 @@ def _verify(connection, issuer_id: int) -> VerificationResult:
             checkpoints.setdefault(sequence, set()).add(digest)
     head_sequence, head_hash = (int(head[0]), head[1]) if head else (0, GENESIS_HASH)
 
+    if connection.vendor == "postgresql":
+        # Dates and times as canonical text straight from the server: building
+        # datetime objects only to format them again was a third of the time.
+        value_date = "to_char(e.value_date, 'YYYY-MM-DD')"
+        recorded_at = "to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    else:
+        value_date, recorded_at = "e.value_date", "e.recorded_at"
     entries = _rows(
         connection,
-        "SELECT e.id, e.sequence, e.kind, e.value_date, e.description, e.idempotency_key, r.sequence,"
-        f" e.recorded_at, e.prev_hash, e.hash FROM {_ENTRY} e LEFT JOIN {_ENTRY} r ON r.id = e.reverses_id"
+        f"SELECT e.id, e.sequence, e.kind, {value_date}, e.description, e.idempotency_key, r.sequence,"
+        f" {recorded_at}, e.prev_hash, e.hash FROM {_ENTRY} e LEFT JOIN {_ENTRY} r ON r.id = e.reverses_id"
         " WHERE e.issuer_id = %s ORDER BY e.sequence, e.id",
         [issuer_id],
     )
