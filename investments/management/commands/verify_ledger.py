@@ -19,6 +19,8 @@ class Command(BaseCommand):
             if not issuers.exists():
                 raise CommandError(f"No issuer with id {issuer}.")
         failed = []
+        if not issuers.exists():
+            self.stdout.write("No issuers, so no ledgers to verify.")
         for each in issuers:
             result = ledger_verify(each)
             if result.valid:
