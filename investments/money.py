@@ -26,10 +26,10 @@ class InvalidAmount(ValueError):
 def parse_amount(value: object) -> int:
     """'250.00' (or '250', '250.5') -> 25000 pence. Floats are refused: they cannot carry money."""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise InvalidAmount("Give the amount as a string such as \"250.00\".")
+        raise InvalidAmount('Give the amount as a string such as "250.00".')
     text = str(value).strip()
     if not _AMOUNT.match(text):
-        raise InvalidAmount("Give the amount in pounds with at most two decimals, such as \"250.00\".")
+        raise InvalidAmount('Give the amount in pounds with at most two decimals, such as "250.00".')
     pounds, _, pence = text.partition(".")
     return int(pounds) * PENCE_PER_POUND + int((pence + "00")[:2])
 
