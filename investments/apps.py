@@ -6,7 +6,7 @@ class InvestmentsConfig(AppConfig):
     verbose_name = "Investments"
 
     def ready(self) -> None:
+        from investments import schedules
         from investments.ledger import admin  # noqa: F401  (the ledger's read-only admin)
-        from investments.ledger.tasks import connect_signals
 
-        connect_signals(self)
+        schedules.connect(self)

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models.signals import post_migrate
-
 from bondplatform.errors import ServiceError
 from investments.ledger.models import LedgerHead
 from investments.ledger.signing import checkpoint_sign
 
 logger = logging.getLogger(__name__)
-
-SIGN_SCHEDULE_NAME = "ledger: sign each issuer's chain head (daily)"
-SIGN_TASK = "investments.ledger.tasks.sign_all_checkpoints"
 
 
 def sign_all_checkpoints() -> dict[int, int | None]:
@@ -34,19 +28,3 @@ def sign_all_checkpoints() -> dict[int, int | None]:
         else:
             signed[issuer_id] = checkpoint.sequence if checkpoint else None
     return signed
-
-
-def schedule_ensure(*, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
-    """post_migrate: make sure the daily signing schedule exists (once, found by name)."""
-    from django_q.models import Schedule
-
-    if Schedule._meta.db_table not in connections[using].introspection.table_names():
-        return  # django_q not migrated yet; its own migrate run will call this again
-    Schedule.objects.using(using).get_or_create(
-        name=SIGN_SCHEDULE_NAME,
-        defaults={"func": SIGN_TASK, "schedule_type": Schedule.DAILY, "repeats": -1},
-    )
-
-
-def connect_signals(sender) -> None:
-    post_migrate.connect(schedule_ensure, sender=sender, dispatch_uid="ledger_sign_schedule")

@@ -6,7 +6,6 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django_q.models import Schedule
 
 from bondplatform.errors import RuleViolation
 from investments.ledger.models import LedgerCheckpoint, LedgerHead
@@ -16,7 +15,7 @@ from investments.ledger.signing import (
     public_key_info,
     signing_key,
 )
-from investments.ledger.tasks import SIGN_SCHEDULE_NAME, SIGN_TASK, sign_all_checkpoints
+from investments.ledger.tasks import sign_all_checkpoints
 from investments.ledger.verify import ledger_verify
 from tests.investments.ledger_helpers import pay_in, tamper
 
@@ -86,16 +85,6 @@ def test_the_daily_task_signs_every_issuer_and_skips_a_broken_one(society, cic, 
     assert "not signed" in caplog.text
     assert sign_all_checkpoints() == {society.pk: 1, cic.pk: None}  # a rerun changes nothing
     assert LedgerCheckpoint.objects.count() == 1
-
-
-def test_the_daily_schedule_exists_once():
-    schedules = Schedule.objects.filter(name=SIGN_SCHEDULE_NAME)
-    assert schedules.count() == 1
-    assert (schedules.get().func, schedules.get().schedule_type) == (SIGN_TASK, Schedule.DAILY)
-    from investments.ledger.tasks import schedule_ensure
-
-    schedule_ensure()
-    assert schedules.count() == 1
 
 
 def test_a_development_key_is_generated_once_and_kept(settings, tmp_path):
