@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 
 from bondplatform.errors import NotFound
+from investments import accounts
 from investments.ledger.models import GENESIS_HASH, LedgerHead, LedgerPosting
 from investments.models import (
     BondIssue,
@@ -95,8 +96,7 @@ def _issue_flows(issue: BondIssue) -> dict[str, int]:
     debits to its holdings' principal and interest-payable accounts."""
     holding_ids = list(Holding.objects.filter(issue=issue).values_list("pk", flat=True))
 
-    def debits(prefix: str) -> int:
-        codes = [f"{prefix}:{pk}" for pk in holding_ids]
+    def debits(codes: list[str]) -> int:
         return (
             LedgerPosting.objects.filter(
                 account__issuer_id=issue.issuer_id, account__code__in=codes, amount_pence__gt=0
@@ -105,8 +105,8 @@ def _issue_flows(issue: BondIssue) -> dict[str, int]:
         )
 
     return {
-        "principal_repaid_pence": debits("bond_principal") if holding_ids else 0,
-        "interest_paid_pence": debits("interest_payable") if holding_ids else 0,
+        "principal_repaid_pence": debits([accounts.principal_of(pk) for pk in holding_ids]),
+        "interest_paid_pence": debits([accounts.interest_payable_of(pk) for pk in holding_ids]),
     }
 
 

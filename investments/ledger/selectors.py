@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from investments.ledger.models import (
     GENESIS_HASH,
@@ -102,12 +102,22 @@ def entry_list(
 ) -> QuerySet[LedgerEntry]:
     """The issuer's entries in chain order, postings (with account codes) prefetched.
 
-    `since` and `until` bound the value date, both inclusive. `issue` is
-    accepted for the API's sake and not applied yet: entries do not record
-    their bond issue (accounts name holdings); filtering by issue belongs
-    with the issue models.
+    `since` and `until` bound the value date, both inclusive. `issue` keeps
+    the entries that touch one of that issue's own accounts (the money held
+    for it, its holdings' principal and interest; see `investments.accounts`).
     """
     entries = LedgerEntry.objects.filter(issuer_id=_issuer_id(issuer))
+    if issue is not None:
+        from investments.accounts import issue_account_codes
+
+        issue_id = issue if isinstance(issue, int) else issue.pk
+        entries = entries.filter(
+            Exists(
+                LedgerPosting.objects.filter(
+                    entry_id=OuterRef("pk"), account__code__in=issue_account_codes(issue_id)
+                )
+            )
+        )
     if since is not None:
         entries = entries.filter(value_date__gte=since)
     if until is not None:

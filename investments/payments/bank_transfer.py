@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from investments import accounts
 from investments.payments.base import PaymentProvider, RefundOutcome
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 class BankTransferProvider(PaymentProvider):
     name = "bank_transfer"
-    clearing_account = "cash_at_bank"
+    clearing_account = accounts.CASH_AT_BANK
 
     def is_available(self) -> bool:
         return True

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from bondplatform.errors import ServiceError
+from investments import accounts
 from investments.payments import stripe_client
 from investments.payments.base import PaymentProvider, RefundOutcome
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 class StripeProvider(PaymentProvider):
     name = "stripe"
-    clearing_account = "stripe_clearing"
+    clearing_account = accounts.STRIPE_CLEARING
 
     def is_available(self) -> bool:
         return stripe_client.is_configured()

@@ -7,7 +7,7 @@
 
 Ledger entries (per issuer, integer pence):
 - Stripe fee:            Dr stripe_fees          Cr stripe_clearing
-- refund made at Stripe: Dr subscriptions_held   Cr refunds_payable   (owed)
+- refund made at Stripe: Dr subscriptions_held:<issue>  Cr refunds_payable   (owed)
                          Dr refunds_payable      Cr stripe_clearing   (sent)
 Lock order as everywhere: issue, then subscription, then (in entry_post) ledger head.
 """
@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from compliance.services import audit_record
+from investments import accounts
 from investments.ledger.models import EntryKind, LedgerEntry
 from investments.ledger.services import Posting, entry_post
 from investments.models import (
@@ -89,7 +90,7 @@ def stripe_fee_record(
         value_date=charged_on,
         description=f"Stripe fee on the card payment for subscription {subscription.pk}",
         idempotency_key=f"stripe-fee:{balance_transaction_id}",
-        postings=[Posting("stripe_fees", fee_pence), Posting("stripe_clearing", -fee_pence)],
+        postings=[Posting(accounts.STRIPE_FEES, fee_pence), Posting(accounts.STRIPE_CLEARING, -fee_pence)],
     )
 
 
@@ -137,7 +138,10 @@ def card_refund_observed_externally(
             value_date=refunded_on,
             description=f"Refund owed on subscription {subscription.pk} (refunded at Stripe)",
             idempotency_key=f"refund:{refund.pk}:owed",
-            postings=[Posting("subscriptions_held", amount_pence), Posting("refunds_payable", -amount_pence)],
+            postings=[
+                Posting(accounts.held_for(subscription.issue_id), amount_pence),
+                Posting(accounts.REFUNDS_PAYABLE, -amount_pence),
+            ],
         )
         entry_post(
             issuer=issue.issuer,
@@ -145,7 +149,10 @@ def card_refund_observed_externally(
             value_date=refunded_on,
             description=f"Refund {refund.pk} sent for subscription {subscription.pk}",
             idempotency_key=f"refund:{refund.pk}:sent",
-            postings=[Posting("refunds_payable", amount_pence), Posting("stripe_clearing", -amount_pence)],
+            postings=[
+                Posting(accounts.REFUNDS_PAYABLE, amount_pence),
+                Posting(accounts.STRIPE_CLEARING, -amount_pence),
+            ],
         )
         subscription.status = SubscriptionStatus.REFUNDED
         subscription.ended_at = timezone.now()

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from bondplatform.errors import BadInput, InvalidState, NotFound, RuleViolation
 from compliance.services import audit_record, decision_record
+from investments import accounts
 from investments.ledger.models import EntryKind
 from investments.ledger.services import Posting, entry_post
 from investments.models import (
@@ -261,7 +262,7 @@ def _live_subscriptions(issue: BondIssue, *statuses: str) -> list[Subscription]:
 def issue_allot(*, actor: Any, issue_id: int, allotted_on: dt.date | None = None) -> BondIssue:
     """Turn paid subscriptions into holdings (the register of bondholders).
 
-    Ledger, per holding: Dr subscriptions_held, Cr bond_principal:<holding>.
+    Ledger, per holding: Dr subscriptions_held:<issue>, Cr bond_principal:<holding>.
     Allotting an issue that is already active changes nothing and returns it."""
     _issue_id_officer(actor, issue_id)
     today = timezone.localdate()
@@ -293,8 +294,8 @@ def issue_allot(*, actor: Any, issue_id: int, allotted_on: dt.date | None = None
                 description=f"Bonds allotted: holding {holding.pk} in issue {issue.pk}",
                 idempotency_key=f"allotment:{subscription.pk}",
                 postings=[
-                    Posting("subscriptions_held", subscription.amount_pence),
-                    Posting(f"bond_principal:{holding.pk}", -subscription.amount_pence),
+                    Posting(accounts.held_for(issue.pk), subscription.amount_pence),
+                    Posting(accounts.principal_of(holding.pk), -subscription.amount_pence),
                 ],
             )
             subscription.status = SubscriptionStatus.ALLOTTED

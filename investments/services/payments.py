@@ -1,9 +1,9 @@
 """Money in and out of subscriptions: receipts and refunds.
 
 Ledger entries (all per issuer, in integer pence):
-- receipt:       Dr <provider clearing>    Cr subscriptions_held (what is due)
+- receipt:       Dr <provider clearing>    Cr subscriptions_held:<issue> (what is due)
                                            Cr refunds_payable    (any excess)
-- refund owed:   Dr subscriptions_held     Cr refunds_payable
+- refund owed:   Dr subscriptions_held:<issue> Cr refunds_payable
 - refund sent:   Dr refunds_payable        Cr <provider clearing>
 Callers hold the issue's and the subscription's locks; the ledger takes its
 head lock last.
@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from bondplatform.errors import Conflict, NotFound, RuleViolation, ServiceError
 from compliance.services import audit_record
+from investments import accounts
 from investments.ledger.models import EntryKind
 from investments.ledger.services import Posting, entry_post
 from investments.models import (
@@ -70,8 +71,8 @@ def refund_owe(
         description=f"Refund owed on subscription {subscription.pk} ({RefundReason(reason).label.lower()})",
         idempotency_key=f"refund:{refund.pk}:owed",
         postings=[
-            Posting("subscriptions_held", amount_pence),
-            Posting("refunds_payable", -amount_pence),
+            Posting(accounts.held_for(issue.pk), amount_pence),
+            Posting(accounts.REFUNDS_PAYABLE, -amount_pence),
         ],
     )
     audit_record(
@@ -136,7 +137,7 @@ def _refund_mark_sent(*, actor: Any, refund_id: int, provider_refund_id: str | N
             description=f"Refund {refund.pk} sent for subscription {refund.subscription_id}",
             idempotency_key=f"refund:{refund.pk}:sent",
             postings=[
-                Posting("refunds_payable", refund.amount_pence),
+                Posting(accounts.REFUNDS_PAYABLE, refund.amount_pence),
                 Posting(clearing, -refund.amount_pence),
             ],
         )
@@ -230,9 +231,9 @@ def _receipt_apply(
     excess = amount_pence - held
     postings = [Posting(clearing, amount_pence)]
     if held:
-        postings.append(Posting("subscriptions_held", -held))
+        postings.append(Posting(accounts.held_for(issue.pk), -held))
     if excess:
-        postings.append(Posting("refunds_payable", -excess))
+        postings.append(Posting(accounts.REFUNDS_PAYABLE, -excess))
     entry = entry_post(
         issuer=issue.issuer,
         kind=EntryKind.SUBSCRIPTION_PAYMENT,

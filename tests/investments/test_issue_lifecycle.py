@@ -235,3 +235,19 @@ def test_terms_change_while_draft_and_are_frozen_once_open(society, officer, res
     frozen = client_for(officer).patch(path, {"max_subscription": "5000.00"}, format="json")
     assert frozen.status_code == 409
     assert frozen.json()["code"] == "terms_frozen"
+
+
+def test_ledger_entries_filter_by_issue(society, officer, auditor, resident):
+    homes = make_issue(society, officer, name="Homes", min_raise_pence=100_00)
+    jobs = make_issue(society, officer, name="Jobs")
+    for issue, key in ((homes, "h"), (jobs, "j")):
+        sub = subscribe(resident, issue, "250.00").json()
+        record_payment(officer, sub["id"], "250.00", sub["payment"]["reference"], key=key)
+    post(officer, f"/api/v1/issues/{homes.pk}/close/")
+    post(officer, f"/api/v1/issues/{homes.pk}/allot/")
+    entries = client_for(auditor).get(f"/api/v1/ledger/entries/?issuer={society.pk}&issue={homes.pk}").json()
+    assert [e["kind"] for e in entries["results"]] == ["subscription_payment", "allotment"]
+    jobs_only = client_for(auditor).get(f"/api/v1/ledger/entries/?issuer={society.pk}&issue={jobs.pk}").json()
+    assert [e["kind"] for e in jobs_only["results"]] == ["subscription_payment"]
+    everything = client_for(auditor).get(f"/api/v1/ledger/entries/?issuer={society.pk}").json()
+    assert everything["count"] == 3

@@ -39,7 +39,7 @@ def three_subscriptions(society, officer, make_user):
 
 
 def test_matched_unmatched_overpaid_and_malformed_lines(society, officer, three_subscriptions):
-    _, subs = three_subscriptions
+    issue, subs = three_subscriptions
     anna, bert, cara = (subs[n]["payment"]["reference"] for n in ("anna", "bert", "cara"))
     statement = (
         "Date,Description,Amount,Reference\n"
@@ -96,7 +96,7 @@ def test_matched_unmatched_overpaid_and_malformed_lines(society, officer, three_
     # The books: £760 at the bank = £750 held (Anna 250, Bert 300, Cara 200 of 500) + Bert's £10 owed back.
     assert balances(society) == {
         "cash_at_bank": 760_00,
-        "subscriptions_held": -750_00,
+        f"subscriptions_held:{issue.pk}": -750_00,
         "refunds_payable": -10_00,
     }
     refund = Refund.objects.get(subscription_id=subs["bert"]["id"])

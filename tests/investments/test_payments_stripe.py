@@ -89,7 +89,7 @@ def test_paying_by_card_marks_the_subscription_paid_with_one_ledger_entry(
     entry = LedgerEntry.objects.get(issuer=society, kind="subscription_payment")
     assert sorted(entry.postings.values_list("account__code", "amount_pence")) == [
         ("stripe_clearing", 250_00),
-        ("subscriptions_held", -250_00),
+        (f"subscriptions_held:{issue.pk}", -250_00),
     ]
     assert (
         Receipt.objects.get(subscription_id=sub["id"]).idempotency_key

@@ -125,7 +125,7 @@ def test_succeeded_then_failed_delivered_in_reverse_order_leaves_it_paid(
     assert post_event(APIClient(), succeeded).json()["outcome"] == "processed"
     assert post_event(APIClient(), failed).json()["outcome"] == "stale"
     assert Subscription.objects.get(pk=sub["id"]).status == "paid"
-    assert balances(society) == {"stripe_clearing": 250_00, "subscriptions_held": -250_00}
+    assert balances(society) == {"stripe_clearing": 250_00, f"subscriptions_held:{issue.pk}": -250_00}
 
 
 @pytest.mark.django_db
@@ -195,7 +195,7 @@ def test_a_partial_refund_at_stripe_is_kept_for_review_not_guessed(stripe_on, so
     answer = post_event(APIClient(), event("refund.created", part)).json()
     assert answer["outcome"] == "needs_review"
     assert Subscription.objects.get(pk=sub["id"]).status == "paid"
-    assert balances(society) == {"stripe_clearing": 250_00, "subscriptions_held": -250_00}
+    assert balances(society) == {"stripe_clearing": 250_00, f"subscriptions_held:{issue.pk}": -250_00}
 
 
 @pytest.mark.django_db
@@ -248,7 +248,11 @@ def test_a_stripe_fee_in_the_event_is_posted_on_its_own(stripe_on, society, offi
         ("stripe_clearing", -395),
         ("stripe_fees", 395),
     ]
-    assert balances(society) == {"stripe_clearing": 246_05, "stripe_fees": 395, "subscriptions_held": -250_00}
+    assert balances(society) == {
+        "stripe_clearing": 246_05,
+        "stripe_fees": 395,
+        f"subscriptions_held:{issue.pk}": -250_00,
+    }
 
 
 @pytest.mark.django_db
@@ -307,7 +311,7 @@ def test_one_payment_under_ten_event_ids_at_once_posts_one_entry(stripe_on, soci
     assert set(outcomes) <= {"processed", "duplicate"} and "processed" in outcomes
     assert Receipt.objects.count() == 1
     assert LedgerEntry.objects.filter(issuer=society, kind="subscription_payment").count() == 1
-    assert balances(society) == {"stripe_clearing": 250_00, "subscriptions_held": -250_00}
+    assert balances(society) == {"stripe_clearing": 250_00, f"subscriptions_held:{issue.pk}": -250_00}
 
 
 @pytest.mark.django_db
