@@ -220,7 +220,9 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=3000)
     parser.add_argument("--places", type=int, default=2500, help="how many £100 places the issue has")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument(
+        "--workers", type=int, default=3, help="gunicorn sync workers (2 x cores - 1 did best here)"
+    )
     args = parser.parse_args()
 
     recreate_database()

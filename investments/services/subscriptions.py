@@ -140,8 +140,8 @@ def subscription_create(
             on=timezone.localdate(),
         )
         provider = provider_for_method(payment_method)
-        # An early, unlocked look, so a refusal costs no lock; repeated under the locks below.
-        _check_caps(issue=issue, investor_id=actor.pk, amount_pence=amount_pence)
+        # A full issue refuses at once, without a lock; the investor's own caps need
+        # their lock (below) to be checked against totals that cannot change meanwhile.
         if amount_pence > issue.remaining_pence:
             raise caps.issue_full(remaining_pence=issue.remaining_pence)
         subscription = _reserve_and_insert(
