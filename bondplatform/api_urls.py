@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from compliance import api as compliance_api
 from investments.ledger import api as ledger_api
 from issuers import api as issuers_api
 from people import api as people_api
@@ -19,4 +20,5 @@ urlpatterns = [
     path("ledger/balances/", ledger_api.LedgerBalancesApi.as_view(), name="ledger-balances"),
     path("ledger/verify/", ledger_api.LedgerVerifyApi.as_view(), name="ledger-verify"),
     path("ledger/public-key/", ledger_api.LedgerPublicKeyApi.as_view(), name="ledger-public-key"),
+    path("compliance/decisions/", compliance_api.DecisionListApi.as_view(), name="compliance-decisions"),
 ]

@@ -1,0 +1,52 @@
+"""HTTP API for the decision log: every allow and deny, with its rule and reason."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+
+from compliance import selectors
+from compliance.models import Decision, Outcome
+from issuers import gates
+from issuers.selectors import issuer_get
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    subject = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Decision
+        fields = ["id", "decided_at", "rule", "outcome", "reason", "subject", "context"]
+
+    def get_subject(self, decision: Decision) -> dict[str, str]:
+        return {"type": decision.subject_type, "id": decision.subject_id}
+
+
+class DecisionQuerySerializer(serializers.Serializer):
+    issuer = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    rule = serializers.CharField(max_length=60, required=False)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
+
+
+class DecisionListApi(generics.ListAPIView):
+    serializer_class = DecisionSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("issuer", int, required=True),
+            OpenApiParameter("rule", str),
+            OpenApiParameter("outcome", str, enum=Outcome.values),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        gates.require_signed_in(self.request.user)
+        query = DecisionQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        issuer = issuer_get(query.validated_data["issuer"])
+        gates.require_ledger_reader(self.request.user, issuer)
+        return selectors.decision_list(
+            issuer_id=issuer.pk,
+            rule=query.validated_data.get("rule"),
+            outcome=query.validated_data.get("outcome"),
+        )
