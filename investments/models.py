@@ -191,6 +191,10 @@ class Receipt(models.Model):
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="receipts")
     provider = models.CharField(max_length=20)
     amount_pence = models.BigIntegerField()
+    # The part held for the subscription; the rest (an overpayment, or money for an
+    # ended subscription) was owed back at once. Refunds of held money go back
+    # the way it came, so they are split by the provider of these receipts.
+    held_pence = models.BigIntegerField(default=0)
     reference = models.CharField(max_length=100, blank=True)
     received_on = models.DateField()
     # Unique per issuer's books: the officer's Idempotency-Key, a Stripe event id, a statement line.
@@ -204,7 +208,11 @@ class Receipt(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(amount_pence__gt=0), name="receipt_amount_positive")
+            models.CheckConstraint(condition=Q(amount_pence__gt=0), name="receipt_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(held_pence__gte=0) & Q(held_pence__lte=F("amount_pence")),
+                name="receipt_held_within_amount",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -18,7 +18,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from bondplatform.errors import Conflict, NotFound, RuleViolation, ServiceError
@@ -48,17 +48,62 @@ def _fingerprint(**fields: Any) -> str:
 
 def refund_owe(
     *, actor: Any, subscription: Subscription, amount_pence: int, reason: RefundReason, key: str
-) -> Refund:
-    """Record that money held for a subscription is owed back, and ask its provider to send it.
+) -> list[Refund]:
+    """Record that money held for a subscription is owed back, and ask its providers to send it.
 
-    Call inside the caller's transaction, with the subscription locked."""
+    Money goes back the way it came: a card subscription the resident paid by
+    bank transfer is refunded by bank transfer. Call inside the caller's
+    transaction, with the subscription locked."""
+    parts = _refund_parts(subscription, amount_pence)
+    return [
+        _refund_owe_one(
+            actor=actor,
+            subscription=subscription,
+            amount_pence=part,
+            provider=provider,
+            reason=reason,
+            key=key if len(parts) == 1 else f"{key}:{provider}",
+        )
+        for provider, part in parts
+    ]
+
+
+def _refund_parts(subscription: Subscription, amount_pence: int) -> list[tuple[str, int]]:
+    """Split a refund of held money by the providers it was received through."""
+    held = dict(
+        Receipt.objects.filter(subscription=subscription, held_pence__gt=0)
+        .values_list("provider")
+        .annotate(total=Sum("held_pence"))
+        .order_by("provider")
+    )
+    parts: list[tuple[str, int]] = []
+    left = amount_pence
+    for provider, total in held.items():
+        part = min(left, total)
+        if part:
+            parts.append((provider, part))
+            left -= part
+    if left:  # nothing on record says how it came: back through the subscription's own provider
+        parts.append((subscription.provider, left))
+    return parts
+
+
+def _refund_owe_one(
+    *,
+    actor: Any,
+    subscription: Subscription,
+    amount_pence: int,
+    provider: str,
+    reason: RefundReason,
+    key: str,
+) -> Refund:
     refund, created = Refund.objects.get_or_create(
         idempotency_key=key,
         defaults={
             "subscription": subscription,
             "amount_pence": amount_pence,
             "reason": reason,
-            "provider": subscription.provider,
+            "provider": provider,
         },
     )
     if not created:
@@ -80,7 +125,12 @@ def refund_owe(
         issuer=issue.issuer,
         action="refund.owe",
         obj=refund,
-        data={"subscription": subscription.pk, "amount_pence": amount_pence, "reason": reason},
+        data={
+            "subscription": subscription.pk,
+            "amount_pence": amount_pence,
+            "reason": reason,
+            "provider": provider,
+        },
     )
     transaction.on_commit(lambda: refund_settle_with_provider(refund_id=refund.pk))
     return refund
@@ -249,6 +299,7 @@ def _receipt_apply(
         reference=reference,
         received_on=received_on,
         idempotency_key=idempotency_key,
+        held_pence=held,
         request_fingerprint=fingerprint,
         recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
         ledger_entry=entry,

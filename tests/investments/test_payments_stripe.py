@@ -300,3 +300,22 @@ def test_every_stripe_error_becomes_one_of_ours(error, status, code):
             raise error
     assert (ours.value.status_code, ours.value.code) == (status, code)
     assert "sk_live" not in ours.value.detail and "API Key" not in ours.value.detail
+
+
+def test_a_card_subscription_paid_by_bank_transfer_is_refunded_by_bank_transfer(
+    stripe_on, society, officer, resident
+):
+    issue = make_issue(society, officer)
+    sub = card_subscription(resident, issue, "250.00")
+    reference = Subscription.objects.get(pk=sub["id"]).reference
+    paid = client_for(officer).post(
+        f"/api/v1/subscriptions/{sub['id']}/record-payment/",
+        {"amount": "250.00", "reference": reference, "received_on": "2026-11-20"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="bank-1",
+    )
+    assert paid.json()["status"] == "paid"
+    assert client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
+    refund = Refund.objects.get(subscription_id=sub["id"])
+    assert (refund.provider, refund.amount_pence, refund.status) == ("bank_transfer", 250_00, "pending")
+    assert balances(society) == {"cash_at_bank": 250_00, "refunds_payable": -250_00}
