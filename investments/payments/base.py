@@ -34,6 +34,12 @@ class PaymentProvider(ABC):
         Bank transfers need nothing: the reference is made with the subscription."""
         return
 
+    def abandon(self, subscription: Subscription) -> None:
+        """After an unpaid subscription has ended (cancelled, expired, issue closed):
+        withdraw whatever the resident could still pay against. Runs outside the
+        database transaction; money that arrives anyway is refunded as a late payment."""
+        return
+
     @abstractmethod
     def instructions(self, subscription: Subscription) -> dict[str, Any]:
         """The API's `payment` object: what the client needs next."""

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -26,6 +27,8 @@ from investments.payments.base import PaymentProvider, RefundOutcome
 
 if TYPE_CHECKING:
     from investments.models import Refund, Subscription
+
+logger = logging.getLogger(__name__)
 
 
 class StripeProvider(PaymentProvider):
@@ -56,6 +59,22 @@ class StripeProvider(PaymentProvider):
             provider_payment_id=intent.id, provider_client_secret=intent.client_secret
         )
         subscription.refresh_from_db(fields=["provider_payment_id", "provider_client_secret"])
+
+    def abandon(self, subscription: Subscription) -> None:
+        if not subscription.provider_payment_id:
+            return
+        try:
+            stripe_client.payment_intent_cancel(
+                payment_intent_id=subscription.provider_payment_id, subscription_id=subscription.pk
+            )
+        except ServiceError as failure:
+            # Not fatal: a payment that still arrives is recorded and refunded as a late payment.
+            logger.warning(
+                "Could not cancel PaymentIntent %s of ended subscription %s: %s",
+                subscription.provider_payment_id,
+                subscription.pk,
+                failure.detail,
+            )
 
     def instructions(self, subscription: Subscription) -> dict[str, Any]:
         from investments.models import SubscriptionStatus

@@ -163,6 +163,15 @@ def payment_intent_retrieve(payment_intent_id: str) -> stripe.PaymentIntent:
         return client().v1.payment_intents.retrieve(payment_intent_id)
 
 
+def payment_intent_cancel(*, payment_intent_id: str, subscription_id: int) -> stripe.PaymentIntent:
+    """No one may pay an ended subscription: Stripe refuses to confirm a cancelled intent."""
+    with _translated("cancel the card payment"):
+        return client().v1.payment_intents.cancel(
+            payment_intent_id,
+            options={"idempotency_key": f"pi-cancel:{subscription_id}"},
+        )
+
+
 def refund_create(
     *, refund_id: int, subscription_id: int, payment_intent_id: str, amount_pence: int
 ) -> stripe.Refund:

@@ -251,6 +251,9 @@ def subscription_end(
         committed_pence=F("committed_pence") - subscription.amount_pence,
         raised_pence=F("raised_pence") - (subscription.amount_pence if was_paid else 0),
     )
+    if not subscription.received_pence:
+        provider = provider_named(subscription.provider)
+        transaction.on_commit(lambda: provider.abandon(subscription))
     if subscription.received_pence:
         refund_owe(
             actor=actor,

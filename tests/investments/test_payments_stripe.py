@@ -319,3 +319,16 @@ def test_a_card_subscription_paid_by_bank_transfer_is_refunded_by_bank_transfer(
     refund = Refund.objects.get(subscription_id=sub["id"])
     assert (refund.provider, refund.amount_pence, refund.status) == ("bank_transfer", 250_00, "pending")
     assert balances(society) == {"cash_at_bank": 250_00, "refunds_payable": -250_00}
+
+
+def test_cancelling_an_unpaid_card_subscription_cancels_its_payment_intent(
+    stripe_on, society, officer, resident, django_capture_on_commit_callbacks
+):
+    issue = make_issue(society, officer)
+    sub = card_subscription(resident, issue, "250.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
+    assert response.status_code == 200
+    intent = stripe_client.payment_intent_retrieve(sub["payment"]["payment_intent"])
+    assert intent.status == "canceled"
+    assert not Refund.objects.filter(subscription_id=sub["id"]).exists()
