@@ -121,7 +121,7 @@ class IssueListCreateApi(generics.ListAPIView):
         wanted = self.request.query_params.get("status") or None
         if wanted is not None and wanted not in IssueStatus.values:
             raise serializers.ValidationError({"status": [f"One of: {', '.join(IssueStatus.values)}."]})
-        return selectors.issue_list(status=wanted)
+        return selectors.issue_list_for(self.request.user, status=wanted)
 
     @extend_schema(request=BondIssueSerializer, responses={201: BondIssueSerializer})
     def post(self, request):
@@ -137,7 +137,7 @@ class IssueListCreateApi(generics.ListAPIView):
 class IssueDetailApi(APIView):
     @extend_schema(responses=BondIssueSerializer)
     def get(self, request, issue_id: int):
-        return Response(BondIssueSerializer(selectors.issue_get(issue_id)).data)
+        return Response(BondIssueSerializer(selectors.issue_get_for(request.user, issue_id)).data)
 
     @extend_schema(request=BondIssueSerializer, responses=BondIssueSerializer)
     def patch(self, request, issue_id: int):
@@ -239,7 +239,7 @@ class TransparencySerializer(serializers.Serializer):
 class IssueTransparencyApi(APIView):
     @extend_schema(responses=TransparencySerializer)
     def get(self, request, issue_id: int):
-        issue = selectors.issue_get(issue_id)
+        issue = selectors.issue_get_for(request.user, issue_id)
         return Response(TransparencySerializer(selectors.transparency_of(issue)).data)
 
 

@@ -13,9 +13,11 @@ from investments.models import (
     BondIssue,
     Holding,
     HoldingStatus,
+    IssueStatus,
     Subscription,
     SubscriptionStatus,
 )
+from issuers.gates import is_staff
 from people.postcodes import postcode_matches_prefix
 
 # Investors counted on an issue: those whose money is in or committed.
@@ -35,6 +37,27 @@ def issue_list(*, status: str | None = None) -> QuerySet[BondIssue]:
 
 def issue_get(issue_id: int) -> BondIssue:
     issue = issue_list().filter(pk=issue_id).first()
+    if issue is None:
+        raise NotFound("No such bond issue.", code="issue_not_found")
+    return issue
+
+
+def _visible(issues: QuerySet[BondIssue], viewer: Any) -> QuerySet[BondIssue]:
+    """Drafts are an issuer's plans: only its officers and auditors, and staff, see them."""
+    if is_staff(viewer):
+        return issues
+    readable = Q()
+    if viewer.is_authenticated:
+        readable = Q(issuer__role_grants__user=viewer)
+    return issues.filter(~Q(status=IssueStatus.DRAFT) | readable).distinct()
+
+
+def issue_list_for(viewer: Any, *, status: str | None = None) -> QuerySet[BondIssue]:
+    return _visible(issue_list(status=status), viewer)
+
+
+def issue_get_for(viewer: Any, issue_id: int) -> BondIssue:
+    issue = _visible(issue_list(), viewer).filter(pk=issue_id).first()
     if issue is None:
         raise NotFound("No such bond issue.", code="issue_not_found")
     return issue

@@ -251,3 +251,12 @@ def test_ledger_entries_filter_by_issue(society, officer, auditor, resident):
     assert [e["kind"] for e in jobs_only["results"]] == ["subscription_payment"]
     everything = client_for(auditor).get(f"/api/v1/ledger/entries/?issuer={society.pk}").json()
     assert everything["count"] == 3
+
+
+def test_drafts_are_seen_only_by_the_issuers_people_and_staff(society, officer, auditor, staff, resident):
+    draft = make_issue(society, officer, name="Secret plan", open_it=False)
+    for viewer, sees in ((None, False), (resident, False), (officer, True), (auditor, True), (staff, True)):
+        names = [i["name"] for i in client_for(viewer).get("/api/v1/issues/").json()["results"]]
+        assert ("Secret plan" in names) is sees
+        detail = client_for(viewer).get(f"/api/v1/issues/{draft.pk}/")
+        assert detail.status_code == (200 if sees else 404)
