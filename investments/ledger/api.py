@@ -11,10 +11,10 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bondplatform.pagination import BoundedLimitOffsetPagination
 from investments.ledger import selectors
 from investments.ledger.canonical import format_timestamp, signed_bytes
 from investments.ledger.models import LedgerEntry, LedgerPosting
@@ -91,7 +91,7 @@ class HeadSerializer(serializers.Serializer):
 
 
 class LedgerEntriesApi(APIView):
-    pagination_class = LimitOffsetPagination
+    pagination_class = BoundedLimitOffsetPagination
 
     @extend_schema(
         parameters=[

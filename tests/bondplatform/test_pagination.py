@@ -1,0 +1,45 @@
+"""Lists page with ?limit=&offset=, and absurd values are clamped, never a 500."""
+
+import pytest
+
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+HUGE = "70323522792408116887552"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/issuers/",
+        "/api/v1/issues/",
+        "/api/v1/me/subscriptions/",
+        "/api/v1/ledger/entries/?issuer={issuer}",
+    ],
+)
+def test_huge_limits_and_offsets_are_clamped(society, auditor, resident, path):
+    user = auditor if "ledger" in path else resident
+    base = path.format(issuer=society.pk)
+    sep = "&" if "?" in base else "?"
+    for query in (f"limit={HUGE}", f"offset={HUGE}", f"limit={HUGE}&offset={HUGE}", "limit=-1&offset=-5"):
+        response = client_for(user).get(f"{base}{sep}{query}")
+        assert response.status_code == 200, (query, response.content[:200])
+        assert "results" in response.json()
+
+
+def test_a_page_is_at_most_500_rows(society):
+    from issuers.models import Issuer
+
+    Issuer.objects.bulk_create(
+        [
+            Issuer(
+                name=f"Mutual {i}", legal_form="other", asset_lock_basis="none", max_interest_rate_percent=1
+            )
+            for i in range(510)
+        ]
+    )
+    body = client_for(None).get("/api/v1/issuers/?limit=1000").json()
+    assert body["count"] == 511
+    assert len(body["results"]) == 500
+    assert body["next"] is not None
