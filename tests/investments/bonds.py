@@ -1,12 +1,14 @@
-"""Helpers for bond-issue tests: a Citylife-style issue, opened by its officer."""
+"""Helpers for bond-issue tests: a Citylife-style issue opened by its officer, and the books."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models import Sum
 from django.utils import timezone
 
+from investments.ledger.models import LedgerPosting
 from investments.services import issues as issue_services
 
 CITYLIFE_TERMS = {
@@ -39,3 +41,33 @@ def make_issue(issuer, officer, *, open_it: bool = True, **overrides):
     if open_it:
         issue = issue_services.issue_open(actor=officer, issue_id=issue.pk)
     return issue
+
+
+def balances(issuer) -> dict[str, int]:
+    """The issuer's nonzero account balances, {code: signed pence} (debit positive)."""
+    rows = (
+        LedgerPosting.objects.filter(account__issuer=issuer)
+        .values_list("account__code")
+        .annotate(total=Sum("amount_pence"))
+        .order_by()
+    )
+    return {code: total for code, total in rows if total}
+
+
+def terms_body(issuer, **overrides) -> dict:
+    """A valid POST issues/ body for `issuer`, as a client would send it."""
+    now = timezone.now()
+    return {
+        "issuer": issuer.pk,
+        "name": "Community Hall Bond",
+        "coupon_rate_percent": "1.00",
+        "term_months": 12,
+        "interest_frequency": "annual",
+        "min_subscription": "100.00",
+        "max_subscription": "5000.00",
+        "min_raise": "500.00",
+        "max_raise": "20000.00",
+        "opens_at": now.isoformat(),
+        "closes_at": (now + dt.timedelta(days=1)).isoformat(),
+        **overrides,
+    }

@@ -6,23 +6,13 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from investments.ledger.models import LedgerPosting
 from investments.models import BondIssue, Holding, Refund
 from investments.services.issues import issues_close_due
 from tests.conftest import client_for
-from tests.investments.bonds import CITYLIFE_TERMS, make_issue
+from tests.investments.bonds import CITYLIFE_TERMS, balances, make_issue, terms_body
 from tests.investments.test_subscriptions import record_payment, subscribe
 
 pytestmark = pytest.mark.django_db
-
-
-def balances(issuer) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for code, amount in LedgerPosting.objects.filter(account__issuer=issuer).values_list(
-        "account__code", "amount_pence"
-    ):
-        totals[code] = totals.get(code, 0) + amount
-    return {code: total for code, total in totals.items() if total}
 
 
 def post(user, path, body=None):
@@ -145,44 +135,13 @@ def test_the_coupon_may_not_exceed_the_issuers_declared_cap(society, officer):
     ],
 )
 def test_inconsistent_terms_are_bad_input(society, officer, field, value):
-    now = timezone.now()
-    body = {
-        "issuer": society.pk,
-        "name": "x",
-        "coupon_rate_percent": "1.00",
-        "term_months": 12,
-        "interest_frequency": "annual",
-        "min_subscription": "100.00",
-        "max_subscription": "5000.00",
-        "min_raise": "500.00",
-        "max_raise": "20000.00",
-        "opens_at": now.isoformat(),
-        "closes_at": (now + dt.timedelta(days=1)).isoformat(),
-        field: value,
-    }
-    response = post(officer, "/api/v1/issues/", body)
+    response = post(officer, "/api/v1/issues/", terms_body(society, **{field: value}))
     assert response.status_code == 400, response.json()
 
 
 def test_closes_at_must_follow_opens_at(society, officer):
-    now = timezone.now()
-    response = post(
-        officer,
-        "/api/v1/issues/",
-        {
-            "issuer": society.pk,
-            "name": "x",
-            "coupon_rate_percent": "1.00",
-            "term_months": 12,
-            "interest_frequency": "annual",
-            "min_subscription": "100.00",
-            "max_subscription": "5000.00",
-            "min_raise": "500.00",
-            "max_raise": "20000.00",
-            "opens_at": now.isoformat(),
-            "closes_at": now.isoformat(),
-        },
-    )
+    now = timezone.now().isoformat()
+    response = post(officer, "/api/v1/issues/", terms_body(society, opens_at=now, closes_at=now))
     assert response.status_code == 400
     assert "closes_at" in response.json()["fields"]
 

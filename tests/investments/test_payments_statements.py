@@ -13,8 +13,7 @@ from investments.ledger.models import LedgerEntry
 from investments.models import Receipt, Refund, Subscription
 from issuers.models import RoleGrant
 from tests.conftest import client_for
-from tests.investments.bonds import make_issue
-from tests.investments.test_payments_stripe import balances
+from tests.investments.bonds import balances, make_issue
 from tests.investments.test_subscriptions import subscribe
 
 pytestmark = pytest.mark.django_db

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import pytest
 import stripe
-from django.db.models import Sum
 
 from bondplatform.errors import ServiceError
 from compliance.models import AuditEvent
-from investments.ledger.models import LedgerEntry, LedgerPosting
+from investments.ledger.models import LedgerEntry
 from investments.models import BondIssue, Receipt, Refund, StripeEvent, Subscription
 from investments.payments import stripe_client
 from investments.services.card_payments import card_refunds_retry_pending
 from tests.conftest import client_for
-from tests.investments.bonds import make_issue
+from tests.investments.bonds import balances, make_issue
 from tests.investments.stripe_fake import (  # noqa: F401 - fixtures
     PUBLISHABLE_KEY,
     event,
@@ -33,15 +32,6 @@ from tests.investments.test_subscriptions import subscribe
 pytestmark = pytest.mark.django_db
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens there
-
-
-def balances(issuer) -> dict[str, int]:
-    rows = (
-        LedgerPosting.objects.filter(account__issuer=issuer)
-        .values_list("account__code")
-        .annotate(total=Sum("amount_pence"))
-    )
-    return {code: total for code, total in rows if total}
 
 
 def card_subscription(resident, issue, amount="250.00", key=None) -> dict:

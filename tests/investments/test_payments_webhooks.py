@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 from investments.ledger.models import LedgerEntry
 from investments.models import BondIssue, Receipt, Refund, StripeEvent, Subscription
 from tests.conftest import client_for
-from tests.investments.bonds import make_issue
+from tests.investments.bonds import balances, make_issue
 from tests.investments.stripe_fake import (  # noqa: F401 - fixtures
     WEBHOOK_SECRET,
     event,
@@ -31,7 +31,7 @@ from tests.investments.stripe_fake import (  # noqa: F401 - fixtures
     signature,
     stripe_on_fixture,
 )
-from tests.investments.test_payments_stripe import balances, card_subscription
+from tests.investments.test_payments_stripe import card_subscription
 
 URL = "/api/v1/payments/stripe/webhook/"
 
