@@ -30,6 +30,7 @@ test: install lint
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy investments compliance
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -23,8 +23,8 @@ from rest_framework.views import set_rollback
 class ServiceError(Exception):
     """A refusal by a service, carried to the client unchanged."""
 
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    code = "rule_violation"
+    status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY
+    code: str = "rule_violation"
 
     def __init__(
         self,
@@ -169,10 +169,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if isinstance(exc, exceptions.ParseError):
             code = "malformed_request"
         response = Response(error_body(code, str(exc.detail)), status=exc.status_code)
-        if getattr(exc, "auth_header", None):
-            response["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            response["Retry-After"] = f"{int(exc.wait)}"
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:
+            response["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)
+        if wait:
+            response["Retry-After"] = f"{int(wait)}"
         return response
     return None
 

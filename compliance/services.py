@@ -29,7 +29,7 @@ def decision_record(
         rule=rule,
         outcome=Outcome.ALLOW if allowed else Outcome.DENY,
         reason=reason,
-        subject_type=subject._meta.model_name if subject is not None else "",
+        subject_type=(subject._meta.model_name or "") if subject is not None else "",
         subject_id=str(subject.pk) if subject is not None else "",
         context=context or {},
     )
@@ -47,7 +47,7 @@ def audit_record(
         actor=_actor(actor),
         issuer=issuer,
         action=action,
-        object_type=obj._meta.model_name,
+        object_type=obj._meta.model_name or "",
         object_id=str(obj.pk),
         data=data or {},
     )

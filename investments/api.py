@@ -464,7 +464,9 @@ class BankStatementReportSerializer(serializers.Serializer):
         {"line": serializers.IntegerField(), "reason": serializers.CharField()},
         many=True,
     )
-    errors = inline_serializer(
+    # DRF's metaclass moves declared fields out of the class, so this does not
+    # shadow Serializer.errors; the stubs cannot know that.
+    errors = inline_serializer(  # type: ignore[assignment]
         "BankStatementLineError",
         {
             "line": serializers.IntegerField(),

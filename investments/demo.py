@@ -25,7 +25,10 @@ def seed(*, stdout: Any) -> None:
         return
     if BondIssue.objects.filter(issuer=issuer, name=DEMO_ISSUE).exists():
         return
-    officer = RoleGrant.objects.filter(issuer=issuer, role=Role.FINANCE_OFFICER).first().user
+    grant = RoleGrant.objects.filter(issuer=issuer, role=Role.FINANCE_OFFICER).select_related("user").first()
+    if grant is None:
+        return
+    officer = grant.user
     now = timezone.now()
     issue = issue_services.issue_create(
         actor=officer,

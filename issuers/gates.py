@@ -6,13 +6,14 @@ raises: 401 for nobody signed in, 403 for the wrong person.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from rest_framework.exceptions import NotAuthenticated
 
 from bondplatform.errors import NotPermitted
 from issuers.models import Issuer, Role, RoleGrant
 
-User = AbstractBaseUser | AnonymousUser
+User = AuthUser | AnonymousUser
 
 
 def is_staff(user: User) -> bool:

@@ -26,6 +26,6 @@ def postcode_matches_prefix(postcode: str, prefix: str) -> bool:
     if not prefix:
         return False
     if prefix.isalpha():
-        return re.match(r"[A-Z]+", outward).group(0) == prefix
+        return re.sub(r"[0-9].*", "", outward) == prefix
     prefix_outward, _, prefix_inward = prefix.partition(" ")
     return outward == prefix_outward and inward.startswith(prefix_inward)

@@ -22,7 +22,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class PostingInline(admin.TabularInline):
     model = LedgerPosting
-    fields = ["position", "account", "amount_pence", "currency"]
+    fields = ("position", "account", "amount_pence", "currency")
     readonly_fields = fields
     ordering = ["position"]
     extra = 0

@@ -79,7 +79,7 @@ class EntryOutSerializer(serializers.Serializer):
     hash = serializers.CharField()
 
     def get_reverses(self, entry: LedgerEntry) -> int | None:
-        return entry.reverses.sequence if entry.reverses_id else None
+        return entry.reverses.sequence if entry.reverses is not None else None
 
     def get_recorded_at(self, entry: LedgerEntry) -> str:
         return format_timestamp(entry.recorded_at)

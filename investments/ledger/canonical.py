@@ -28,7 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from investments.ledger.models import GENESIS_HASH
 
@@ -79,7 +79,7 @@ def entry_canonical_bytes(
     idempotency_key: str,
     reverses_sequence: int | None,
     recorded_at: dt.datetime | str,
-    postings: Iterable[Sequence[object]],
+    postings: Iterable[tuple[str, str, int]],
 ) -> bytes:
     """`postings` are (account_code, currency, amount_pence) in position order."""
     return _encode(

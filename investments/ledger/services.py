@@ -396,6 +396,7 @@ def _accounts_get_or_create(cursor, issuer_id: int, codes: list[str]) -> dict[st
         params: list = []
         for code in absent:
             line = chart_line(code)
+            assert line is not None  # the codes were checked against the chart before the lock
             params += [issuer_id, code, str(line.account_type), str(line.normal_side), now]
         cursor.execute(
             f"INSERT INTO {_ACCOUNT} (issuer_id, code, account_type, normal_side, created_at)"

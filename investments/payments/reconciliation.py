@@ -73,7 +73,9 @@ def stripe_reconcile(*, issuer_id: int | None = None) -> Reconciliation:
         set(stripe_side.charged) | {pi for pi, _ in stripe_side.refunds.values()} | set(stripe_side.fees)
     )
     ours = Subscription.objects.filter(provider=STRIPE, provider_payment_id__isnull=False)
-    issuer_of: dict[str, int] = dict(ours.values_list("provider_payment_id", "issue__issuer_id"))
+    issuer_of: dict[str, int] = {
+        pi: issuer for pi, issuer in ours.values_list("provider_payment_id", "issue__issuer_id") if pi
+    }
 
     result = Reconciliation()
     for pi in sorted(intents - set(issuer_of)):
@@ -153,7 +155,7 @@ def _compare(issuer_id: int, stripe_side: _StripeSide, intents: set[str]) -> Iss
     for pi, amount in Receipt.objects.filter(
         provider=STRIPE, subscription__issue__issuer_id=issuer_id
     ).values_list("subscription__provider_payment_id", "amount_pence"):
-        received[pi] += amount
+        received[pi or ""] += amount  # "" would be a card receipt with no PaymentIntent: shown, not hidden
     for pi in sorted(set(received) | {pi for pi in intents if stripe_side.charged.get(pi)}):
         charged = stripe_side.charged.get(pi, 0)
         if charged != received.get(pi, 0):

@@ -278,7 +278,7 @@ def _charge_refunded(record: StripeEvent, charge: dict[str, Any]) -> Handled:
         # Newer API versions leave the refunds out of the charge; refund.* events carry them.
         return Outcome.IGNORED, "No refunds in the charge: the refund.* events carry them."
     outcomes = [_refund_seen(refund, record.payment_intent) for refund in refunds if isinstance(refund, dict)]
-    outcomes.sort(key=lambda handled: _PRIORITY.index(handled[0]))
+    outcomes.sort(key=lambda handled: _PRIORITY.index(Outcome(handled[0])))
     return outcomes[0][0], " ".join(detail for _, detail in outcomes)
 
 
