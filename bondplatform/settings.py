@@ -215,6 +215,11 @@ LEDGER_SIGNING_KEY_FILE = BASE_DIR / ".ledger-signing-key"
 if not LEDGER_SIGNING_KEY and not DEBUG:
     raise ImproperlyConfigured("LEDGER_SIGNING_KEY must be set when DEBUG is off (see .env.example).")
 
+# Officers and auditors must have set up two-factor sign-in (an authenticator
+# app) before they can act; without it their actions answer 403
+# `two_factor_required`. Off by default so the demo runs with nothing to set up.
+TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", False)
+
 # Payments.
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")

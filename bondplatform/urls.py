@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/register/", people_views.register, name="register"),
+    path("accounts/login/", people_views.SignInView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("bondplatform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -6,6 +6,7 @@ raises: 401 for nobody signed in, 403 for the wrong person.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
 from rest_framework.exceptions import NotAuthenticated
@@ -38,11 +39,24 @@ def require_staff(user: User) -> None:
         raise NotPermitted("Only staff can do this.", code="staff_only")
 
 
+def require_two_factor(user: User) -> None:
+    """Where the service requires it (TWO_FACTOR_REQUIRED), officers and auditors act
+    only once their authenticator is set up, after which every sign-in needs its code."""
+    from people.services import two_factor_confirmed
+
+    if settings.TWO_FACTOR_REQUIRED and not two_factor_confirmed(user):
+        raise NotPermitted(
+            "Set up two-factor sign-in (me/two-factor/) before acting for an issuer.",
+            code="two_factor_required",
+        )
+
+
 def require_officer(user: User, issuer: Issuer | int) -> None:
     """A finance officer of this issuer (staff are not officers: they do not run issues)."""
     require_signed_in(user)
     if Role.FINANCE_OFFICER not in roles_in(user, issuer):
         raise NotPermitted("Only a finance officer of this issuer can do this.", code="not_an_officer")
+    require_two_factor(user)
 
 
 def require_officer_or_staff(user: User, issuer: Issuer | int) -> None:
@@ -61,6 +75,7 @@ def require_ledger_reader(user: User, issuer: Issuer | int) -> None:
         raise NotPermitted(
             "Only officers and auditors of this issuer can see this.", code="not_an_officer_or_auditor"
         )
+    require_two_factor(user)
 
 
 def require_register_reader(user: User, issuer: Issuer | int) -> None:
@@ -71,6 +86,7 @@ def require_register_reader(user: User, issuer: Issuer | int) -> None:
             "Only officers and auditors of this issuer can see the register.",
             code="not_an_officer_or_auditor",
         )
+    require_two_factor(user)
 
 
 def require_self(user: User, owner_id: int) -> None:

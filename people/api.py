@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.errors import ServiceError
-from people import selectors, services
+from people import selectors, services, totp
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -50,6 +50,11 @@ class RegisterApi(APIView):
 class TokenInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128)
+    otp = serializers.CharField(
+        max_length=10,
+        required=False,
+        help_text="The authenticator's code, once two-factor sign-in is set up.",
+    )
 
 
 class InvalidCredentials(ServiceError):
@@ -67,9 +72,11 @@ class TokenApi(APIView):
     def post(self, request):
         serializer = TokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(request, **serializer.validated_data)
+        data = serializer.validated_data
+        user = authenticate(request, username=data["username"], password=data["password"])
         if user is None:
             raise InvalidCredentials("Those are not a valid username and password.")
+        services.totp_check_sign_in(user=user, otp=data.get("otp"))
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
@@ -85,6 +92,7 @@ class MeSerializer(serializers.Serializer):
             "IssuerRole", {"id": serializers.IntegerField(), "role": serializers.CharField()}
         )
     )
+    two_factor = serializers.BooleanField()
 
 
 class MeApi(APIView):
@@ -93,3 +101,46 @@ class MeApi(APIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request):
         return Response(selectors.person_summary(request.user))
+
+
+class TwoFactorSerializer(serializers.Serializer):
+    confirmed = serializers.BooleanField()
+    secret = serializers.CharField(required=False)
+    otpauth_uri = serializers.CharField(required=False)
+
+
+class OtpInputSerializer(serializers.Serializer):
+    otp = serializers.CharField(max_length=10)
+
+
+class TwoFactorApi(APIView):
+    """Set up two-factor sign-in: POST for a new secret (shown once), then confirm it with a code."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=TwoFactorSerializer)
+    def get(self, request):
+        return Response({"confirmed": services.two_factor_confirmed(request.user)})
+
+    @extend_schema(request=None, responses={201: TwoFactorSerializer})
+    def post(self, request):
+        device = services.totp_begin(actor=request.user)
+        return Response(
+            {
+                "confirmed": False,
+                "secret": device.secret,
+                "otpauth_uri": totp.provisioning_uri(device.secret, account=request.user.get_username()),
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class TwoFactorConfirmApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=OtpInputSerializer, responses=TwoFactorSerializer)
+    def post(self, request):
+        serializer = OtpInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.totp_confirm(actor=request.user, otp=serializer.validated_data["otp"])
+        return Response({"confirmed": True})

@@ -7,6 +7,7 @@ from typing import Any
 from issuers.gates import is_staff
 from issuers.models import RoleGrant
 from people.models import Profile
+from people.services import two_factor_confirmed
 
 
 def person_summary(user: Any) -> dict[str, Any]:
@@ -27,4 +28,5 @@ def person_summary(user: Any) -> dict[str, Any]:
         "postcode": profile.postcode if profile else "",
         "roles": roles,
         "issuers": [{"id": g.issuer_id, "role": g.role} for g in grants],
+        "two_factor": two_factor_confirmed(user),
     }

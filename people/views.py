@@ -2,12 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.views import LoginView
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from bondplatform.errors import ServiceError
 from people import services as people_services
-from people.forms import RegisterForm
+from people.forms import RegisterForm, SignInForm
 
 
 @require_http_methods(["GET", "POST"])
@@ -26,3 +27,7 @@ def register(request):
             messages.success(request, f"Welcome, {profile.full_name}.")
             return redirect("home")
     return render(request, "registration/register.html", {"form": form})
+
+
+class SignInView(LoginView):
+    authentication_form = SignInForm

@@ -154,6 +154,7 @@ class TestMe:
             "postcode": "S1 2AB",
             "roles": ["resident"],
             "issuers": [],
+            "two_factor": False,
         }
 
     def test_a_finance_officer_sees_the_issuer(self, officer, society):

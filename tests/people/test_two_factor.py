@@ -1,0 +1,92 @@
+"""Two-factor sign-in: RFC 6238 codes, set-up, sign-in with a code, and officers held back without one."""
+
+import time
+
+import pytest
+import time_machine
+
+from people import totp
+from people.models import TotpDevice
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery"
+
+
+def test_rfc6238_test_vector():
+    # RFC 6238 appendix B, SHA-1, secret "12345678901234567890": T=59 gives 94287082 (8 digits).
+    secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    assert totp.code_at(secret, totp.step_of(59), digits=8) == "94287082"
+    assert totp.code_at(secret, totp.step_of(1111111109), digits=8) == "07081804"
+
+
+def test_a_code_is_good_for_one_step_either_side_and_only_once():
+    secret = totp.new_secret()
+    now = 1_800_000_000
+    step = totp.step_of(now)
+    assert (
+        totp.matching_step(secret, totp.code_at(secret, step - 1), unix_time=now, after_step=None) == step - 1
+    )
+    assert totp.matching_step(secret, totp.code_at(secret, step + 2), unix_time=now, after_step=None) is None
+    assert totp.matching_step(secret, totp.code_at(secret, step), unix_time=now, after_step=step) is None
+    assert totp.matching_step(secret, "12345x", unix_time=now, after_step=None) is None
+
+
+def token(username, otp=None):
+    body = {"username": username, "password": PASSWORD}
+    if otp is not None:
+        body["otp"] = otp
+    return client_for(None).post("/api/v1/auth/token/", body, format="json")
+
+
+def set_up_two_factor(user) -> str:
+    started = client_for(user).post("/api/v1/me/two-factor/")
+    assert started.status_code == 201
+    secret = started.json()["secret"]
+    assert started.json()["otpauth_uri"].startswith("otpauth://totp/Mutual%20Bonds%3A")
+    wrong = client_for(user).post("/api/v1/me/two-factor/confirm/", {"otp": "000000"}, format="json")
+    assert wrong.status_code == 400
+    code = totp.code_at(secret, totp.step_of(time.time()))
+    confirmed = client_for(user).post("/api/v1/me/two-factor/confirm/", {"otp": code}, format="json")
+    assert confirmed.json() == {"confirmed": True}
+    return secret
+
+
+def test_once_set_up_a_token_needs_the_current_code(officer):
+    assert token(officer.username).status_code == 200
+    secret = set_up_two_factor(officer)
+    missing = token(officer.username)
+    assert (missing.status_code, missing.json()["code"]) == (400, "otp_required")
+    assert token(officer.username, "123456").json()["code"] == "invalid_otp"
+    with time_machine.travel(time.time() + 60):
+        code = totp.code_at(secret, totp.step_of(time.time()))
+        assert token(officer.username, code).status_code == 200
+        replayed = token(officer.username, code)
+        assert replayed.json()["code"] == "invalid_otp"  # a code works once
+    assert client_for(officer).get("/api/v1/me/two-factor/").json() == {"confirmed": True}
+    again = client_for(officer).post("/api/v1/me/two-factor/")
+    assert again.status_code == 409
+
+
+def test_where_required_officers_and_auditors_must_set_it_up_first(settings, society, officer, auditor):
+    settings.TWO_FACTOR_REQUIRED = True
+    path = f"/api/v1/ledger/verify/?issuer={society.pk}"
+    for person in (officer, auditor):
+        held = client_for(person).get(path)
+        assert (held.status_code, held.json()["code"]) == (403, "two_factor_required")
+        set_up_two_factor(person)
+        assert client_for(person).get(path).status_code == 200
+    assert TotpDevice.objects.filter(confirmed_at__isnull=False).count() == 2
+
+
+def test_the_sign_in_page_asks_for_the_code(client, officer):
+    secret = set_up_two_factor(officer)
+    page = client.post("/accounts/login/", {"username": officer.username, "password": PASSWORD})
+    assert page.status_code == 200
+    assert "Enter the code from your authenticator app." in page.content.decode()
+    with time_machine.travel(time.time() + 60):
+        code = totp.code_at(secret, totp.step_of(time.time()))
+        signed_in = client.post(
+            "/accounts/login/", {"username": officer.username, "password": PASSWORD, "otp": code}
+        )
+    assert signed_in.status_code == 302
