@@ -231,6 +231,7 @@ class RefundReason(models.TextChoices):
     WITHDRAWN = "withdrawn", "Offer withdrawn"
     OVERPAYMENT = "overpayment", "Paid more than due"
     LATE_PAYMENT = "late_payment", "Paid after the subscription ended"
+    UNPAID_IN_TIME = "unpaid_in_time", "Not paid in full before it expired"
     # Refunded at the provider (e.g. from Stripe's dashboard), not by us: recorded when Stripe tells us.
     PROVIDER = "provider", "Refunded at the payment provider"
 

@@ -200,7 +200,7 @@ def issue_close(*, actor: Any, issue_id: int) -> BondIssue:
                 issue=issue,
                 subscription=subscription,
                 status=SubscriptionStatus.EXPIRED,
-                reason=RefundReason.LATE_PAYMENT,
+                reason=RefundReason.UNPAID_IN_TIME,
             )
         issue.refresh_from_db(fields=["committed_pence", "raised_pence"])
         met = issue.raised_pence >= issue.min_raise_pence

@@ -348,7 +348,7 @@ def subscriptions_expire_unpaid(*, now: dt.datetime | None = None) -> int:
                 issue=issue,
                 subscription=subscription,
                 status=SubscriptionStatus.EXPIRED,
-                reason=RefundReason.LATE_PAYMENT,
+                reason=RefundReason.UNPAID_IN_TIME,
             )
             expired += 1
     return expired

@@ -272,3 +272,14 @@ def test_my_subscriptions_lists_only_my_own(society, officer, resident, outsider
     subscribe(outsider, issue, "300.00")
     mine = client_for(resident).get("/api/v1/me/subscriptions/").json()
     assert [s["amount"] for s in mine["results"]] == ["250.00"]
+
+
+def test_a_part_payment_that_expires_is_refunded_as_unpaid_in_time(society, officer, resident):
+    issue = make_issue(society, officer)
+    sub = subscribe(resident, issue, "250.00").json()
+    record_payment(officer, sub["id"], "100.00", sub["payment"]["reference"], key="part")
+    assert subscriptions_expire_unpaid(now=timezone.now() + dt.timedelta(hours=73)) == 1
+    assert Subscription.objects.get(pk=sub["id"]).status == "refunded"
+    refund = Refund.objects.get(subscription_id=sub["id"])
+    assert (refund.amount_pence, refund.reason) == (100_00, "unpaid_in_time")
+    assert BondIssue.objects.get(pk=issue.pk).committed_pence == 0
