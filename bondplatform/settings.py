@@ -29,8 +29,19 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see .env.example).")
-    # Development only: a key per process start is fine, sessions just reset.
-    SECRET_KEY = "dev-" + secrets.token_urlsafe(40)
+    # Development only: generated once and kept beside the code, because the
+    # web server and the django-q2 worker are separate processes that must
+    # share it (the worker unsigns the tasks the web process queues).
+    _dev_key_file = BASE_DIR / ".dev-secret-key"
+    try:
+        SECRET_KEY = _dev_key_file.read_text().strip()
+    except FileNotFoundError:
+        SECRET_KEY = "dev-" + secrets.token_urlsafe(40)
+        try:
+            with os.fdopen(os.open(_dev_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(SECRET_KEY)
+        except FileExistsError:  # another process made it first: use theirs
+            SECRET_KEY = _dev_key_file.read_text().strip()
 
 ALLOWED_HOSTS = [
     h.strip()

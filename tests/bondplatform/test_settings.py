@@ -40,6 +40,25 @@ def test_with_nothing_set_it_runs_in_development():
     assert result.stdout.split() == ["True", "orm"]
 
 
+def test_development_processes_share_one_generated_secret_key():
+    """The web server and the django-q2 worker must agree: the worker unsigns queued tasks with it."""
+    keys = set()
+    for _ in range(2):
+        clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+        result = subprocess.run(
+            [sys.executable, "-c", "import bondplatform.settings as s; print(s.SECRET_KEY)"],
+            cwd=BASE_DIR,
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        keys.add(result.stdout.strip())
+    assert len(keys) == 1
+    assert (BASE_DIR / ".dev-secret-key").stat().st_mode & 0o777 == 0o600
+
+
 def test_secret_key_is_required_when_debug_is_off():
     result = load_settings(DEBUG="0", LEDGER_SIGNING_KEY="00" * 32)
 
