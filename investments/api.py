@@ -293,10 +293,12 @@ class IssueSubscribeApi(APIView):
             payment_method=serializer.validated_data["payment_method"],
             idempotency_key=idempotency_key(request),
         )
-        return Response(
-            SubscriptionSerializer(subscription).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
+        # A replay (same Idempotency-Key and body) answers as the first request did,
+        # and says that it is a replay.
+        response = Response(SubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
+        if not created:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 class MySubscriptionsApi(generics.ListAPIView):

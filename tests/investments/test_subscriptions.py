@@ -175,7 +175,9 @@ def test_same_idempotency_key_returns_the_first_subscription(society, officer, r
     issue = make_issue(society, officer)
     first = subscribe(resident, issue, "250.00", key="tab-1")
     again = subscribe(resident, issue, "250.00", key="tab-1")
-    assert (first.status_code, again.status_code) == (201, 200)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert first.json()["id"] == again.json()["id"]
     different = subscribe(resident, issue, "300.00", key="tab-1")
     assert different.status_code == 409
