@@ -21,6 +21,8 @@ urlpatterns = [
     path("ledger/entries/", ledger_api.LedgerEntriesApi.as_view(), name="ledger-entries"),
     path("ledger/balances/", ledger_api.LedgerBalancesApi.as_view(), name="ledger-balances"),
     path("ledger/verify/", ledger_api.LedgerVerifyApi.as_view(), name="ledger-verify"),
+    path("ledger/statement.csv", ledger_api.LedgerStatementCsvApi.as_view(), name="ledger-statement-csv"),
+    path("ledger/statement.pdf", ledger_api.LedgerStatementPdfApi.as_view(), name="ledger-statement-pdf"),
     path("ledger/public-key/", ledger_api.LedgerPublicKeyApi.as_view(), name="ledger-public-key"),
     path("compliance/decisions/", compliance_api.DecisionListApi.as_view(), name="compliance-decisions"),
 ]

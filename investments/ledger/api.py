@@ -1,5 +1,7 @@
 """HTTP API for the ledger: read-only, thin, gated by `issuers.gates.require_ledger_reader`.
 
+(Read-only but for one thing: a statement signs the chain head at its cut-off.)
+
 Order of refusals: 401 nobody signed in, 400 a missing or malformed
 `issuer`, 404 no such issuer, 403 not an officer or auditor of it (or staff).
 Every entry carries all that its hash covers, in the canonical formats, so an
@@ -8,9 +10,12 @@ auditor can recompute the chain from the API's output alone.
 
 from __future__ import annotations
 
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,6 +24,13 @@ from investments.ledger import selectors
 from investments.ledger.canonical import format_timestamp, signed_bytes
 from investments.ledger.models import LedgerEntry, LedgerPosting
 from investments.ledger.signing import public_key_info
+from investments.ledger.statements import (
+    PDF_MAX_POSTINGS,
+    statement_build,
+    statement_csv_lines,
+    statement_filename,
+    statement_pdf,
+)
 from investments.ledger.verify import ledger_verify
 from investments.money import format_pence
 from issuers import gates
@@ -251,3 +263,89 @@ class LedgerPublicKeyApi(APIView):
             checkpoint = selectors.checkpoint_latest(issuer=issuer_get(issuer_id))
             data["latest_checkpoint"] = CheckpointSerializer(checkpoint).data if checkpoint else None
         return Response(data)
+
+
+class StatementQuerySerializer(IssuerQuerySerializer):
+    """`issuer`, and `from` and `to` (names Python cannot declare as attributes)."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False)
+        fields["to"] = serializers.DateField(required=False)
+        return fields
+
+    def validate(self, attrs):
+        start, end = attrs.get("from"), attrs.get("to")
+        if start and end and start > end:
+            raise serializers.ValidationError({"to": ["Must not be before from."]})
+        return attrs
+
+
+STATEMENT_PARAMS = [
+    ISSUER_PARAM,
+    OpenApiParameter(
+        "from",
+        OpenApiTypes.DATE,
+        required=False,
+        description="First day (UTC) on which entries were recorded; default: the ledger's start.",
+    ),
+    OpenApiParameter(
+        "to", OpenApiTypes.DATE, required=False, description="Last day (UTC), inclusive; default: today."
+    ),
+]
+
+
+class _DownloadOrJsonError(BaseContentNegotiation):
+    """A download answers in its own format whatever the Accept header says, and
+    a refusal in JSON, like every other error: so `Accept: text/csv` is no 406."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class _StatementDownloadApi(APIView):
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _DownloadOrJsonError
+
+    def _statement(self, request):
+        issuer, query = _readable_issuer(request, StatementQuerySerializer)
+        return statement_build(issuer=issuer, date_from=query.get("from"), date_to=query.get("to"))
+
+    @staticmethod
+    def _as_attachment(response: HttpResponse | StreamingHttpResponse, filename: str):
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class LedgerStatementCsvApi(_StatementDownloadApi):
+    @extend_schema(
+        operation_id="v1_ledger_statement_csv",
+        parameters=STATEMENT_PARAMS,
+        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+        description="The entries recorded in the period, one row per posting, with the chain hashes and "
+        "the service's signature in leading `# key: value` lines; `tools/verify_statement.py` checks it.",
+    )
+    def get(self, request):
+        statement = self._statement(request)
+        response = StreamingHttpResponse(
+            statement_csv_lines(statement), content_type="text/csv; charset=utf-8"
+        )
+        return self._as_attachment(response, statement_filename(statement, "csv"))
+
+
+class LedgerStatementPdfApi(_StatementDownloadApi):
+    @extend_schema(
+        operation_id="v1_ledger_statement_pdf",
+        parameters=STATEMENT_PARAMS,
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        description="The same statement for people to read; 400 `statement_too_large` past "
+        f"{PDF_MAX_POSTINGS:,} postings (ask for the CSV or a shorter period).",
+    )
+    def get(self, request):
+        statement = self._statement(request)
+        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+        return self._as_attachment(response, statement_filename(statement, "pdf"))

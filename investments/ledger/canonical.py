@@ -20,6 +20,11 @@ Postings are in their stored `position` order; `amount_pence` is signed
 lines to check an exported statement offline. Changing it breaks every chain
 already written, so a new format must get a new "v" and the verifier must
 keep understanding the old ones.
+
+What signatures cover uses the same JSON form: a checkpoint (`signed_bytes`)
+and a statement (`statement_signed_bytes`). `tools/verify_statement.py`
+re-implements all of this from these docstrings, on purpose, without
+importing it.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ __all__ = [
     "format_date",
     "format_timestamp",
     "signed_bytes",
+    "statement_signed_bytes",
 ]
 
 
@@ -114,6 +120,54 @@ def signed_bytes(
             "sequence": int(sequence),
             "signed_at": format_timestamp(signed_at),
             "type": "ledger_checkpoint",
+            "v": FORMAT_VERSION,
+        }
+    ).encode("ascii")
+
+
+def statement_signed_bytes(
+    *,
+    issuer_id: int,
+    from_sequence: int,
+    to_sequence: int,
+    prev_hash: str,
+    last_hash: str,
+    date_from: dt.date | str | None,
+    date_to: dt.date | str,
+    generated_at: dt.datetime | str,
+) -> bytes:
+    """What a ledger statement's signature covers (Ed25519, the checkpoint key).
+
+    The same JSON form as above (keys sorted, no whitespace, ASCII):
+
+        {"date_from": "YYYY-MM-DD" or null (from the ledger's start),
+         "date_to": "YYYY-MM-DD", "from_sequence": int,
+         "generated_at": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "issuer": int,
+         "last_hash": 64 hex, "prev_hash": 64 hex, "to_sequence": int,
+         "type": "ledger_statement", "v": 1}
+
+    The statement holds entries `from_sequence` to `to_sequence` of the
+    issuer's chain; `prev_hash` is the first one's prev_hash (the hash of the
+    entry before it, 64 zeros before #1) and `last_hash` the last one's hash.
+    Since each hash covers the one before, these two pin every entry in
+    between: changing, dropping or reordering any of them breaks the chain
+    from `prev_hash` to `last_hash`. A statement without entries has
+    `to_sequence = from_sequence - 1` and `last_hash = prev_hash`: the hash of
+    the last entry recorded before the period ended (64 zeros if none was).
+    Dates are the UTC dates on which the entries were recorded, both
+    inclusive.
+    """
+    return _encode(
+        {
+            "date_from": None if date_from is None else format_date(date_from),
+            "date_to": format_date(date_to),
+            "from_sequence": int(from_sequence),
+            "generated_at": format_timestamp(generated_at),
+            "issuer": int(issuer_id),
+            "last_hash": last_hash,
+            "prev_hash": prev_hash,
+            "to_sequence": int(to_sequence),
+            "type": "ledger_statement",
             "v": FORMAT_VERSION,
         }
     ).encode("ascii")

@@ -1,0 +1,459 @@
+#!/usr/bin/env python3
+"""Check a Mutual Bonds ledger statement (the CSV) offline, without trusting the service.
+
+    python verify_statement.py statement.csv [--public-key HEX]
+
+Needs Python 3.10 or newer and the `cryptography` package; nothing of the
+service. It prints "OK ..." and exits 0 when every check holds, or prints the
+first problem (with the entry's sequence, when it is about one) and exits 1.
+
+This is, on purpose, a second implementation of the ledger's canonical
+encoding, written from the published specification below and importing
+nothing from the service (whose own encoder is
+`investments/ledger/canonical.py`). An auditor checks the service with code
+that is not the service's: a bug or a change in the service's encoder cannot
+vouch for itself, and this file is short enough to read in full before
+running it.
+
+Get the public key from the service (GET /api/v1/ledger/public-key/, field
+`public_key_hex`), ideally over a channel you trust, and pass it with
+--public-key. Without it the key written in the statement itself is used,
+which proves only that the file is self-consistent: anyone can sign a forged
+statement with a key of their own.
+
+The specification
+-----------------
+Canonical JSON: keys sorted, no whitespace (separators "," and ":"), ASCII
+only (other characters as \\uXXXX escapes, as Python's json module writes
+them with ensure_ascii).
+
+Entry hash = SHA-256(prev_hash || canonical JSON of the entry), as lower-case
+hex, where prev_hash is the previous entry's hash as 64 hex ASCII characters
+(64 zeros before an issuer's first entry) and the entry is
+
+    {"description": str, "idempotency_key": str, "issuer": int, "kind": str,
+     "postings": [[account, currency, amount_pence], ...] in position order,
+     "recorded_at": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "reverses": int or null,
+     "sequence": int, "v": 1, "value_date": "YYYY-MM-DD"}
+
+Positions run 0, 1, 2, ... within an entry. amount_pence is a signed integer
+in minor units: positive a debit, negative a credit. Every entry has at least
+two postings summing to zero per currency.
+
+The statement's signature (Ed25519, hex) covers the canonical JSON of
+
+    {"date_from": "YYYY-MM-DD" or null, "date_to": "YYYY-MM-DD",
+     "from_sequence": int, "generated_at": "YYYY-MM-DDTHH:MM:SS.ffffffZ",
+     "issuer": int, "last_hash": hex, "prev_hash": hex, "to_sequence": int,
+     "type": "ledger_statement", "v": 1}
+
+prev_hash is the hash before entry from_sequence, last_hash the hash of entry
+to_sequence (equal to prev_hash, and to_sequence = from_sequence - 1, when
+the statement has no entries). A checkpoint's signature covers
+
+    {"hash": hex, "issuer": int, "key_id": str, "sequence": int,
+     "signed_at": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "type": "ledger_checkpoint",
+     "v": 1}
+
+and is the chain head the service signed, with the same key, when it made
+the statement: the statement never goes past it, and where it falls on the
+statement's last entry (a statement that runs to the day it was made) it
+must name that entry's hash. Only a statement of an empty ledger has none.
+
+A key id is the first 16 bytes of SHA-256 of the raw 32-byte public key, hex.
+
+The file: lines "# key: value" (the facts above, the key, the signatures),
+then CSV with a header row and one row per posting, the entry's own fields
+repeated on each of its rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import itertools
+import json
+import re
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+FORMAT = "mutual-bonds-ledger-statement"
+GENESIS = "0" * 64
+PUBLISHED_AT = "/api/v1/ledger/public-key/"
+ENTRY_FIELDS = (
+    "recorded_at",
+    "value_date",
+    "kind",
+    "description",
+    "idempotency_key",
+    "reverses",
+    "prev_hash",
+    "hash",
+)
+COLUMNS = ("sequence", *ENTRY_FIELDS, "position", "account", "currency", "amount_pence", "debit", "credit")
+CHECKPOINT_FACTS = (
+    "checkpoint_sequence",
+    "checkpoint_hash",
+    "checkpoint_signed_at",
+    "checkpoint_key_id",
+    "checkpoint_signature",
+)
+# Every "# key: value" line of format version 1; issuer_name is for people and is not signed.
+FACTS = (
+    "format",
+    "format_version",
+    "issuer",
+    "issuer_name",
+    "date_from",
+    "date_to",
+    "from_sequence",
+    "to_sequence",
+    "prev_hash",
+    "last_hash",
+    "generated_at",
+    "algorithm",
+    "key_id",
+    "public_key",
+    "signature",
+    *CHECKPOINT_FACTS,
+)
+
+HEX64 = re.compile(r"[0-9a-f]{64}")
+COUNT = re.compile(r"0|[1-9][0-9]*")
+SEQUENCE = re.compile(r"[1-9][0-9]*")
+AMOUNT = re.compile(r"-?[1-9][0-9]*")
+CURRENCY = re.compile(r"[A-Z]{3}")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+
+
+class Problem(Exception):
+    def __init__(self, reason: str, sequence: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.sequence = sequence
+
+    def __str__(self) -> str:
+        return f"at #{self.sequence}: {self.reason}" if self.sequence is not None else self.reason
+
+
+def canonical(value) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def key_id_of(raw_public_key: bytes) -> str:
+    return hashlib.sha256(raw_public_key).hexdigest()[:32]
+
+
+def money(pence: int) -> str:
+    """What the debit and credit columns must say: 25000 -> "250.00"."""
+    return f"{pence // 100}.{pence % 100:02d}"
+
+
+def is_date(text: str) -> bool:
+    if not DATE.fullmatch(text):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def is_timestamp(text: str) -> bool:
+    if not TIMESTAMP.fullmatch(text):
+        return False
+    try:
+        dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
+
+
+# Reading the file
+
+
+def read_statement(lines):
+    """(the "# key: value" facts, an iterator of row dicts) from the file's lines."""
+    facts: dict[str, str] = {}
+    first = None
+    for line in lines:
+        if not line.startswith("#"):
+            first = line
+            break
+        key, colon, value = line[1:].partition(":")
+        if not colon:
+            raise Problem(f"a comment line is not '# key: value': {line.strip()!r}")
+        facts[key.strip()] = value.strip()
+    if first is None:
+        raise Problem("the file has no header row")
+    reader = csv.reader(itertools.chain([first], lines))
+    header = next(reader)
+    missing = [column for column in COLUMNS if column not in header]
+    if missing:
+        raise Problem(f"the header row lacks the columns {', '.join(missing)}")
+
+    def rows():
+        for number, values in enumerate(reader, start=2):
+            if len(values) != len(header):
+                raise Problem(f"CSV row {number} has {len(values)} fields, not {len(header)}")
+            yield dict(zip(header, values, strict=True))
+
+    return facts, rows()
+
+
+def fact(facts: dict[str, str], key: str, pattern: re.Pattern[str] | None = None, *, blank=False) -> str:
+    value = facts.get(key)
+    if value is None:
+        raise Problem(f"the statement does not say its {key}")
+    if blank and value == "":
+        return value
+    if pattern is not None and not pattern.fullmatch(value):
+        raise Problem(f"the statement's {key} is malformed: {value!r}")
+    return value
+
+
+# The signatures
+
+
+def check_signatures(
+    facts: dict[str, str], public_key_hex: str | None
+) -> tuple[str, list[str], tuple[int, str] | None]:
+    """Check the statement's signature and the checkpoint's.
+
+    Returns the key id, warnings, and the checkpoint's (sequence, hash) if its signature held.
+    """
+    warnings = []
+    checkpoint = None
+    if fact(facts, "format") != FORMAT:
+        raise Problem(f"not a ledger statement (format {facts['format']!r})")
+    if fact(facts, "format_version") != "1":
+        raise Problem(f"format version {facts['format_version']!r} is not one this verifier knows")
+    unknown = sorted(set(facts) - set(FACTS))
+    if unknown:
+        raise Problem(f"the statement has lines this format does not define: {', '.join(unknown)}")
+    missing = [key for key in FACTS if key not in facts]
+    if missing:
+        raise Problem(f"the statement lacks the lines {', '.join(missing)}")
+    if fact(facts, "algorithm") != "Ed25519":
+        raise Problem(f"signed with {facts['algorithm']!r}, not Ed25519")
+    in_file = fact(facts, "public_key", HEX64)
+    if public_key_hex is None:
+        public_key_hex = in_file
+        warnings.append(
+            "checked against the public key written in the statement itself, which proves nothing unless "
+            f"it is the key published at {PUBLISHED_AT} (public_key_hex {in_file}): pass --public-key"
+        )
+    elif public_key_hex != in_file:
+        warnings.append("the statement names another public key than the one given; the given one is used")
+    raw = bytes.fromhex(public_key_hex)
+    key = Ed25519PublicKey.from_public_bytes(raw)
+    key_id = key_id_of(raw)
+    if fact(facts, "key_id") != key_id:
+        raise Problem(f"signed by key id {facts['key_id']!r}, not by this key ({key_id})")
+    date_from = fact(facts, "date_from", DATE, blank=True)
+    if date_from and not is_date(date_from):
+        raise Problem(f"the statement's date_from is not a date: {date_from!r}")
+    date_to = fact(facts, "date_to", DATE)
+    generated_at = fact(facts, "generated_at", TIMESTAMP)
+    if not (is_date(date_to) and is_timestamp(generated_at)):
+        raise Problem("the statement's date_to or generated_at is not a real date")
+    message = canonical(
+        {
+            "date_from": date_from or None,
+            "date_to": date_to,
+            "from_sequence": int(fact(facts, "from_sequence", SEQUENCE)),
+            "generated_at": generated_at,
+            "issuer": int(fact(facts, "issuer", SEQUENCE)),
+            "last_hash": fact(facts, "last_hash", HEX64),
+            "prev_hash": fact(facts, "prev_hash", HEX64),
+            "to_sequence": int(fact(facts, "to_sequence", COUNT)),
+            "type": "ledger_statement",
+            "v": 1,
+        }
+    )
+    if not verified(key, fact(facts, "signature"), message):
+        raise Problem("the statement's signature does not verify: its facts are not what was signed")
+
+    # The chain head the service signed at the cut-off, with the same key; none while the ledger
+    # was empty.
+    if any(facts[key] for key in CHECKPOINT_FACTS):
+        if fact(facts, "checkpoint_key_id") != key_id:
+            raise Problem(f"the checkpoint is not signed by key {key_id}, as the statement is")
+        message = canonical(
+            {
+                "hash": fact(facts, "checkpoint_hash", HEX64),
+                "issuer": int(facts["issuer"]),
+                "key_id": key_id,
+                "sequence": int(fact(facts, "checkpoint_sequence", SEQUENCE)),
+                "signed_at": fact(facts, "checkpoint_signed_at", TIMESTAMP),
+                "type": "ledger_checkpoint",
+                "v": 1,
+            }
+        )
+        if not verified(key, fact(facts, "checkpoint_signature"), message):
+            raise Problem("the checkpoint's signature does not verify")
+        checkpoint = (int(facts["checkpoint_sequence"]), facts["checkpoint_hash"])
+        if checkpoint[0] < int(facts["to_sequence"]):
+            raise Problem("the statement goes past the checkpoint signed at its cut-off")
+    elif facts["to_sequence"] != "0":
+        raise Problem("the statement has entries but no signed checkpoint")
+    return key_id, warnings, checkpoint
+
+
+def verified(key: Ed25519PublicKey, signature_hex: str, message: bytes) -> bool:
+    try:
+        key.verify(bytes.fromhex(signature_hex), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+# The entries
+
+
+def entry_from_rows(sequence: int, rows: list[dict[str, str]]) -> dict:
+    first = rows[0]
+    for row in rows[1:]:
+        for name in ENTRY_FIELDS:
+            if row[name] != first[name]:
+                raise Problem(f"its rows disagree on {name}", sequence)
+    if not is_timestamp(first["recorded_at"]):
+        raise Problem(f"recorded_at {first['recorded_at']!r} is not YYYY-MM-DDTHH:MM:SS.ffffffZ", sequence)
+    if not is_date(first["value_date"]):
+        raise Problem(f"value_date {first['value_date']!r} is not a date", sequence)
+    if first["reverses"] and not SEQUENCE.fullmatch(first["reverses"]):
+        raise Problem(f"reverses {first['reverses']!r} is not a sequence", sequence)
+    for name in ("prev_hash", "hash"):
+        if not HEX64.fullmatch(first[name]):
+            raise Problem(f"{name} is not 64 lower-case hex characters", sequence)
+
+    postings = []
+    for row in rows:
+        if not COUNT.fullmatch(row["position"]):
+            raise Problem(f"position {row['position']!r} is not a number", sequence)
+        if not AMOUNT.fullmatch(row["amount_pence"]):
+            raise Problem(f"amount_pence {row['amount_pence']!r} is not a nonzero whole number", sequence)
+        if not CURRENCY.fullmatch(row["currency"]):
+            raise Problem(f"currency {row['currency']!r} is not a currency code", sequence)
+        amount = int(row["amount_pence"])
+        if row["debit"] != money(max(amount, 0)) or row["credit"] != money(max(-amount, 0)):
+            raise Problem(
+                f"debit {row['debit']} / credit {row['credit']} do not say amount_pence {amount}", sequence
+            )
+        postings.append((int(row["position"]), row["account"], row["currency"], amount))
+    postings.sort()
+    if [position for position, *_ in postings] != list(range(len(postings))):
+        raise Problem("the postings' positions are not 0, 1, 2, ...", sequence)
+    if len(postings) < 2:
+        raise Problem("fewer than two postings", sequence)
+    totals: dict[str, int] = {}
+    for _, _, currency, amount in postings:
+        totals[currency] = totals.get(currency, 0) + amount
+    if any(totals.values()):
+        raise Problem("its postings do not sum to zero per currency", sequence)
+    return {
+        "description": first["description"],
+        "idempotency_key": first["idempotency_key"],
+        "kind": first["kind"],
+        "postings": [[account, currency, amount] for _, account, currency, amount in postings],
+        "recorded_at": first["recorded_at"],
+        "reverses": int(first["reverses"]) if first["reverses"] else None,
+        "sequence": sequence,
+        "v": 1,
+        "value_date": first["value_date"],
+    }
+
+
+def check_entries(facts: dict[str, str], rows, checkpoint: tuple[int, str] | None) -> tuple[int, int]:
+    """Recompute the chain from the rows; returns (entries, postings) checked."""
+    issuer = int(facts["issuer"])
+    from_sequence, to_sequence = int(facts["from_sequence"]), int(facts["to_sequence"])
+    if to_sequence < from_sequence - 1:
+        raise Problem(f"to_sequence {to_sequence} is before from_sequence {from_sequence}")
+    previous = facts["prev_hash"]
+    # Where the signed checkpoint falls within the statement, it must name the same hash.
+    checkpoint_sequence, checkpoint_hash = checkpoint or (None, None)
+    if checkpoint_sequence == from_sequence - 1 and checkpoint_hash != previous:
+        raise Problem("the signed checkpoint names another hash for the entry before the statement")
+    expected = from_sequence
+    entries = postings = 0
+    for text, group in itertools.groupby(rows, key=lambda row: row["sequence"]):
+        if not SEQUENCE.fullmatch(text):
+            raise Problem(f"a row's sequence {text!r} is not a sequence number")
+        sequence = int(text)
+        if sequence > to_sequence:
+            raise Problem(f"the statement ends at #{to_sequence}, yet has this entry", sequence)
+        if sequence != expected:
+            if sequence > expected:
+                raise Problem(f"entry #{expected} is missing (the next one is #{sequence})", expected)
+            raise Problem("this entry is out of order or there twice", sequence)
+        group_rows = list(group)
+        entry = entry_from_rows(sequence, group_rows)
+        entry["issuer"] = issuer
+        if group_rows[0]["prev_hash"] != previous:
+            raise Problem(
+                "prev_hash is not the previous entry's hash (or the statement's prev_hash)", sequence
+            )
+        digest = hashlib.sha256(previous.encode("ascii") + canonical(entry)).hexdigest()
+        if digest != group_rows[0]["hash"]:
+            raise Problem("hash does not match the entry's contents: it was changed", sequence)
+        if sequence == checkpoint_sequence and checkpoint_hash != digest:
+            raise Problem("the signed checkpoint names another hash for this entry", sequence)
+        previous = digest
+        expected += 1
+        entries += 1
+        postings += len(group_rows)
+    if expected <= to_sequence:
+        raise Problem(f"entries #{expected} to #{to_sequence} are missing from the end", expected)
+    if previous != facts["last_hash"]:
+        raise Problem("the chain does not end at the signed last_hash")
+    return entries, postings
+
+
+def verify(path: str, public_key_hex: str | None) -> tuple[str, list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        facts, rows = read_statement(f)
+        key_id, warnings, checkpoint = check_signatures(facts, public_key_hex)
+        entries, postings = check_entries(facts, rows, checkpoint)
+    period = f"{facts['date_from'] or 'the start'} to {facts['date_to']}"
+    summary = (
+        f"OK: issuer {facts['issuer']}, entries recorded {period}: #{facts['from_sequence']} to "
+        f"#{facts['to_sequence']} ({entries} entries, {postings} postings), chain from "
+        f"{facts['prev_hash'][:16]}... to {facts['last_hash'][:16]}..., signed by key {key_id}."
+    )
+    return summary, warnings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("statement", help="the statement CSV (GET /api/v1/ledger/statement.csv)")
+    parser.add_argument(
+        "--public-key",
+        metavar="HEX",
+        help=f"the service's Ed25519 public key (public_key_hex at {PUBLISHED_AT})",
+    )
+    args = parser.parse_args(argv)
+    public_key = args.public_key.strip().lower() if args.public_key else None
+    if public_key is not None and not HEX64.fullmatch(public_key):
+        parser.error("--public-key must be 64 hex characters (public_key_hex)")
+    try:
+        summary, warnings = verify(args.statement, public_key)
+    except Problem as problem:
+        print(f"FAILED {problem}" if problem.sequence is not None else f"FAILED: {problem}")
+        return 1
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        print(f"FAILED: cannot read {args.statement}: {exc}")
+        return 1
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
