@@ -89,6 +89,15 @@ def client_for(user) -> APIClient:
     return client
 
 
+def assert_error(response, status: int, code: str) -> dict:
+    """A refusal in the API's one error shape, with this status and code."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) >= {"code", "detail", "fields"}
+    assert body["code"] == code, body
+    return body
+
+
 @pytest.fixture
 def staff(make_user):
     return make_user("stella_staff", staff=True, resident=False)

@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from compliance.models import AuditEvent
 from issuers.models import Issuer, RoleGrant
-from tests.conftest import client_for
+from tests.conftest import assert_error, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -29,14 +29,6 @@ def new_issuer(**overrides):
         "max_interest_rate_percent": "4.00",
     }
     body.update(overrides)
-    return body
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) >= {"code", "detail", "fields"}
-    assert body["code"] == code, body
     return body
 
 

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from people.models import Profile
-from tests.conftest import client_for
+from tests.conftest import assert_error, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -24,14 +24,6 @@ def registration(**overrides):
         "postcode": "s11 8qb",
     }
     body.update(overrides)
-    return body
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) >= {"code", "detail", "fields"}
-    assert body["code"] == code, body
     return body
 
 
