@@ -191,6 +191,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "bondplatform.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Signing in and registering are rate-limited per client address, against
+    # password (and two-factor code) guessing. Counters live in the cache.
+    "DEFAULT_THROTTLE_RATES": {"sign_in": os.environ.get("SIGN_IN_RATE", "20/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -203,6 +206,13 @@ SPECTACULAR_SETTINGS = {
 
 # django-q2: the database is the broker unless Redis is configured.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# The cache holds rate-limit counters: per process by default, shared through
+# Redis when it is configured (several web processes must count together).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 Q_CLUSTER = {
     "name": "bondplatform",
     "workers": int(os.environ.get("Q_WORKERS", "2")),

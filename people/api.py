@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from bondplatform.errors import ServiceError
@@ -36,6 +37,8 @@ class RegisteredSerializer(serializers.Serializer):
 
 class RegisterApi(APIView):
     authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sign_in"
 
     @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer})
     def post(self, request):
@@ -64,6 +67,8 @@ class InvalidCredentials(ServiceError):
 
 class TokenApi(APIView):
     authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sign_in"
 
     @extend_schema(
         request=TokenInputSerializer,

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from rest_framework.throttling import ScopedRateThrottle
 
 from bondplatform.errors import ServiceError
 from people import services as people_services
@@ -26,7 +27,13 @@ class SignInForm(AuthenticationForm):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
 
+    throttle_scope = "sign_in"  # shared with auth/token/: one budget of guesses per address
+
     def clean(self):
+        if self.request is not None and not ScopedRateThrottle().allow_request(self.request, self):
+            raise forms.ValidationError(
+                "Too many sign-in attempts: wait a minute and try again.", code="throttled"
+            )
         cleaned = super().clean()
         user = self.get_user()
         if user is not None:

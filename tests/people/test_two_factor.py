@@ -90,3 +90,16 @@ def test_the_sign_in_page_asks_for_the_code(client, officer):
             "/accounts/login/", {"username": officer.username, "password": PASSWORD, "otp": code}
         )
     assert signed_in.status_code == 302
+
+
+def test_guessing_is_rate_limited_on_the_api_and_the_sign_in_page(monkeypatch, client, officer):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"sign_in": "5/min"})
+    answers = [token(officer.username).status_code for _ in range(5)]
+    assert answers == [200] * 5
+    limited = token(officer.username)
+    assert (limited.status_code, limited.json()["code"]) == (429, "throttled")
+    assert "Retry-After" in limited.headers
+    page = client.post("/accounts/login/", {"username": officer.username, "password": PASSWORD})
+    assert "Too many sign-in attempts" in page.content.decode()
