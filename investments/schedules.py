@@ -31,6 +31,12 @@ SCHEDULES = (
         "subscriptions: expire the unpaid", "investments.tasks.expire_unpaid_subscriptions", "I", minutes=15
     ),
     Recurring(
+        "payments: set up card payments a failed request left unprepared",
+        "investments.tasks.prepare_unprepared_card_payments",
+        "I",
+        minutes=5,
+    ),
+    Recurring(
         "payments: retry unhandled Stripe events", "investments.tasks.retry_stripe_events", "I", minutes=5
     ),
     Recurring(

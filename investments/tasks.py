@@ -12,6 +12,13 @@ def expire_unpaid_subscriptions() -> int:
     return subscriptions_expire_unpaid()
 
 
+def prepare_unprepared_card_payments() -> int:
+    """Card subscriptions whose PaymentIntent was never created (the request died first)."""
+    from investments.services.subscriptions import subscriptions_prepare_unprepared
+
+    return subscriptions_prepare_unprepared()
+
+
 def retry_stripe_events() -> int:
     """Webhook events left unhandled (a failure, or a worker that died mid-way)."""
     from investments.services.stripe_webhooks import stripe_events_process_pending

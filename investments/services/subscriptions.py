@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from bondplatform.errors import Conflict, InvalidState, NotFound, NotPermitted, RuleViolation
+from bondplatform.errors import Conflict, InvalidState, NotFound, NotPermitted, RuleViolation, ServiceError
 from compliance import caps
 from compliance.services import audit_record, decision_record
 from investments.models import (
@@ -38,6 +38,7 @@ from investments.models import (
     Holding,
     HoldingStatus,
     IssueStatus,
+    PaymentMethod,
     RefundReason,
     Subscription,
     SubscriptionStatus,
@@ -128,7 +129,7 @@ def subscription_create(
                     "This Idempotency-Key was used before for a different subscription.",
                     code="idempotency_key_reused",
                 )
-            return existing, False
+            return _ready_to_pay(existing), False
     now = timezone.now()
     try:
         # Checks that need no lock: they cannot be changed by other residents.
@@ -171,9 +172,38 @@ def subscription_create(
         existing = Subscription.objects.filter(investor=actor, idempotency_key=idempotency_key).first()
         if existing is None:
             raise
-        return existing, False
+        return _ready_to_pay(existing), False
     provider.prepare(subscription)
     return subscription, True
+
+
+def _ready_to_pay(subscription: Subscription) -> Subscription:
+    """A replay may find a subscription whose payment was never set up: the first request
+    died between committing it and calling the provider. Set it up now; providers make
+    `prepare` idempotent (Stripe: one PaymentIntent per subscription and amount)."""
+    if subscription.status == SubscriptionStatus.PENDING_PAYMENT:
+        provider_named(subscription.provider).prepare(subscription)
+    return subscription
+
+
+def subscriptions_prepare_unprepared(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """For the periodic task: set up the payment of card subscriptions whose request died
+    before it could (nobody retried), so they do not hold a place they cannot pay for."""
+    cutoff = timezone.now() - older_than
+    waiting = Subscription.objects.filter(
+        status=SubscriptionStatus.PENDING_PAYMENT,
+        payment_method=PaymentMethod.CARD,
+        provider_payment_id__isnull=True,
+        created_at__lt=cutoff,
+    ).select_related("issue")
+    done = 0
+    for subscription in waiting:
+        try:
+            _ready_to_pay(subscription)
+        except ServiceError:
+            continue  # the provider abandoned it (place released); the log says why
+        done += 1
+    return done
 
 
 def _reserve_and_insert(

@@ -322,3 +322,39 @@ def test_cancelling_an_unpaid_card_subscription_cancels_its_payment_intent(
     intent = stripe_client.payment_intent_retrieve(sub["payment"]["payment_intent"])
     assert intent.status == "canceled"
     assert not Refund.objects.filter(subscription_id=sub["id"]).exists()
+
+
+def test_a_card_subscription_whose_request_died_before_stripe_is_set_up_later(
+    stripe_on, society, officer, resident, make_user, monkeypatch
+):
+    """The process died after committing the subscription and before creating its PaymentIntent."""
+    import datetime as dt
+
+    import time_machine
+    from django.utils import timezone
+
+    from investments.payments.stripe import StripeProvider
+    from investments.services.subscriptions import subscription_create, subscriptions_prepare_unprepared
+
+    issue = make_issue(society, officer)
+    real_prepare = StripeProvider.prepare
+    monkeypatch.setattr(StripeProvider, "prepare", lambda self, subscription: None)
+    retried, _ = subscription_create(
+        actor=resident, issue_id=issue.pk, amount_pence=250_00, payment_method="card", idempotency_key="tab"
+    )
+    abandoned, _ = subscription_create(
+        actor=make_user("walter"), issue_id=issue.pk, amount_pence=300_00, payment_method="card"
+    )
+    assert retried.provider_payment_id is None and abandoned.provider_payment_id is None
+    monkeypatch.setattr(StripeProvider, "prepare", real_prepare)
+
+    # The resident's client retries with the same key: the payment is set up now.
+    again = subscribe(resident, issue, "250.00", method="card", key="tab")
+    assert again.json()["id"] == retried.pk
+    assert again.json()["payment"]["payment_intent"].startswith("pi_")
+
+    # Nobody retries the other one: the periodic task sets it up a few minutes later.
+    assert subscriptions_prepare_unprepared() == 0  # too recent: its request may still be running
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=3)):
+        assert subscriptions_prepare_unprepared() == 1
+    assert Subscription.objects.get(pk=abandoned.pk).provider_payment_id.startswith("pi_")
