@@ -92,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "issuers.context_processors.roles",
             ],
         },
     },
@@ -240,6 +241,10 @@ if not LEDGER_SIGNING_KEY and not DEBUG:
 # app) before they can act; without it their actions answer 403
 # `two_factor_required`. Off by default so the demo runs with nothing to set up.
 TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", False)
+
+# Background work after COMMIT (refunds sent to Stripe, PaymentIntents cancelled)
+# goes to the django-q2 worker; the test suite runs it inline instead.
+BACKGROUND_INLINE = env_bool("BACKGROUND_INLINE", False)
 
 # Payments.
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")

@@ -59,6 +59,12 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _background_work_inline(settings):
+    """Work queued for the django-q2 worker runs in the test's process, right after commit."""
+    settings.BACKGROUND_INLINE = True
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Rate-limit counters live in the cache; each test starts with none."""
     from django.core.cache import cache

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, NotFound, RuleViolation, ServiceError
 from compliance.services import audit_record
 from investments import accounts
@@ -132,7 +133,7 @@ def _refund_owe_one(
             "provider": provider,
         },
     )
-    transaction.on_commit(lambda: refund_settle_with_provider(refund_id=refund.pk))
+    after_commit("investments.services.payments.refund_settle_with_provider", refund_id=refund.pk)
     return refund
 
 
@@ -324,7 +325,7 @@ def _receipt_apply(
             provider=provider,
             idempotency_key=f"receipt-excess:{idempotency_key}",
         )
-        transaction.on_commit(lambda: refund_settle_with_provider(refund_id=refund.pk))
+        after_commit("investments.services.payments.refund_settle_with_provider", refund_id=refund.pk)
     audit_record(
         actor=actor,
         issuer=issue.issuer,

@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, InvalidState, NotFound, NotPermitted, RuleViolation, ServiceError
 from compliance import caps
 from compliance.services import audit_record, decision_record
@@ -282,8 +283,7 @@ def subscription_end(
         raised_pence=F("raised_pence") - (subscription.amount_pence if was_paid else 0),
     )
     if not subscription.received_pence:
-        provider = provider_named(subscription.provider)
-        transaction.on_commit(lambda: provider.abandon(subscription))
+        after_commit("investments.services.subscriptions.payment_abandon", subscription_id=subscription.pk)
     if subscription.received_pence:
         refund_owe(
             actor=actor,
@@ -307,6 +307,12 @@ def subscription_end(
         data={"refunded_pence": subscription.received_pence, "reason": reason},
     )
     return subscription
+
+
+def payment_abandon(*, subscription_id: int) -> None:
+    """After an unpaid subscription ended: its provider withdraws what could still be paid."""
+    subscription = Subscription.objects.get(pk=subscription_id)
+    provider_named(subscription.provider).abandon(subscription)
 
 
 def subscription_cancel(*, actor: Any, subscription_id: int) -> Subscription:
