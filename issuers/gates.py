@@ -51,12 +51,38 @@ def require_two_factor(user: User) -> None:
         )
 
 
+def holds_any_role(user: User) -> bool:
+    """Whether the person is an officer or auditor of any issuer (one query; none for nobody)."""
+    return bool(user.is_authenticated and RoleGrant.objects.filter(user=user).exists())
+
+
+def require_role_holder(user: User) -> None:
+    """An officer or auditor of at least one issuer: the people the officer pages are for."""
+    require_signed_in(user)
+    if not holds_any_role(user):
+        raise NotPermitted(
+            "These pages are for the finance officers and auditors of an issuer.",
+            code="not_an_officer_or_auditor",
+        )
+    require_two_factor(user)
+
+
 def require_officer(user: User, issuer: Issuer | int) -> None:
     """A finance officer of this issuer (staff are not officers: they do not run issues)."""
     require_signed_in(user)
     if Role.FINANCE_OFFICER not in roles_in(user, issuer):
         raise NotPermitted("Only a finance officer of this issuer can do this.", code="not_an_officer")
     require_two_factor(user)
+
+
+def may_act_as_officer(user: User, issuer: Issuer | int) -> bool:
+    """Whether `require_officer` would let this person act: pages use it to show only the
+    buttons that would work (the service behind each button still calls the gate)."""
+    try:
+        require_officer(user, issuer)
+    except (NotPermitted, NotAuthenticated):
+        return False
+    return True
 
 
 def require_officer_or_staff(user: User, issuer: Issuer | int) -> None:
