@@ -27,3 +27,50 @@ class SubscribeForm(forms.Form):
     payment_method = forms.ChoiceField(
         choices=PaymentMethod.choices, initial=PaymentMethod.BANK_TRANSFER, widget=forms.RadioSelect
     )
+
+
+# --- officers' forms -----------------------------------------------------------------
+
+
+class IsoDateInput(forms.DateInput):
+    """A browser's date picker: its value must be YYYY-MM-DD whatever the locale
+    (en-GB would render 26/11/2026, which the browser drops as invalid)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class RecordPaymentForm(forms.Form):
+    """Money an officer saw arrive for one subscription.
+
+    `token` is a random string put in the form when the page is rendered; the
+    receipt's idempotency key is made from it, so submitting the same form twice
+    (a double click, a resubmitted page) records the money once."""
+
+    amount = AmountField(label="Amount (£)")
+    reference = forms.CharField(max_length=100)
+    received_on = forms.DateField(widget=IsoDateInput)
+    token = forms.RegexField(r"^[A-Za-z0-9_-]{16,64}\Z", widget=forms.HiddenInput)
+
+
+class AllotForm(forms.Form):
+    allotted_on = forms.DateField(
+        label="Allotment date (empty: today)",
+        required=False,
+        widget=IsoDateInput,
+    )
+
+
+class BankStatementForm(forms.Form):
+    # The same limit as the API's upload: a statement is read into memory once.
+    MAX_BYTES = 5 * 1024 * 1024
+
+    file = forms.FileField(label="Bank statement (CSV: date, amount, reference)")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(f"At most {self.MAX_BYTES // (1024 * 1024)} MB.")
+        return upload

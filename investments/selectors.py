@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from bondplatform.errors import NotFound
 from investments import accounts
@@ -14,10 +16,14 @@ from investments.models import (
     Holding,
     HoldingStatus,
     IssueStatus,
+    Refund,
+    RefundStatus,
     Subscription,
     SubscriptionStatus,
 )
 from issuers.gates import is_staff
+from issuers.models import Issuer, Role
+from issuers.selectors import role_grants_of
 from people.postcodes import postcode_matches_prefix
 
 # Investors counted on an issue: those whose money is in or committed.
@@ -135,3 +141,66 @@ def _issue_flows(issue: BondIssue) -> dict[str, int]:
 
 def holdings_of(user: Any) -> QuerySet[Holding]:
     return Holding.objects.filter(holder=user, status=HoldingStatus.ACTIVE).select_related("issue")
+
+
+# --- for the officer and auditor pages ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuerDesk:
+    """One issuer as a role holder sees it: the roles they hold there and its issues."""
+
+    issuer: Issuer
+    roles: list[str]
+    issues: list[BondIssue]
+    # For showing the officers' links; the pages behind them check the gates.
+    is_officer: bool
+
+
+def desks_of(user: Any) -> list[IssuerDesk]:
+    """The issuers where `user` is a finance officer or an auditor, each with all its
+    issues, drafts included (two queries whatever the numbers)."""
+    grants = list(role_grants_of(user))
+    issuers: dict[int, Issuer] = {}
+    roles: dict[int, list[Role]] = {}
+    for grant in grants:
+        issuers.setdefault(grant.issuer_id, grant.issuer)
+        roles.setdefault(grant.issuer_id, []).append(Role(grant.role))
+    issues: dict[int, list[BondIssue]] = {issuer_id: [] for issuer_id in issuers}
+    for issue in issue_list().filter(issuer_id__in=list(issuers)):
+        issues[issue.issuer_id].append(issue)
+    return [
+        IssuerDesk(
+            issuer=issuers[pk],
+            roles=[str(role.label) for role in roles[pk]],
+            issues=issues[pk],
+            is_officer=Role.FINANCE_OFFICER in roles[pk],
+        )
+        for pk in issuers
+    ]
+
+
+def subscriptions_of_issue(issue: BondIssue) -> list[Subscription]:
+    """Every subscription to an issue, oldest first, each with `investor_name` (the
+    resident's full name, or the username of someone without a profile)."""
+    return list(
+        Subscription.objects.filter(issue=issue)
+        .annotate(investor_name=Coalesce(F("investor__profile__full_name"), F("investor__username")))
+        .order_by("created_at", "id")
+    )
+
+
+def refunds_pending_of(issue: BondIssue) -> list[Refund]:
+    """Refunds owed on an issue's subscriptions and not yet sent, oldest first."""
+    return list(
+        Refund.objects.filter(subscription__issue=issue, status=RefundStatus.PENDING)
+        .select_related("subscription")
+        .order_by("created_at", "id")
+    )
+
+
+def refund_get(refund_id: int) -> Refund:
+    refund = Refund.objects.select_related("subscription__issue").filter(pk=refund_id).first()
+    if refund is None:
+        raise NotFound("No such refund.", code="refund_not_found")
+    return refund

@@ -1,8 +1,8 @@
-"""HTML pages for residents."""
+"""HTML pages: residents', and the officers' and auditors' (investments.views_officer)."""
 
 from django.urls import path
 
-from investments import views
+from investments import views, views_officer
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,4 +14,33 @@ urlpatterns = [
         name="subscription-cancel-page",
     ),
     path("me/", views.my_investments, name="my-investments"),
+    # Finance officers and auditors
+    path("officer/", views_officer.officer_home, name="officer-home"),
+    path("officer/issues/<int:issue_id>/", views_officer.officer_issue, name="officer-issue"),
+    *(
+        path(
+            f"officer/issues/<int:issue_id>/{action}/",
+            views_officer.officer_issue_action,
+            {"action": action},
+            name=f"officer-issue-{action}",
+        )
+        for action in views_officer.ACTION_LABELS
+    ),
+    path("officer/issues/<int:issue_id>/register/", views_officer.officer_register, name="officer-register"),
+    path(
+        "officer/subscriptions/<int:subscription_id>/record-payment/",
+        views_officer.officer_record_payment,
+        name="officer-record-payment",
+    ),
+    path(
+        "officer/refunds/<int:refund_id>/mark-sent/",
+        views_officer.officer_refund_sent,
+        name="officer-refund-sent",
+    ),
+    path(
+        "officer/issuers/<int:issuer_id>/bank-statement/",
+        views_officer.officer_bank_statement,
+        name="officer-bank-statement",
+    ),
+    path("auditor/issuers/<int:issuer_id>/", views_officer.auditor_issuer, name="auditor-issuer"),
 ]

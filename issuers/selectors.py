@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from issuers.models import Issuer
+from issuers.models import Issuer, RoleGrant
 
 
 def issuer_list() -> QuerySet[Issuer]:
@@ -16,3 +16,8 @@ def issuer_get(issuer_id: int) -> Issuer:
     if issuer is None:
         raise NotFound("No such issuer.", code="issuer_not_found")
     return issuer
+
+
+def role_grants_of(user) -> QuerySet[RoleGrant]:
+    """The roles a person holds, with their issuers, by issuer then role."""
+    return RoleGrant.objects.filter(user=user).select_related("issuer").order_by("issuer_id", "role")

@@ -62,3 +62,35 @@ def test_require_self(resident, outsider):
         gates.require_self(outsider, resident.pk)
     with pytest.raises(NotAuthenticated):
         gates.require_self(AnonymousUser(), resident.pk)
+
+
+@pytest.mark.parametrize("persona", ["staff", "officer", "auditor", "resident"])
+def test_role_holders_are_the_officers_and_auditors_of_any_issuer(request, society, persona):
+    user = request.getfixturevalue(persona)
+    expected = persona in {"officer", "auditor"}
+    assert gates.holds_any_role(user) is expected
+    if expected:
+        gates.require_role_holder(user)
+    else:
+        with pytest.raises(NotPermitted):
+            gates.require_role_holder(user)
+
+
+def test_nobody_holds_a_role_and_nobody_is_asked_the_database(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert gates.holds_any_role(AnonymousUser()) is False
+    with pytest.raises(NotAuthenticated):
+        gates.require_role_holder(AnonymousUser())
+
+
+@pytest.mark.parametrize("persona", ["staff", "officer", "auditor", "resident"])
+def test_may_act_as_officer_answers_what_require_officer_decides(request, society, persona):
+    assert gates.may_act_as_officer(request.getfixturevalue(persona), society) is (persona == "officer")
+    assert gates.may_act_as_officer(AnonymousUser(), society) is False
+
+
+def test_where_two_factor_is_required_an_officer_without_it_may_not_act(settings, officer, society):
+    settings.TWO_FACTOR_REQUIRED = True
+    assert gates.may_act_as_officer(officer, society) is False
+    with pytest.raises(NotPermitted):
+        gates.require_role_holder(officer)

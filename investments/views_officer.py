@@ -1,0 +1,284 @@
+"""HTML pages for the people who run and check an issue: finance officers and auditors.
+
+Thin like the residents' pages: check a gate, validate a form, call one service,
+then redirect (so a reload repeats nothing) with what happened as a message.
+
+Who gets what, everywhere on these pages:
+- nobody signed in: redirected to the sign-in page;
+- signed in but refused by a gate (not an officer or auditor of this issuer, or
+  two-factor sign-in still to set up): 403, with the gate's sentence;
+- a refusal by a service (a wrong reference, a transition the status does not
+  allow): a message on the page, never an error page.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from bondplatform.errors import NotFound, NotPermitted, ServiceError
+from compliance import selectors as compliance_selectors
+from investments import selectors
+from investments.forms import AllotForm, BankStatementForm, RecordPaymentForm
+from investments.ledger import selectors as ledger_selectors
+from investments.ledger.verify import ledger_verify
+from investments.models import BondIssue, IssueStatus, SubscriptionStatus
+from investments.money import format_pence, parse_amount
+from investments.services import issues as issue_services
+from investments.services import payments as payment_services
+from investments.services import statements as statement_services
+from issuers import gates
+from issuers import selectors as issuer_selectors
+
+# The transitions an officer can ask for from each status, in the order the
+# buttons appear; the services check the status again under the issue's lock.
+ACTIONS_BY_STATUS: dict[str, tuple[str, ...]] = {
+    IssueStatus.DRAFT: ("open",),
+    IssueStatus.OPEN: ("close", "withdraw"),
+    IssueStatus.CLOSED: ("allot",),
+}
+ACTION_LABELS = {
+    "open": "Open for subscriptions",
+    "close": "Close the offer",
+    "withdraw": "Withdraw the offer (refund everyone)",
+    "allot": "Allot the bonds",
+}
+DECISIONS_SHOWN = 100
+
+
+def _role_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Sign-in first, then a gate's refusal is a 403 page and a missing object a 404."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotPermitted as refusal:
+            return render(
+                request, "investments/officer/forbidden.html", {"detail": refusal.detail}, status=403
+            )
+        except NotFound:
+            raise Http404 from None
+
+    return wrapped
+
+
+@_role_page
+@require_GET
+def officer_home(request):
+    gates.require_role_holder(request.user)
+    return render(request, "investments/officer/home.html", {"desks": selectors.desks_of(request.user)})
+
+
+@_role_page
+@require_GET
+def officer_issue(request, issue_id: int):
+    issue = selectors.issue_get(issue_id)
+    # The subscriptions name residents: the register's readers only.
+    gates.require_register_reader(request.user, issue.issuer_id)
+    may_act = gates.may_act_as_officer(request.user, issue.issuer_id)
+    subscriptions = selectors.subscriptions_of_issue(issue)
+    return render(
+        request,
+        "investments/officer/issue.html",
+        {
+            "issue": issue,
+            "may_act": may_act,
+            "actions": [
+                {"name": a, "label": ACTION_LABELS[a], "url": reverse(f"officer-issue-{a}", args=[issue.pk])}
+                for a in (ACTIONS_BY_STATUS.get(issue.status, ()) if may_act else ())
+            ],
+            "allot_form": AllotForm(),
+            "rows": [(s, _payment_form(s) if may_act else None) for s in subscriptions],
+            "refunds": selectors.refunds_pending_of(issue),
+        },
+    )
+
+
+def _payment_form(subscription) -> RecordPaymentForm | None:
+    """A fresh form (and so a fresh token) for each pending subscription, prefilled with what is due."""
+    if subscription.status != SubscriptionStatus.PENDING_PAYMENT:
+        return None
+    return RecordPaymentForm(
+        prefix=f"pay-{subscription.pk}",
+        initial={
+            "amount": format_pence(subscription.amount_pence - subscription.received_pence),
+            "reference": subscription.reference,
+            "received_on": timezone.localdate(),
+            "token": secrets.token_urlsafe(24),
+        },
+    )
+
+
+@_role_page
+@require_POST
+def officer_issue_action(request, issue_id: int, action: str):
+    issue = selectors.issue_get(issue_id)
+    gates.require_officer(request.user, issue.issuer_id)
+    try:
+        if action == "allot":
+            form = AllotForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, f"Not allotted: {_first_error(form)}")
+                return redirect("officer-issue", issue_id=issue.pk)
+            updated = issue_services.issue_allot(
+                actor=request.user, issue_id=issue.pk, allotted_on=form.cleaned_data["allotted_on"]
+            )
+        else:
+            updated = _TRANSITIONS[action](actor=request.user, issue_id=issue.pk)
+    except ServiceError as refusal:
+        messages.error(request, refusal.detail)
+    else:
+        messages.success(request, f"{updated.name} is now {updated.get_status_display().lower()}.")
+    return redirect("officer-issue", issue_id=issue.pk)
+
+
+_TRANSITIONS: dict[str, Callable[..., BondIssue]] = {
+    "open": issue_services.issue_open,
+    "close": issue_services.issue_close,
+    "withdraw": issue_services.issue_withdraw,
+}
+
+
+@_role_page
+@require_POST
+def officer_record_payment(request, subscription_id: int):
+    subscription = selectors.subscription_get(subscription_id)
+    gates.require_officer(request.user, subscription.issue.issuer_id)
+    form = RecordPaymentForm(request.POST, prefix=f"pay-{subscription.pk}")
+    if not form.is_valid():
+        messages.error(request, f"Payment for {subscription.reference} not recorded: {_first_error(form)}")
+        return redirect("officer-issue", issue_id=subscription.issue_id)
+    data = form.cleaned_data
+    try:
+        receipt = payment_services.receipt_record(
+            actor=request.user,
+            subscription_id=subscription.pk,
+            amount_pence=data["amount"],
+            reference=data["reference"],
+            received_on=data["received_on"],
+            # The form's token, per officer: the same form sent twice is one receipt.
+            idempotency_key=f"web:{request.user.pk}:{data['token']}",
+            # Money an officer saw in the issuer's bank account lands in cash at bank,
+            # whatever the subscription's method (as with the API's record-payment).
+            provider="bank_transfer",
+        )
+    except ServiceError as refusal:
+        messages.error(request, f"Payment for {subscription.reference} not recorded: {refusal.detail}")
+    else:
+        fresh = selectors.subscription_get(receipt.subscription_id)
+        messages.success(
+            request,
+            f"Recorded the payment for {fresh.reference}: "
+            f"{payment_services.receipt_outstanding_message(fresh)}",
+        )
+    return redirect("officer-issue", issue_id=subscription.issue_id)
+
+
+@_role_page
+@require_POST
+def officer_refund_sent(request, refund_id: int):
+    refund = selectors.refund_get(refund_id)
+    issue = refund.subscription.issue
+    gates.require_officer(request.user, issue.issuer_id)
+    try:
+        payment_services.refund_mark_sent(actor=request.user, refund_id=refund.pk)
+    except ServiceError as refusal:
+        messages.error(request, refusal.detail)
+    else:
+        messages.success(request, f"Refund {refund.pk} to {refund.subscription.reference} is marked sent.")
+    return redirect("officer-issue", issue_id=issue.pk)
+
+
+@_role_page
+@require_http_methods(["GET", "POST"])
+def officer_bank_statement(request, issuer_id: int):
+    issuer = issuer_selectors.issuer_get(issuer_id)
+    gates.require_officer(request.user, issuer)
+    form = BankStatementForm(request.POST, request.FILES) if request.method == "POST" else BankStatementForm()
+    report = None
+    if form.is_bound and form.is_valid():
+        try:
+            imported = statement_services.bank_statement_import(
+                actor=request.user, issuer_id=issuer.pk, content=form.cleaned_data["file"].read()
+            )
+        except ServiceError as refusal:
+            messages.error(request, refusal.detail)
+        else:
+            report = _report_for_page(imported)
+            form = BankStatementForm()
+    return render(
+        request, "investments/officer/bank_statement.html", {"issuer": issuer, "form": form, "report": report}
+    )
+
+
+def _report_for_page(report: statement_services.StatementReport) -> dict[str, Any]:
+    """The import report with its amounts back in pence, for the `money` filter."""
+
+    def pence(text: str | None) -> int | None:
+        return None if text is None else parse_amount(text)
+
+    return {
+        "lines": report.lines,
+        "matched": [
+            {**line, "amount_pence": pence(line["amount"]), "refund_owed_pence": pence(line["refund_owed"])}
+            for line in report.matched
+        ],
+        "unmatched": [{**line, "amount_pence": pence(line["amount"])} for line in report.unmatched],
+        "skipped": report.skipped,
+        "errors": report.errors,
+        "recorded_count": sum(1 for line in report.matched if not line["already_recorded"]),
+        "matched_pence": report.matched_pence,
+        "recorded_pence": report.recorded_pence,
+        "unmatched_pence": report.unmatched_pence,
+    }
+
+
+@_role_page
+@require_GET
+def officer_register(request, issue_id: int):
+    issue = selectors.issue_get(issue_id)
+    gates.require_register_reader(request.user, issue.issuer_id)
+    return render(
+        request,
+        "investments/officer/register.html",
+        {"issue": issue, "holdings": list(selectors.register_of(issue))},
+    )
+
+
+@_role_page
+@require_GET
+def auditor_issuer(request, issuer_id: int):
+    issuer = issuer_selectors.issuer_get(issuer_id)
+    gates.require_ledger_reader(request.user, issuer)
+    balance = ledger_selectors.trial_balance(issuer=issuer)
+    return render(
+        request,
+        "investments/officer/auditor.html",
+        {
+            "issuer": issuer,
+            "verification": ledger_verify(issuer),
+            "balance": balance,
+            "balance_totals": sorted(balance.totals.items()),
+            "decisions": list(compliance_selectors.decision_list(issuer_id=issuer.pk)[:DECISIONS_SHOWN]),
+            "decisions_shown": DECISIONS_SHOWN,
+        },
+    )
+
+
+def _first_error(form) -> str:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else None
+        return f"{label or field.replace('_', ' ')}: {errors[0]}" if field != "__all__" else errors[0]
+    return "the form is not valid."
