@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from issuers.gates import is_staff
-from issuers.models import RoleGrant
+from issuers.selectors import role_grants_of
 from people.models import Profile
 from people.services import two_factor_confirmed
 
 
 def person_summary(user: Any) -> dict[str, Any]:
     profile = Profile.objects.filter(user=user).first()
-    grants = list(RoleGrant.objects.filter(user=user).order_by("issuer_id", "role"))
+    grants = list(role_grants_of(user))
     roles: list[str] = []
     if profile is not None:
         roles.append("resident")

@@ -22,9 +22,9 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from bondplatform.background import after_commit
-from bondplatform.errors import Conflict, NotFound, RuleViolation, ServiceError
+from bondplatform.errors import Conflict, RuleViolation, ServiceError
 from compliance.services import audit_record
-from investments import accounts
+from investments import accounts, selectors
 from investments.ledger.models import EntryKind
 from investments.ledger.services import Posting, entry_post
 from investments.models import (
@@ -165,9 +165,7 @@ def refund_confirm_sent(*, refund_id: int, provider_refund_id: str) -> Refund:
 
 def refund_mark_sent(*, actor: Any, refund_id: int) -> Refund:
     """An officer has sent a bank-transfer refund."""
-    refund = Refund.objects.select_related("subscription__issue").filter(pk=refund_id).first()
-    if refund is None:
-        raise NotFound("No such refund.", code="refund_not_found")
+    refund = selectors.refund_get(refund_id)
     gates.require_officer(actor, refund.subscription.issue.issuer_id)
     return _refund_mark_sent(actor=actor, refund_id=refund_id, provider_refund_id=None)
 
@@ -217,9 +215,7 @@ def receipt_record(
     subscription that has already ended is owed back whole. The same
     idempotency key with the same facts returns the first receipt; with
     different facts it is refused."""
-    subscription = Subscription.objects.select_related("issue__issuer").filter(pk=subscription_id).first()
-    if subscription is None:
-        raise NotFound("No such subscription.", code="subscription_not_found")
+    subscription = selectors.subscription_get(subscription_id)
     issuer = subscription.issue.issuer
     if actor is not None:
         gates.require_officer(actor, issuer)

@@ -33,6 +33,7 @@ from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, InvalidState, NotFound, NotPermitted, RuleViolation, ServiceError
 from compliance import caps
 from compliance.services import audit_record, decision_record
+from investments import selectors
 from investments.models import (
     LIVE_SUBSCRIPTION_STATUSES,
     BondIssue,
@@ -320,9 +321,7 @@ def subscription_cancel(*, actor: Any, subscription_id: int) -> Subscription:
 
     An unpaid subscription can be cancelled at any time before allotment:
     nothing has been paid, so there is nothing to cool off from."""
-    subscription = Subscription.objects.select_related("issue__issuer").filter(pk=subscription_id).first()
-    if subscription is None:
-        raise NotFound("No such subscription.", code="subscription_not_found")
+    subscription = selectors.subscription_get(subscription_id)
     gates.require_self(actor, subscription.investor_id)
     with transaction.atomic(durable=True):
         issue = BondIssue.objects.select_for_update().select_related("issuer").get(pk=subscription.issue_id)
