@@ -6,15 +6,25 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format migrate seed clean bench
+.PHONY: run test install install-test lint format migrate seed clean bench
 
+TEST_STAMP := $(VENV)/.installed-test-stamp
+
+# What the service needs to run...
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 
+# ...and what its tests and linters need besides.
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(TEST_STAMP)
+
 install: $(STAMP)
+
+install-test: $(TEST_STAMP)
 
 ## run: install, migrate the embedded database, seed the demo, serve web + worker (Ctrl-C stops both)
 run: install
@@ -23,16 +33,17 @@ run: install
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./scripts/serve-dev
 
 ## test: install, lint, check migrations, run every test (PostgreSQL when DATABASE_URL says so)
-test: install lint
+test: install-test lint
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: install
+lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy investments compliance
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy investments compliance ledger
 
-format: install
+format: install-test
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 

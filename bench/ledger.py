@@ -62,8 +62,8 @@ def _new_issuer(name: str):
 
 
 def _post(issuer_id: int, key: str) -> None:
-    from investments.ledger.models import EntryKind
-    from investments.ledger.services import Posting, entry_post
+    from ledger.models import EntryKind
+    from ledger.services import Posting, entry_post
 
     entry_post(
         issuer=issuer_id,
@@ -116,8 +116,8 @@ def build_chain(issuer, entries: int, account_codes: list[str]) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from investments.ledger.canonical import GENESIS_HASH, chain_hash, entry_canonical_bytes
-    from investments.ledger.models import LedgerAccount, LedgerHead, chart_line
+    from ledger.canonical import GENESIS_HASH, chain_hash, entry_canonical_bytes
+    from ledger.models import LedgerAccount, LedgerHead, chart_line
 
     accounts = LedgerAccount.objects.bulk_create(
         [
@@ -239,8 +239,8 @@ def main() -> None:
                 f"posted  {label:<22} median {statistics.median(rates):7.0f} entries/s  best {max(rates):7.0f}"
             )
 
-        from investments.ledger.selectors import trial_balance
-        from investments.ledger.verify import ledger_verify
+        from ledger.selectors import trial_balance
+        from ledger.verify import ledger_verify
 
         codes = [f"bond_principal:{n}" for n in range(1, 501)] + [
             f"interest_payable:{n}" for n in range(1, 501)

@@ -3,14 +3,15 @@
 from django.urls import include, path
 
 from compliance import api as compliance_api
-from investments.ledger import api as ledger_api
+from investments.api import ledger as investments_ledger_api
 from issuers import api as issuers_api
+from ledger import api as ledger_api
 from people import api as people_api
 
 urlpatterns = [
     path("auth/register/", people_api.RegisterApi.as_view(), name="auth-register"),
     path("auth/token/", people_api.TokenApi.as_view(), name="auth-token"),
-    path("me/", people_api.MeApi.as_view(), name="me"),
+    path("me/", issuers_api.MeApi.as_view(), name="me"),
     path("me/two-factor/", people_api.TwoFactorApi.as_view(), name="me-two-factor"),
     path("me/two-factor/confirm/", people_api.TwoFactorConfirmApi.as_view(), name="me-two-factor-confirm"),
     path("issuers/", issuers_api.IssuerListCreateApi.as_view(), name="issuer-list"),
@@ -18,7 +19,7 @@ urlpatterns = [
     path("issuers/<int:issuer_id>/officers/", issuers_api.OfficerGrantApi.as_view(), name="issuer-officers"),
     path("issuers/<int:issuer_id>/auditors/", issuers_api.AuditorGrantApi.as_view(), name="issuer-auditors"),
     path("", include("investments.api_urls")),
-    path("ledger/entries/", ledger_api.LedgerEntriesApi.as_view(), name="ledger-entries"),
+    path("ledger/entries/", investments_ledger_api.IssueLedgerEntriesApi.as_view(), name="ledger-entries"),
     path("ledger/balances/", ledger_api.LedgerBalancesApi.as_view(), name="ledger-balances"),
     path("ledger/verify/", ledger_api.LedgerVerifyApi.as_view(), name="ledger-verify"),
     path("ledger/statement.csv", ledger_api.LedgerStatementCsvApi.as_view(), name="ledger-statement-csv"),

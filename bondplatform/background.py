@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
+from django_q.tasks import async_task
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,6 @@ def after_commit(func_path: str, **kwargs: Any) -> None:
         if settings.BACKGROUND_INLINE:
             import_string(func_path)(**kwargs)
             return
-        from django_q.tasks import async_task
-
         async_task(func_path, **kwargs)
 
     transaction.on_commit(run, robust=True)

@@ -14,6 +14,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.urls import is_valid_path
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -71,9 +72,15 @@ class Conflict(ServiceError):
 
 
 class RuleViolation(ServiceError):
-    """A business rule refuses the operation (422)."""
+    """A business rule refuses the operation (422).
+
+    `deny` may carry the facts of the rule's deny decision, for the decision
+    log to keep after the refused action rolls back (`compliance.services`).
+    """
 
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    deny: Any = None
+    deny_recorded: bool = False
 
 
 _DRF_CODES = {
@@ -186,9 +193,7 @@ def _is_api(request) -> bool:
 def handler400(request, exception=None):
     """Bad requests that never reach DRF (an oversized body read by a plain view, a bad Host header)."""
     if not _is_api(request):
-        from django.views.defaults import bad_request
-
-        return bad_request(request, exception)
+        return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
         return JsonResponse(error_body("request_too_large", "The request body is too large."), status=400)
     return JsonResponse(error_body("bad_request", "The request could not be understood."), status=400)
@@ -196,26 +201,20 @@ def handler400(request, exception=None):
 
 def handler403(request, exception=None):
     if not _is_api(request):
-        from django.views.defaults import permission_denied
-
-        return permission_denied(request, exception)
+        return defaults.permission_denied(request, exception)
     return JsonResponse(error_body("permission_denied", "You may not do this."), status=403)
 
 
 def handler404(request, exception=None):
     """JSON under /api/, Django's page elsewhere."""
     if not _is_api(request):
-        from django.views.defaults import page_not_found
-
-        return page_not_found(request, exception)
+        return defaults.page_not_found(request, exception)
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
 def handler500(request):
     if not _is_api(request):
-        from django.views.defaults import server_error
-
-        return server_error(request)
+        return defaults.server_error(request)
     return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
 
 

@@ -4,7 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from investments.money import InvalidAmount, format_pence, parse_amount
+from bondplatform.money import InvalidAmount, format_pence, parse_amount
 
 
 @extend_schema_field(OpenApiTypes.STR)

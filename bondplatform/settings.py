@@ -62,8 +62,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_q",
+    "bondplatform",
     "people",
     "issuers",
+    "ledger",
     "investments",
     "compliance",
 ]

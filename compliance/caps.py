@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bondplatform.errors import RuleViolation
-from investments.money import display_pounds, format_pence
+from bondplatform.money import display_pounds, format_pence
 from people.postcodes import postcode_matches_prefix
 
 SOCIETY_MEMBER_CAP_PENCE = 100_000_00

@@ -1,8 +1,10 @@
-"""The decision log and the audit trail.
+"""The decision log.
 
 Every allow or deny of a rule (caps, eligibility, rate caps, the asset lock)
-is a `Decision`; every state change is an `AuditEvent`. Both are written in
-the same transaction as the change they describe, and neither is edited.
+is a `Decision`. An allow is written in the transaction of the action it
+allows; a deny is kept even though the refused action rolls back (see
+`compliance.services.refusals_kept`). Decisions are never edited. The audit
+trail of state changes is `bondplatform.models.AuditEvent`.
 """
 
 from django.conf import settings
@@ -19,6 +21,7 @@ class Decision(models.Model):
         "issuers.Issuer", on_delete=models.PROTECT, related_name="decisions", null=True
     )
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True)
+    system_actor = models.CharField(max_length=40, blank=True, default="")
     rule = models.CharField(max_length=60)
     outcome = models.CharField(max_length=5, choices=Outcome.choices)
     reason = models.TextField()
@@ -33,22 +36,3 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule}: {self.outcome}"
-
-
-class AuditEvent(models.Model):
-    issuer = models.ForeignKey(
-        "issuers.Issuer", on_delete=models.PROTECT, related_name="audit_events", null=True
-    )
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True)
-    action = models.CharField(max_length=60)
-    object_type = models.CharField(max_length=40)
-    object_id = models.CharField(max_length=40)
-    data = models.JSONField(default=dict, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["issuer", "-at"])]
-
-    def __str__(self) -> str:
-        return f"{self.action} {self.object_type}#{self.object_id}"

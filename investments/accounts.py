@@ -1,12 +1,14 @@
 """Which ledger account each business concept books to: one place for the codes.
 
 Codes name purposes and ids only (never people), per the chart in
-`investments.ledger.models.ACCOUNT_CHART`. Money held for subscriptions is
+`ledger.models.ACCOUNT_CHART`. Money held for subscriptions is
 kept per issue, so the ledger alone shows what each issue holds, and a failed
 raise visibly nets its own account to zero.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 CASH_AT_BANK = "cash_at_bank"
 STRIPE_CLEARING = "stripe_clearing"
@@ -27,11 +29,8 @@ def interest_payable_of(holding_id: int) -> str:
     return f"interest_payable:{holding_id}"
 
 
-def issue_account_codes(issue_id: int) -> list[str]:
+def issue_account_codes(issue_id: int, holding_ids: Iterable[int]) -> list[str]:
     """Every account that belongs to one issue: its held money and its holdings'."""
-    from investments.models import Holding
-
-    holding_ids = Holding.objects.filter(issue_id=issue_id).values_list("pk", flat=True)
     return [held_for(issue_id)] + [
         code for pk in holding_ids for code in (principal_of(pk), interest_payable_of(pk))
     ]

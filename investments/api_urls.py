@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from investments import api as investments_api
+from investments.api import issues as investments_api
 
 urlpatterns = [
     # Bond issues

@@ -1,12 +1,11 @@
 from django.apps import AppConfig
 
+from investments import schedules
+
 
 class InvestmentsConfig(AppConfig):
     name = "investments"
     verbose_name = "Investments"
 
     def ready(self) -> None:
-        from investments import schedules
-        from investments.ledger import admin  # noqa: F401  (the ledger's read-only admin)
-
         schedules.connect(self)

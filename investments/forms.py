@@ -2,8 +2,8 @@
 
 from django import forms
 
+from bondplatform.money import InvalidAmount, parse_amount
 from investments.models import PaymentMethod
-from investments.money import InvalidAmount, parse_amount
 
 
 class AmountField(forms.Field):

@@ -9,7 +9,7 @@ Invariants kept here (in the database, not only in Python):
 - every amount is positive integer pence;
 - payment references, provider ids and idempotency keys are unique.
 
-The ledger's own models live in `investments.ledger.models`.
+The ledger is its own app (`ledger`); this app only names its accounts (`accounts.py`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from investments.ledger.models import (  # noqa: F401 - registers the ledger's models with this app
-    LedgerAccount,
-    LedgerCheckpoint,
-    LedgerEntry,
-    LedgerHead,
-    LedgerPosting,
-)
 from investments.payments.models import StripeEvent, StripeEventOutcome  # noqa: F401 - the webhook inbox
 
 
@@ -203,7 +196,7 @@ class Receipt(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
     )
-    ledger_entry = models.ForeignKey("investments.LedgerEntry", on_delete=models.PROTECT, related_name="+")
+    ledger_entry = models.ForeignKey("ledger.LedgerEntry", on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

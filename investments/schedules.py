@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.signals import post_migrate
 
@@ -25,7 +26,7 @@ class Recurring:
 
 
 SCHEDULES = (
-    Recurring("ledger: sign each issuer's chain head", "investments.ledger.tasks.sign_all_checkpoints", "D"),
+    Recurring("ledger: sign each issuer's chain head", "ledger.tasks.sign_all_checkpoints", "D"),
     Recurring("issues: close those past closes_at", "investments.tasks.close_due_issues", "I", minutes=1),
     Recurring(
         "subscriptions: expire the unpaid", "investments.tasks.expire_unpaid_subscriptions", "I", minutes=15
@@ -47,8 +48,7 @@ SCHEDULES = (
 
 def schedules_ensure(*, using: str = DEFAULT_DB_ALIAS, **kwargs) -> None:
     """post_migrate: create or update each schedule, found by name."""
-    from django_q.models import Schedule
-
+    Schedule = apps.get_model("django_q", "Schedule")
     if Schedule._meta.db_table not in connections[using].introspection.table_names():
         return  # django_q is not migrated yet; its own post_migrate calls this again
     for recurring in SCHEDULES:

@@ -10,7 +10,6 @@ from django.db.models.functions import Coalesce
 
 from bondplatform.errors import NotFound
 from investments import accounts
-from investments.ledger.models import GENESIS_HASH, LedgerHead, LedgerPosting
 from investments.models import (
     BondIssue,
     Holding,
@@ -24,6 +23,7 @@ from investments.models import (
 from issuers.gates import is_staff
 from issuers.models import Issuer, Role
 from issuers.selectors import role_grants_of
+from ledger.models import GENESIS_HASH, LedgerHead, LedgerPosting
 from people.postcodes import postcode_matches_prefix
 
 # Investors counted on an issue: those whose money is in or committed.
@@ -204,3 +204,9 @@ def refund_get(refund_id: int) -> Refund:
     if refund is None:
         raise NotFound("No such refund.", code="refund_not_found")
     return refund
+
+
+def issue_ledger_accounts(issue_id: int) -> list[str]:
+    """The ledger account codes of one issue: its held money and its holdings' accounts."""
+    holding_ids = Holding.objects.filter(issue_id=issue_id).values_list("pk", flat=True)
+    return accounts.issue_account_codes(issue_id, holding_ids)

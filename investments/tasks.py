@@ -1,7 +1,9 @@
 """django-q2 tasks: each calls one service and is safe to run again."""
 
+from investments.services.card_payments import card_refunds_retry_pending
 from investments.services.issues import issues_close_due
-from investments.services.subscriptions import subscriptions_expire_unpaid
+from investments.services.stripe_webhooks import stripe_events_process_pending
+from investments.services.subscriptions import subscriptions_expire_unpaid, subscriptions_prepare_unprepared
 
 
 def close_due_issues() -> list[int]:
@@ -14,20 +16,14 @@ def expire_unpaid_subscriptions() -> int:
 
 def prepare_unprepared_card_payments() -> int:
     """Card subscriptions whose PaymentIntent was never created (the request died first)."""
-    from investments.services.subscriptions import subscriptions_prepare_unprepared
-
     return subscriptions_prepare_unprepared()
 
 
 def retry_stripe_events() -> int:
     """Webhook events left unhandled (a failure, or a worker that died mid-way)."""
-    from investments.services.stripe_webhooks import stripe_events_process_pending
-
     return stripe_events_process_pending()
 
 
 def retry_card_refunds() -> int:
     """Card refunds Stripe could not take when they were owed."""
-    from investments.services.card_payments import card_refunds_retry_pending
-
     return card_refunds_retry_pending()

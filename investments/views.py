@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -86,8 +87,6 @@ def my_investments(request):
 
 
 def _issue_or_404(issue_id: int):
-    from django.http import Http404
-
     try:
         issue = selectors.issue_get(issue_id)
     except ServiceError:
@@ -98,8 +97,6 @@ def _issue_or_404(issue_id: int):
 
 
 def _own_subscription_or_404(request, subscription_id: int):
-    from django.http import Http404
-
     try:
         subscription = selectors.subscription_get(subscription_id)
         gates.require_self(request.user, subscription.investor_id)

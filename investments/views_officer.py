@@ -27,18 +27,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bondplatform.errors import NotFound, NotPermitted, ServiceError
+from bondplatform.money import format_pence, parse_amount
 from compliance import selectors as compliance_selectors
 from investments import selectors
 from investments.forms import AllotForm, BankStatementForm, RecordPaymentForm
-from investments.ledger import selectors as ledger_selectors
-from investments.ledger.verify import ledger_verify
 from investments.models import BondIssue, IssueStatus, SubscriptionStatus
-from investments.money import format_pence, parse_amount
 from investments.services import issues as issue_services
 from investments.services import payments as payment_services
 from investments.services import statements as statement_services
 from issuers import gates
 from issuers import selectors as issuer_selectors
+from ledger import selectors as ledger_selectors
+from ledger.verify import ledger_verify
 
 # The transitions an officer can ask for from each status, in the order the
 # buttons appear; the services check the status again under the issue's lock.

@@ -1,7 +1,8 @@
 """HTTP API for issuers and their role grants: validate, call one service, serialize."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -95,3 +96,26 @@ class OfficerGrantApi(_RoleGrantApi):
 
 class AuditorGrantApi(_RoleGrantApi):
     role = Role.AUDITOR
+
+
+# me/ lives here, not in people: a person's roles are grants on issuers.
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    full_name = serializers.CharField()
+    postcode = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    issuers = serializers.ListField(
+        child=inline_serializer(
+            "IssuerRole", {"id": serializers.IntegerField(), "role": serializers.CharField()}
+        )
+    )
+    two_factor = serializers.BooleanField()
+
+
+class MeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        return Response(selectors.person_summary(request.user))

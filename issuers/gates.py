@@ -1,20 +1,23 @@
 """Permission gates: the only place that decides who may act on an issuer.
 
-Views call one gate before calling a service. A gate returns nothing or
-raises: 401 for nobody signed in, 403 for the wrong person.
+Services call one gate (views do not: they call the service, which checks).
+A gate returns nothing or raises: 401 for nobody signed in, 403 for the
+wrong person. The `SYSTEM` actor (scheduled tasks, commands, webhooks)
+passes the issuer gates, since it runs the issuers' own scheduled work; it
+never passes `require_self`, since it owns nothing.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
-from django.contrib.auth.models import User as AuthUser
 from rest_framework.exceptions import NotAuthenticated
 
+from bondplatform.actors import Actor, SystemActor, is_system
 from bondplatform.errors import NotPermitted
 from issuers.models import Issuer, Role, RoleGrant
+from people.services import two_factor_confirmed
 
-User = AuthUser | AnonymousUser
+User = Actor
 
 
 def is_staff(user: User) -> bool:
@@ -22,28 +25,26 @@ def is_staff(user: User) -> bool:
 
 
 def roles_in(user: User, issuer: Issuer | int) -> set[str]:
-    if not user.is_authenticated:
+    if isinstance(user, SystemActor) or not user.is_authenticated:
         return set()
     issuer_id = issuer if isinstance(issuer, int) else issuer.pk
-    return set(RoleGrant.objects.filter(user=user, issuer_id=issuer_id).values_list("role", flat=True))
+    return set(RoleGrant.objects.filter(user_id=user.pk, issuer_id=issuer_id).values_list("role", flat=True))
 
 
 def require_signed_in(user: User) -> None:
-    if not user.is_authenticated:
+    if not user.is_authenticated and not is_system(user):
         raise NotAuthenticated()
 
 
 def require_staff(user: User) -> None:
     require_signed_in(user)
-    if not is_staff(user):
+    if not is_staff(user) and not is_system(user):
         raise NotPermitted("Only staff can do this.", code="staff_only")
 
 
 def require_two_factor(user: User) -> None:
     """Where the service requires it (TWO_FACTOR_REQUIRED), officers and auditors act
     only once their authenticator is set up, after which every sign-in needs its code."""
-    from people.services import two_factor_confirmed
-
     if settings.TWO_FACTOR_REQUIRED and not two_factor_confirmed(user):
         raise NotPermitted(
             "Set up two-factor sign-in (me/two-factor/) before acting for an issuer.",
@@ -53,7 +54,9 @@ def require_two_factor(user: User) -> None:
 
 def holds_any_role(user: User) -> bool:
     """Whether the person is an officer or auditor of any issuer (one query; none for nobody)."""
-    return bool(user.is_authenticated and RoleGrant.objects.filter(user=user).exists())
+    if isinstance(user, SystemActor) or not user.is_authenticated:
+        return False
+    return RoleGrant.objects.filter(user_id=user.pk).exists()
 
 
 def require_role_holder(user: User) -> None:
@@ -70,6 +73,8 @@ def require_role_holder(user: User) -> None:
 def require_officer(user: User, issuer: Issuer | int) -> None:
     """A finance officer of this issuer (staff are not officers: they do not run issues)."""
     require_signed_in(user)
+    if is_system(user):
+        return
     if Role.FINANCE_OFFICER not in roles_in(user, issuer):
         raise NotPermitted("Only a finance officer of this issuer can do this.", code="not_an_officer")
     require_two_factor(user)
@@ -87,6 +92,8 @@ def may_act_as_officer(user: User, issuer: Issuer | int) -> bool:
 
 def require_officer_or_staff(user: User, issuer: Issuer | int) -> None:
     require_signed_in(user)
+    if is_system(user):
+        return
     if is_staff(user):
         return
     require_officer(user, issuer)
@@ -95,6 +102,8 @@ def require_officer_or_staff(user: User, issuer: Issuer | int) -> None:
 def require_ledger_reader(user: User, issuer: Issuer | int) -> None:
     """Officers and auditors of the issuer, and staff, may read its books."""
     require_signed_in(user)
+    if is_system(user):
+        return
     if is_staff(user):
         return
     if not roles_in(user, issuer) & {Role.FINANCE_OFFICER, Role.AUDITOR}:
@@ -107,6 +116,8 @@ def require_ledger_reader(user: User, issuer: Issuer | int) -> None:
 def require_register_reader(user: User, issuer: Issuer | int) -> None:
     """The register of bondholders holds personal data: officers and auditors only."""
     require_signed_in(user)
+    if is_system(user):
+        return
     if not roles_in(user, issuer) & {Role.FINANCE_OFFICER, Role.AUDITOR}:
         raise NotPermitted(
             "Only officers and auditors of this issuer can see the register.",
@@ -117,5 +128,5 @@ def require_register_reader(user: User, issuer: Issuer | int) -> None:
 
 def require_self(user: User, owner_id: int) -> None:
     require_signed_in(user)
-    if user.pk != owner_id:
+    if is_system(user) or user.pk != owner_id:
         raise NotPermitted("This belongs to someone else.", code="not_yours")

@@ -1,8 +1,14 @@
-"""Reads for issuers."""
+"""Reads for issuers, and the signed-in person with their roles (me/)."""
+
+from typing import Any
 
 from django.db.models import QuerySet
 
+from bondplatform.errors import NotFound
+from issuers.gates import is_staff
 from issuers.models import Issuer, RoleGrant
+from people.models import Profile
+from people.services import two_factor_confirmed
 
 
 def issuer_list() -> QuerySet[Issuer]:
@@ -10,8 +16,6 @@ def issuer_list() -> QuerySet[Issuer]:
 
 
 def issuer_get(issuer_id: int) -> Issuer:
-    from bondplatform.errors import NotFound
-
     issuer = Issuer.objects.filter(pk=issuer_id).first()
     if issuer is None:
         raise NotFound("No such issuer.", code="issuer_not_found")
@@ -21,3 +25,25 @@ def issuer_get(issuer_id: int) -> Issuer:
 def role_grants_of(user) -> QuerySet[RoleGrant]:
     """The roles a person holds, with their issuers, by issuer then role."""
     return RoleGrant.objects.filter(user=user).select_related("issuer").order_by("issuer_id", "role")
+
+
+def person_summary(user: Any) -> dict[str, Any]:
+    profile = Profile.objects.filter(user=user).first()
+    grants = list(role_grants_of(user))
+    roles: list[str] = []
+    if profile is not None:
+        roles.append("resident")
+    for role in ("finance_officer", "auditor"):
+        if any(g.role == role for g in grants):
+            roles.append(role)
+    if is_staff(user):
+        roles.append("staff")
+    return {
+        "id": user.pk,
+        "username": user.get_username(),
+        "full_name": profile.full_name if profile else user.get_full_name(),
+        "postcode": profile.postcode if profile else "",
+        "roles": roles,
+        "issuers": [{"id": g.issuer_id, "role": g.role} for g in grants],
+        "two_factor": two_factor_confirmed(user),
+    }

@@ -8,8 +8,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, Conflict, NotFound
-from compliance.services import audit_record
 from issuers import gates
 from issuers.models import CIC_FORMS, AssetLockBasis, Issuer, LegalForm, Role, RoleGrant
 

@@ -12,7 +12,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from bondplatform.errors import ServiceError
-from people import selectors, services, totp
+from people import services, totp
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -84,28 +84,6 @@ class TokenApi(APIView):
         services.totp_check_sign_in(user=user, otp=data.get("otp"))
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
-
-
-class MeSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    full_name = serializers.CharField()
-    postcode = serializers.CharField()
-    roles = serializers.ListField(child=serializers.CharField())
-    issuers = serializers.ListField(
-        child=inline_serializer(
-            "IssuerRole", {"id": serializers.IntegerField(), "role": serializers.CharField()}
-        )
-    )
-    two_factor = serializers.BooleanField()
-
-
-class MeApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(responses=MeSerializer)
-    def get(self, request):
-        return Response(selectors.person_summary(request.user))
 
 
 class TwoFactorSerializer(serializers.Serializer):

@@ -12,8 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, InvalidState
-from compliance.services import audit_record
 from people import totp
 from people.models import Profile, TotpDevice
 from people.postcodes import normalise_postcode

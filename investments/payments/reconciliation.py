@@ -26,10 +26,10 @@ from typing import Any
 
 from django.db.models import Sum
 
-from investments.ledger.models import LedgerPosting
+from bondplatform.money import display_pounds
 from investments.models import Receipt, Refund, RefundStatus, Subscription
-from investments.money import display_pounds
 from investments.payments import stripe_client
+from ledger.models import LedgerPosting
 
 STRIPE = "stripe"
 

@@ -21,10 +21,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from compliance.services import audit_record
+from bondplatform.actors import SYSTEM
+from bondplatform.audit import audit_record
 from investments import accounts
-from investments.ledger.models import EntryKind, LedgerEntry
-from investments.ledger.services import Posting, entry_post
 from investments.models import (
     LIVE_SUBSCRIPTION_STATUSES,
     BondIssue,
@@ -35,6 +34,8 @@ from investments.models import (
     SubscriptionStatus,
 )
 from investments.services.payments import refund_settle_with_provider
+from ledger.models import EntryKind, LedgerEntry
+from ledger.services import Posting, entry_post
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def subscription_abandon_unprepared(*, subscription_id: int, reason: str) -> Sub
         subscription.idempotency_key = None
         subscription.save(update_fields=["status", "ended_at", "idempotency_key"])
         audit_record(
-            actor=None,
+            actor=SYSTEM,
             issuer=issue.issuer,
             action="subscription.payment_setup_failed",
             obj=subscription,
@@ -158,7 +159,7 @@ def card_refund_observed_externally(
         subscription.ended_at = timezone.now()
         subscription.save(update_fields=["status", "ended_at"])
         audit_record(
-            actor=None,
+            actor=SYSTEM,
             issuer=issue.issuer,
             action="subscription.refunded_at_provider",
             obj=subscription,

@@ -13,11 +13,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from bondplatform.actors import SYSTEM
+from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, InvalidState, NotFound, RuleViolation
-from compliance.services import audit_record, decision_record
+from bondplatform.money import display_pounds
+from compliance.services import decision_record
 from investments import accounts
-from investments.ledger.models import EntryKind
-from investments.ledger.services import Posting, entry_post
 from investments.models import (
     LIVE_SUBSCRIPTION_STATUSES,
     BondIssue,
@@ -27,11 +28,12 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
-from investments.money import display_pounds
 from investments.services.subscriptions import subscription_end
 from issuers import gates
 from issuers.models import Issuer
 from issuers.services import CIC_MAX_INTEREST_RATE_PERCENT
+from ledger.models import EntryKind
+from ledger.services import Posting, entry_post
 
 TERM_FIELDS = (
     "name",
@@ -189,8 +191,7 @@ def issue_open(*, actor: Any, issue_id: int) -> BondIssue:
 def issue_close(*, actor: Any, issue_id: int) -> BondIssue:
     """Close the offer. Unpaid subscriptions lapse; if the paid total is below the
     minimum raise, the issue fails and every paid subscription is refunded."""
-    if actor is not None:
-        _issue_id_officer(actor, issue_id)
+    _issue_id_officer(actor, issue_id)
     with transaction.atomic(durable=True):
         issue = _locked(issue_id)
         _require_status(issue, IssueStatus.OPEN, action="closed")
@@ -321,7 +322,7 @@ def issues_close_due(*, now: dt.datetime | None = None) -> list[int]:
         "pk", flat=True
     ):
         try:
-            issue_close(actor=None, issue_id=issue_id)
+            issue_close(actor=SYSTEM, issue_id=issue_id)
         except InvalidState:
             continue  # closed by an officer meanwhile
         closed.append(issue_id)

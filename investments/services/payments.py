@@ -21,12 +21,12 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from bondplatform.actors import SYSTEM
+from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, RuleViolation, ServiceError
-from compliance.services import audit_record
+from bondplatform.money import display_pounds
 from investments import accounts, selectors
-from investments.ledger.models import EntryKind
-from investments.ledger.services import Posting, entry_post
 from investments.models import (
     BondIssue,
     Receipt,
@@ -36,9 +36,10 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
-from investments.money import display_pounds
 from investments.payments import provider_named
 from issuers import gates
+from ledger.models import EntryKind
+from ledger.services import Posting, entry_post
 
 logger = logging.getLogger(__name__)
 
@@ -153,14 +154,14 @@ def refund_settle_with_provider(*, refund_id: int) -> Refund:
         return refund
     if outcome.settled:
         return _refund_mark_sent(
-            actor=None, refund_id=refund.pk, provider_refund_id=outcome.provider_refund_id
+            actor=SYSTEM, refund_id=refund.pk, provider_refund_id=outcome.provider_refund_id
         )
     return refund
 
 
 def refund_confirm_sent(*, refund_id: int, provider_refund_id: str) -> Refund:
     """The provider tells us (a webhook) that one of our refunds went out: settle it if not yet settled."""
-    return _refund_mark_sent(actor=None, refund_id=refund_id, provider_refund_id=provider_refund_id)
+    return _refund_mark_sent(actor=SYSTEM, refund_id=refund_id, provider_refund_id=provider_refund_id)
 
 
 def refund_mark_sent(*, actor: Any, refund_id: int) -> Refund:
@@ -217,8 +218,7 @@ def receipt_record(
     different facts it is refused."""
     subscription = selectors.subscription_get(subscription_id)
     issuer = subscription.issue.issuer
-    if actor is not None:
-        gates.require_officer(actor, issuer)
+    gates.require_officer(actor, issuer)
     provider = provider or subscription.provider
     fingerprint = _fingerprint(
         subscription=subscription_id, amount=amount_pence, reference=reference, received_on=received_on

@@ -33,10 +33,10 @@ from typing import Any
 
 from django.db import transaction
 
+from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, ServiceError
-from compliance.services import audit_record
+from bondplatform.money import InvalidAmount, format_pence, parse_amount
 from investments.models import Receipt, Refund, Subscription
-from investments.money import InvalidAmount, format_pence, parse_amount
 from investments.services.payments import receipt_record
 from issuers import gates
 from issuers.selectors import issuer_get

@@ -30,8 +30,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from bondplatform.actors import SYSTEM
+from bondplatform.audit import audit_record
 from bondplatform.errors import Conflict, ServiceError
-from compliance.services import audit_record
 from investments.models import (
     Receipt,
     Refund,
@@ -198,7 +199,7 @@ def _payment_succeeded(record: StripeEvent, intent: dict[str, Any]) -> Handled:
         received_on = timezone.localdate(record.stripe_created_at)
         try:
             receipt = receipt_record(
-                actor=None,
+                actor=SYSTEM,
                 subscription_id=subscription.pk,
                 amount_pence=amount,
                 reference=subscription.reference,
@@ -256,7 +257,7 @@ def _payment_failed(record: StripeEvent, intent: dict[str, Any]) -> Handled:
     code = str(error.get("decline_code") or error.get("code") or "unknown")[:100]
     with transaction.atomic(durable=True):
         audit_record(
-            actor=None,
+            actor=SYSTEM,
             issuer=subscription.issue.issuer,
             action="subscription.card_payment_failed",
             obj=subscription,

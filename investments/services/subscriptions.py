@@ -29,10 +29,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
+from bondplatform.actors import SYSTEM
+from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, InvalidState, NotFound, NotPermitted, RuleViolation, ServiceError
 from compliance import caps
-from compliance.services import audit_record, decision_record
+from compliance.services import decision_record
 from investments import selectors
 from investments.models import (
     LIVE_SUBSCRIPTION_STATUSES,
@@ -379,7 +381,7 @@ def subscriptions_expire_unpaid(*, now: dt.datetime | None = None) -> int:
             if subscription.status != SubscriptionStatus.PENDING_PAYMENT:
                 continue  # paid or cancelled meanwhile
             subscription_end(
-                actor=None,
+                actor=SYSTEM,
                 issue=issue,
                 subscription=subscription,
                 status=SubscriptionStatus.EXPIRED,

@@ -8,8 +8,8 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
-from investments.ledger.models import LedgerPosting
 from investments.services import issues as issue_services
+from ledger.models import LedgerPosting
 
 CITYLIFE_TERMS = {
     "name": "Citylife Money-Back Bond 2026",

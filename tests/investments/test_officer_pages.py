@@ -16,7 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from compliance.models import AuditEvent
+from bondplatform.models import AuditEvent
 from investments.models import IssueStatus, Receipt, Refund, RefundStatus, Subscription
 from investments.services import issues as issue_services
 from investments.services import payments as payment_services

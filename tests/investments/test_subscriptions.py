@@ -193,7 +193,7 @@ def test_record_payment_marks_paid_once_per_idempotency_key(society, officer, re
     again = record_payment(officer, sub["id"], "250.00", ref, key="bank-line-1")
     assert first.status_code == again.status_code == 200
     assert again.json()["status"] == "paid"
-    from investments.ledger.models import LedgerEntry
+    from ledger.models import LedgerEntry
 
     assert LedgerEntry.objects.filter(issuer=society, kind="subscription_payment").count() == 1
     issue.refresh_from_db()

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from compliance.models import AuditEvent
+from bondplatform.models import AuditEvent
 from issuers.models import Issuer, RoleGrant
 from tests.conftest import assert_error, client_for
 

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from bondplatform.errors import ServiceError
-from investments.money import display_pounds
+from bondplatform.money import display_pounds
 from investments.payments import stripe_client
 from investments.payments.reconciliation import stripe_reconcile
 from issuers.models import Issuer

@@ -1,0 +1,1 @@
+"""The HTTP API of bond issues, subscriptions and payments, one module a resource."""

@@ -1,0 +1,35 @@
+"""`ledger/entries/?issue=`: the ledger's entry list, narrowed to one bond issue's accounts.
+
+The ledger knows nothing of bonds; which accounts belong to an issue is this
+app's knowledge (`investments.accounts`), so the narrowing is added here.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+
+from investments.selectors import issue_ledger_accounts
+from ledger.api import ENTRY_PARAMS, EntryOutSerializer, EntryQuerySerializer, LedgerEntriesApi
+
+
+class IssueEntryQuerySerializer(EntryQuerySerializer):
+    issue = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+
+
+class IssueLedgerEntriesApi(LedgerEntriesApi):
+    query_serializer = IssueEntryQuerySerializer
+
+    def account_codes(self, issuer, query: dict) -> list[str] | None:
+        issue_id = query.get("issue")
+        return None if issue_id is None else issue_ledger_accounts(issue_id)
+
+    @extend_schema(
+        parameters=[
+            *ENTRY_PARAMS,
+            OpenApiParameter("issue", int, required=False, description="Only entries of this bond issue."),
+        ],
+        responses=EntryOutSerializer(many=True),
+    )
+    def get(self, request):
+        return super().get(request)

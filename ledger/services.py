@@ -1,0 +1,432 @@
+"""Writing to the ledger: `entry_post` and `entry_reverse`, nothing else writes entries.
+
+How a post works (and why):
+1. Everything that needs no lock is checked first: at least two postings,
+   each a nonzero integer, a 3-letter currency, known account codes, zero
+   sum per currency. Nothing below the lock can fail on bad input.
+2. The issuer's `LedgerHead` row is locked (SELECT ... FOR UPDATE), last in
+   the project's lock order (issue -> investor -> ledger head): callers lock
+   their own rows first, so bursts serialise without deadlocks, and the head
+   lock is held only for the few statements below. On SQLite the
+   transaction's BEGIN IMMEDIATE already serialises writers.
+3. Under the lock, the next sequence and the hash are computed in Python
+   with the one canonical encoder (`canonical.py`). The entry, its postings
+   and the new head go to the database in one statement on PostgreSQL (a
+   data-modifying CTE; three statements on SQLite). The entry is inserted
+   ON CONFLICT (issuer, idempotency_key) DO NOTHING: when the key is taken,
+   by an earlier post or by one that committed while we waited for the
+   lock, nothing is written and the stored entry is compared instead.
+4. The accounts' ids are read by the same statement that locks the head;
+   an account's first use creates it, under the lock.
+
+So a post is four round trips: BEGIN, lock, insert, COMMIT.
+
+`entry_post` joins the caller's transaction if there is one (the caller then
+owns retries); otherwise it runs its own and retries a serialization failure
+or deadlock a few times: the idempotency key makes a retry safe.
+"""
+
+# Raw SQL here interpolates only table names from model _meta; every value is a parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass
+
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
+from django.utils import timezone
+
+from bondplatform.errors import BadInput, Conflict
+from ledger.canonical import chain_hash, entry_canonical_bytes
+from ledger.models import (
+    GENESIS_HASH,
+    EntryKind,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerHead,
+    LedgerPosting,
+    chart_line,
+)
+
+__all__ = ["Posting", "entry_post", "entry_reverse"]
+
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_MAX_AMOUNT = 2**63 - 1
+_MAX_POSTINGS = 1000
+_RETRIES = 3
+# SQLSTATEs worth retrying a whole transaction for.
+_RETRYABLE = {"40001", "40P01"}
+
+_ENTRY = LedgerEntry._meta.db_table
+_POSTING = LedgerPosting._meta.db_table
+_ACCOUNT = LedgerAccount._meta.db_table
+_HEAD = LedgerHead._meta.db_table
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One leg of an entry. `amount_pence` is signed: positive debits, negative credits."""
+
+    account: str
+    amount_pence: int
+    currency: str = "GBP"
+
+
+Leg = tuple[str, str, int]  # (account code, currency, signed amount)
+
+
+def entry_post(
+    *,
+    issuer,
+    kind: EntryKind | str,
+    value_date: dt.date,
+    description: str,
+    idempotency_key: str,
+    postings: list[Posting],
+    reverses: LedgerEntry | None = None,
+) -> LedgerEntry:
+    """Append one balanced entry to the issuer's chain, or return the one already posted with this key.
+
+    Raises BadInput for invalid postings and Conflict(`idempotency_key_reused`)
+    when the key was used for different content.
+    """
+    issuer_id = _issuer_id(issuer)
+    kind = _check_kind(kind)
+    _check_value_date(value_date)
+    _check_text("description", description, 500, allow_empty=False)
+    _check_text("idempotency_key", idempotency_key, 200, allow_empty=False)
+    legs = _check_postings(postings)
+    if reverses is not None:
+        if reverses.pk is None:
+            raise BadInput("Only a posted entry can be reversed.", code="invalid_reversal")
+        if reverses.issuer_id != issuer_id:
+            raise BadInput(
+                "An entry can only be reversed in its own issuer's ledger.", code="invalid_reversal"
+            )
+
+    connection = connections[DEFAULT_DB_ALIAS]
+    args = (issuer_id, kind, value_date, description, idempotency_key, legs, reverses)
+    if connection.in_atomic_block:
+        return _post(connection, *args)
+    for attempt in range(_RETRIES):
+        try:
+            with transaction.atomic(using=connection.alias):
+                return _post(connection, *args)
+        except OperationalError as exc:
+            if attempt == _RETRIES - 1 or getattr(exc.__cause__, "sqlstate", None) not in _RETRYABLE:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def entry_reverse(
+    *, entry: LedgerEntry, value_date: dt.date, description: str, idempotency_key: str
+) -> LedgerEntry:
+    """A new entry that undoes `entry`: the same postings with their signs flipped.
+
+    An entry is reversed at most once; reversing it again with another key is
+    refused with Conflict(`already_reversed`).
+    """
+    if entry.pk is None:
+        raise BadInput("Only a posted entry can be reversed.", code="invalid_reversal")
+    legs = LedgerPosting.objects.filter(entry_id=entry.pk).order_by("position")
+    postings = [
+        Posting(account=code, amount_pence=-amount, currency=currency)
+        for code, currency, amount in legs.values_list("account__code", "currency", "amount_pence")
+    ]
+    return entry_post(
+        issuer=entry.issuer_id,
+        kind=EntryKind.REVERSAL,
+        value_date=value_date,
+        description=description,
+        idempotency_key=idempotency_key,
+        postings=postings,
+        reverses=entry,
+    )
+
+
+# --- validation (no database) ---------------------------------------------------
+
+
+def _issuer_id(issuer) -> int:
+    issuer_id = (
+        issuer if isinstance(issuer, int) and not isinstance(issuer, bool) else getattr(issuer, "pk", None)
+    )
+    if not isinstance(issuer_id, int):
+        raise BadInput("The entry needs a saved issuer.", code="invalid_issuer")
+    return issuer_id
+
+
+def _check_kind(kind) -> str:
+    if kind not in EntryKind.values:
+        raise BadInput(f"Unknown entry kind {kind!r}.", code="invalid_kind")
+    return str(kind)
+
+
+def _check_value_date(value_date) -> None:
+    if not isinstance(value_date, dt.date) or isinstance(value_date, dt.datetime):
+        raise BadInput("value_date must be a date.", code="invalid_value_date")
+
+
+def _check_text(name: str, value, max_length: int, *, allow_empty: bool) -> None:
+    if not isinstance(value, str) or len(value) > max_length or "\x00" in value or not (allow_empty or value):
+        raise BadInput(
+            f"{name} must be a text of 1 to {max_length} characters.",
+            code=f"invalid_{name}",
+            fields={name: ["Invalid."]},
+        )
+
+
+def _check_postings(postings) -> tuple[Leg, ...]:
+    if not isinstance(postings, list | tuple) or len(postings) < 2:
+        raise BadInput("An entry needs at least two postings.", code="too_few_postings")
+    if len(postings) > _MAX_POSTINGS:
+        raise BadInput(f"An entry has at most {_MAX_POSTINGS} postings.", code="too_many_postings")
+    legs = []
+    totals: dict[str, int] = {}
+    for posting in postings:
+        if not isinstance(posting, Posting):
+            raise BadInput("Postings must be Posting objects.", code="invalid_posting")
+        amount, currency, code = posting.amount_pence, posting.currency, posting.account
+        if type(amount) is not int or amount == 0 or abs(amount) > _MAX_AMOUNT:
+            raise BadInput(
+                "Each posting's amount is a nonzero whole number of minor units.", code="invalid_amount"
+            )
+        if not isinstance(currency, str) or not _CURRENCY.match(currency):
+            raise BadInput(f"{currency!r} is not a currency code.", code="invalid_currency")
+        if not isinstance(code, str) or chart_line(code) is None:
+            raise BadInput(f"{code!r} is not an account in the chart of accounts.", code="unknown_account")
+        totals[currency] = totals.get(currency, 0) + amount
+        legs.append((code, currency, amount))
+    unbalanced = sorted(c for c, total in totals.items() if total != 0)
+    if unbalanced:
+        raise BadInput(
+            f"Debits and credits differ in {', '.join(unbalanced)}.",
+            code="unbalanced_entry",
+            fields={"postings": [f"{c} sums to {totals[c]}, not 0." for c in unbalanced]},
+        )
+    return tuple(legs)
+
+
+# --- under the lock ---------------------------------------------------------------
+
+
+def _post(connection, issuer_id, kind, value_date, description, key, legs, reverses) -> LedgerEntry:
+    codes = sorted({leg[0] for leg in legs})
+    with connection.cursor() as cursor:
+        last_sequence, last_hash, account_ids = _head_lock(connection, cursor, issuer_id, codes)
+
+        if reverses is not None:
+            cursor.execute(
+                f"SELECT id FROM {_ENTRY} WHERE reverses_id = %s AND idempotency_key <> %s",
+                [reverses.pk, key],
+            )
+            if cursor.fetchone() is not None:
+                raise Conflict(
+                    f"Entry #{reverses.sequence} has already been reversed.", code="already_reversed"
+                )
+        if len(account_ids) < len(codes):
+            account_ids = _accounts_get_or_create(cursor, issuer_id, codes)
+
+        sequence = last_sequence + 1
+        recorded_at = timezone.now()
+        digest = chain_hash(
+            last_hash,
+            entry_canonical_bytes(
+                issuer_id=issuer_id,
+                sequence=sequence,
+                kind=kind,
+                value_date=value_date,
+                description=description,
+                idempotency_key=key,
+                reverses_sequence=reverses.sequence if reverses is not None else None,
+                recorded_at=recorded_at,
+                postings=legs,
+            ),
+        )
+        ops = connection.ops
+        entry_params = [
+            issuer_id,
+            sequence,
+            kind,
+            ops.adapt_datefield_value(value_date),
+            description,
+            key,
+            reverses.pk if reverses is not None else None,
+            ops.adapt_datetimefield_value(recorded_at),
+            last_hash,
+            digest,
+        ]
+        posting_params = []
+        for position, (code, currency, amount) in enumerate(legs):
+            posting_params += [account_ids[code], position, currency, amount]
+        head_params = [sequence, digest, issuer_id]
+        insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_portable
+        entry_id = insert(cursor, entry_params, posting_params, len(legs), head_params)
+        if entry_id is None:
+            # The key is taken (ON CONFLICT DO NOTHING wrote nothing): a replay, or a misuse of the key.
+            cursor.execute(
+                f"SELECT id FROM {_ENTRY} WHERE issuer_id = %s AND idempotency_key = %s", [issuer_id, key]
+            )
+            return _replay(cursor.fetchone()[0], kind, value_date, description, key, legs, reverses)
+
+    entry = LedgerEntry(
+        id=entry_id,
+        issuer_id=issuer_id,
+        sequence=sequence,
+        kind=kind,
+        value_date=value_date,
+        description=description,
+        idempotency_key=key,
+        reverses=reverses,
+        recorded_at=recorded_at,
+        prev_hash=last_hash,
+        hash=digest,
+    )
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
+
+
+def _head_lock(connection, cursor, issuer_id: int, codes: list[str]) -> tuple[int, str, dict[str, int]]:
+    """Lock the issuer's head row (creating it on the first post); also read the accounts' ids.
+
+    On PostgreSQL one statement does both. Its account subquery reads the
+    snapshot taken before any wait for the lock, so an account created
+    meanwhile may be missing from it: it is then looked up (and not created
+    twice, see `_accounts_get_or_create`). Accounts are never deleted, so
+    an id that is there is right.
+    """
+    in_codes = ", ".join(["%s"] * len(codes))
+    if connection.vendor == "postgresql":
+        select = (
+            "SELECT last_sequence, last_hash,"
+            f" ARRAY(SELECT code || '=' || id FROM {_ACCOUNT} WHERE issuer_id = %s AND code IN ({in_codes}))"
+            f" FROM {_HEAD} WHERE issuer_id = %s FOR UPDATE"
+        )
+        params = [issuer_id, *codes, issuer_id]
+    else:
+        select = f"SELECT last_sequence, last_hash, NULL FROM {_HEAD} WHERE issuer_id = %s"
+        params = [issuer_id]
+    cursor.execute(select, params)
+    row = cursor.fetchone()
+    if row is None:
+        # Two first posts may race here: ON CONFLICT lets the loser wait on
+        # the winner's row instead of failing, and both then lock it.
+        cursor.execute(
+            f"INSERT INTO {_HEAD} (issuer_id, last_sequence, last_hash) VALUES (%s, 0, %s)"
+            " ON CONFLICT (issuer_id) DO NOTHING",
+            [issuer_id, GENESIS_HASH],
+        )
+        cursor.execute(select, params)
+        row = cursor.fetchone()
+    last_sequence, last_hash, pairs = row
+    if pairs is None:
+        cursor.execute(
+            f"SELECT code, id FROM {_ACCOUNT} WHERE issuer_id = %s AND code IN ({in_codes})",
+            [issuer_id, *codes],
+        )
+        account_ids = dict(cursor.fetchall())
+    else:
+        account_ids = {code: int(account_id) for code, _, account_id in (p.rpartition("=") for p in pairs)}
+    return int(last_sequence), last_hash, account_ids
+
+
+_ENTRY_COLUMNS = "issuer_id, sequence, kind, value_date, description, idempotency_key, reverses_id, recorded_at, prev_hash, hash"
+_ENTRY_VALUES = ", ".join(["%s"] * 10)
+
+
+def _insert_postgresql(cursor, entry_params, posting_params, n, head_params) -> int | None:
+    # One round trip for the entry, its postings and the head. ON CONFLICT
+    # sees keys committed while this transaction waited for the head lock
+    # (which a plain existence check, bound to the statement's snapshot,
+    # would not); on a taken key nothing at all is written.
+    values = ", ".join(["(%s, %s, %s, %s)"] * n)
+    cursor.execute(
+        f"WITH e AS (INSERT INTO {_ENTRY} ({_ENTRY_COLUMNS}) VALUES ({_ENTRY_VALUES})"
+        " ON CONFLICT (issuer_id, idempotency_key) DO NOTHING RETURNING id),"
+        f" p AS (INSERT INTO {_POSTING} (entry_id, account_id, position, currency, amount_pence)"
+        f" SELECT e.id, v.a, v.p, v.c, v.m FROM e CROSS JOIN (VALUES {values}) AS v(a, p, c, m)),"
+        f" h AS (UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s FROM e WHERE issuer_id = %s)"
+        " SELECT id FROM e",
+        [*entry_params, *posting_params, *head_params],
+    )
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _insert_portable(cursor, entry_params, posting_params, n, head_params) -> int | None:
+    cursor.execute(
+        f"INSERT INTO {_ENTRY} ({_ENTRY_COLUMNS}) VALUES ({_ENTRY_VALUES})"
+        " ON CONFLICT (issuer_id, idempotency_key) DO NOTHING RETURNING id",
+        entry_params,
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    entry_id = row[0]
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * n)
+    params = []
+    for i in range(n):
+        params += [entry_id, *posting_params[4 * i : 4 * i + 4]]
+    cursor.execute(
+        f"INSERT INTO {_POSTING} (entry_id, account_id, position, currency, amount_pence) VALUES {values}",
+        params,
+    )
+    cursor.execute(f"UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s WHERE issuer_id = %s", head_params)
+    return entry_id
+
+
+def _accounts_get_or_create(cursor, issuer_id: int, codes: list[str]) -> dict[str, int]:
+    """Ids of the issuer's accounts, creating those that do not exist yet.
+
+    Runs under the head lock, so accounts of one issuer are created by one
+    transaction at a time; ON CONFLICT still makes it safe without the lock.
+    """
+    in_codes = ", ".join(["%s"] * len(codes))
+    select = f"SELECT code, id FROM {_ACCOUNT} WHERE issuer_id = %s AND code IN ({in_codes})"
+    cursor.execute(select, [issuer_id, *codes])
+    found = dict(cursor.fetchall())
+    absent = [code for code in codes if code not in found]
+    if absent:
+        now = cursor.db.ops.adapt_datetimefield_value(timezone.now())
+        params: list = []
+        for code in absent:
+            line = chart_line(code)
+            assert line is not None  # the codes were checked against the chart before the lock
+            params += [issuer_id, code, str(line.account_type), str(line.normal_side), now]
+        cursor.execute(
+            f"INSERT INTO {_ACCOUNT} (issuer_id, code, account_type, normal_side, created_at)"
+            f" VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(absent))}"
+            " ON CONFLICT (issuer_id, code) DO NOTHING",
+            params,
+        )
+        cursor.execute(select, [issuer_id, *codes])
+        found = dict(cursor.fetchall())
+    return found
+
+
+def _replay(existing_id, kind, value_date, description, key, legs, reverses) -> LedgerEntry:
+    """The key was used before: the same content returns that entry, anything else is refused."""
+    entry = LedgerEntry.objects.select_related("reverses").get(pk=existing_id)
+    stored = tuple(
+        LedgerPosting.objects.filter(entry_id=existing_id)
+        .order_by("position")
+        .values_list("account__code", "currency", "amount_pence")
+    )
+    same = (
+        entry.kind == kind
+        and entry.value_date == value_date
+        and entry.description == description
+        and entry.reverses_id == (reverses.pk if reverses is not None else None)
+        and stored == legs
+    )
+    if not same:
+        raise Conflict(
+            f"The idempotency key {key!r} was already used for a different entry (#{entry.sequence}).",
+            code="idempotency_key_reused",
+        )
+    return entry
