@@ -22,16 +22,23 @@ from rest_framework.views import set_rollback
 
 
 class ServiceError(Exception):
-    """A refusal by a service, carried to the client unchanged."""
+    """A refusal by a service, carried to the client unchanged.
+
+    `rule` names the rule that refused, for the decision log (by default the
+    code); `deny_recorded` is set once that deny decision has been kept, so
+    that nested services record it once (`compliance.services.refusals_kept`).
+    """
 
     status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY
     code: str = "rule_violation"
+    deny_recorded: bool = False
 
     def __init__(
         self,
         detail: str,
         *,
         code: str | None = None,
+        rule: str | None = None,
         fields: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
     ):
@@ -39,6 +46,7 @@ class ServiceError(Exception):
         self.detail = detail
         if code:
             self.code = code
+        self.rule = rule or self.code
         self.fields = fields or {}
         # Machine-readable facts beside the sentence (e.g. the amount left).
         self.extra = extra or {}
@@ -72,15 +80,9 @@ class Conflict(ServiceError):
 
 
 class RuleViolation(ServiceError):
-    """A business rule refuses the operation (422).
-
-    `deny` may carry the facts of the rule's deny decision, for the decision
-    log to keep after the refused action rolls back (`compliance.services`).
-    """
+    """A business rule refuses the operation (422); its deny decision is kept."""
 
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    deny: Any = None
-    deny_recorded: bool = False
 
 
 _DRF_CODES = {

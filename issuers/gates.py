@@ -10,6 +10,8 @@ never passes `require_self`, since it owns nothing.
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from rest_framework.exceptions import NotAuthenticated
 
 from bondplatform.actors import Actor, SystemActor, is_system
@@ -34,6 +36,14 @@ def roles_in(user: User, issuer: Issuer | int) -> set[str]:
 def require_signed_in(user: User) -> None:
     if not user.is_authenticated and not is_system(user):
         raise NotAuthenticated()
+
+
+def require_person(actor: User) -> AuthUser:
+    """A signed-in person (not the system): for what only a person can do, such as subscribing."""
+    require_signed_in(actor)
+    if isinstance(actor, SystemActor) or isinstance(actor, AnonymousUser):
+        raise NotPermitted("Only a signed-in person can do this.", code="person_only")
+    return actor
 
 
 def require_staff(user: User) -> None:

@@ -26,6 +26,7 @@ from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, RuleViolation, ServiceError
 from bondplatform.money import display_pounds
+from compliance.services import refusals_kept
 from investments import accounts, selectors
 from investments.models import (
     BondIssue,
@@ -226,11 +227,12 @@ def receipt_record(
     existing = Receipt.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return _replay(existing, fingerprint)
-    if reference.strip().upper() != subscription.reference:
-        raise RuleViolation(
-            f"The reference {reference!r} is not this subscription's ({subscription.reference}).",
-            code="reference_mismatch",
-        )
+    with refusals_kept(actor=actor, issuer=issuer, subject=subscription):
+        if reference.strip().upper() != subscription.reference:
+            raise RuleViolation(
+                f"The reference {reference!r} is not this subscription's ({subscription.reference}).",
+                code="reference_mismatch",
+            )
     with transaction.atomic(durable=True):
         # Lock order: issue, then the investor's subscription, then (in entry_post) the ledger head.
         issue = BondIssue.objects.select_for_update().get(pk=subscription.issue_id)

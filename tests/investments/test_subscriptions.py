@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from bondplatform.models import AuditEvent
 from compliance.models import Decision
 from investments.models import BondIssue, Refund, Subscription
 from investments.services.subscriptions import subscriptions_expire_unpaid
@@ -266,6 +267,9 @@ def test_unpaid_subscriptions_expire_and_release_capacity(society, officer, resi
     assert subscriptions_expire_unpaid(now=timezone.now() + dt.timedelta(hours=73)) == 1
     assert Subscription.objects.get(pk=sub["id"]).status == "expired"
     assert BondIssue.objects.get(pk=issue.pk).committed_pence == 0
+    # The scheduled task acted as the named system actor, and the audit trail says so.
+    event = AuditEvent.objects.get(action="subscription.expired", object_id=str(sub["id"]))
+    assert (event.actor, event.system_actor) == (None, "system")
 
 
 def test_my_subscriptions_lists_only_my_own(society, officer, resident, outsider):
