@@ -16,9 +16,15 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.utils import timezone
 
+from bondplatform.errors import RuleViolation
+from compliance.asset_lock import Outflow, asset_lock_judge
 from compliance.models import Decision, Outcome
+from compliance.services import refusals_kept
+from ledger.models import LedgerEntry
+from ledger.services import Posting, entry_post
 from tests.conftest import assert_error, client_for
 from tests.investments.bonds import make_issue
 
@@ -149,6 +155,28 @@ def test_reference_mismatch(society, officer, resident):
     )
     assert_error(response, 422, "reference_mismatch")
     assert denied(society, "reference_mismatch").actor == officer
+
+
+def test_asset_lock_violation(society, officer):
+    # Until an API pays out (the bond-life and distribution services), the guard is driven
+    # as those services drive it: inside their transaction, wrapped in refusals_kept.
+    outflow = Outflow(purpose="other", amount_pence=100_00, recipient="a director")
+    with pytest.raises(RuleViolation) as refused:
+        with refusals_kept(actor=officer, issuer=society), transaction.atomic():
+            entry_post(
+                issuer=society,
+                kind="distribution",
+                value_date=timezone.localdate(),
+                description="A payment the asset lock forbids",
+                idempotency_key="forbidden",
+                postings=[Posting("distributions", 100_00), Posting("cash_at_bank", -100_00)],
+            )
+            asset_lock_judge(actor=officer, issuer=society, outflow=outflow)
+    assert refused.value.code == "asset_lock_violation"
+    assert not LedgerEntry.objects.filter(issuer=society).exists()  # the ledger is untouched
+    decision = denied(society, "asset_lock")
+    assert decision.context["purpose"] == "other"
+    assert "SI 2006/264" in decision.context["source"]
 
 
 # Refusals that are not a rule judging an actor's request, and why.
