@@ -32,9 +32,8 @@ from compliance import selectors as compliance_selectors
 from investments import selectors
 from investments.forms import AllotForm, BankStatementForm, RecordPaymentForm
 from investments.models import BondIssue, IssueStatus, SubscriptionStatus
+from investments.payments import bank_statements, receipts, refunds
 from investments.services import issues as issue_services
-from investments.services import payments as payment_services
-from investments.services import statements as statement_services
 from issuers import gates
 from issuers import selectors as issuer_selectors
 from ledger import selectors as ledger_selectors
@@ -162,7 +161,7 @@ def officer_record_payment(request, subscription_id: int):
         return redirect("officer-issue", issue_id=subscription.issue_id)
     data = form.cleaned_data
     try:
-        receipt = payment_services.receipt_record(
+        receipt = receipts.receipt_record(
             actor=request.user,
             subscription_id=subscription.pk,
             amount_pence=data["amount"],
@@ -180,8 +179,7 @@ def officer_record_payment(request, subscription_id: int):
         fresh = selectors.subscription_get(receipt.subscription_id)
         messages.success(
             request,
-            f"Recorded the payment for {fresh.reference}: "
-            f"{payment_services.receipt_outstanding_message(fresh)}",
+            f"Recorded the payment for {fresh.reference}: {receipts.receipt_outstanding_message(fresh)}",
         )
     return redirect("officer-issue", issue_id=subscription.issue_id)
 
@@ -193,7 +191,7 @@ def officer_refund_sent(request, refund_id: int):
     issue = refund.subscription.issue
     gates.require_officer(request.user, issue.issuer_id)
     try:
-        payment_services.refund_mark_sent(actor=request.user, refund_id=refund.pk)
+        refunds.refund_mark_sent(actor=request.user, refund_id=refund.pk)
     except ServiceError as refusal:
         messages.error(request, refusal.detail)
     else:
@@ -210,7 +208,7 @@ def officer_bank_statement(request, issuer_id: int):
     report = None
     if form.is_bound and form.is_valid():
         try:
-            imported = statement_services.bank_statement_import(
+            imported = bank_statements.bank_statement_import(
                 actor=request.user, issuer_id=issuer.pk, content=form.cleaned_data["file"].read()
             )
         except ServiceError as refusal:
@@ -223,7 +221,7 @@ def officer_bank_statement(request, issuer_id: int):
     )
 
 
-def _report_for_page(report: statement_services.StatementReport) -> dict[str, Any]:
+def _report_for_page(report: bank_statements.StatementReport) -> dict[str, Any]:
     """The import report with its amounts back in pence, for the `money` filter."""
 
     def pence(text: str | None) -> int | None:

@@ -25,11 +25,8 @@ from investments.models import (
     PaymentMethod,
     Subscription,
 )
-from investments.payments import stripe_client
+from investments.payments import bank_statements, receipts, refunds, stripe_client, webhooks
 from investments.services import issues as issue_services
-from investments.services import payments as payment_services
-from investments.services import statements as statement_services
-from investments.services import stripe_webhooks as stripe_webhook_services
 from investments.services import subscriptions as subscription_services
 from issuers import gates
 from issuers import selectors as issuer_selectors
@@ -336,7 +333,7 @@ class SubscriptionRecordPaymentApi(APIView):
         serializer = RecordPaymentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         key = idempotency_key(request)
-        receipt = payment_services.receipt_record(
+        receipt = receipts.receipt_record(
             actor=request.user,
             subscription_id=subscription_id,
             amount_pence=serializer.validated_data["amount"],
@@ -358,7 +355,7 @@ class RefundMarkSentApi(APIView):
         ),
     )
     def post(self, request, refund_id: int):
-        refund = payment_services.refund_mark_sent(actor=request.user, refund_id=refund_id)
+        refund = refunds.refund_mark_sent(actor=request.user, refund_id=refund_id)
         return Response(
             {
                 "id": refund.pk,
@@ -401,7 +398,7 @@ class StripeWebhookApi(APIView):
             payload=request.body, signature=request.headers.get("Stripe-Signature")
         )
         try:
-            record = stripe_webhook_services.stripe_event_receive(event=event)
+            record = webhooks.stripe_event_receive(event=event)
         except Exception as exc:
             # Stored but not handled: a non-2xx answer makes Stripe deliver it again.
             logger.exception("Stripe event %s could not be handled", event["id"])
@@ -524,7 +521,7 @@ class BankStatementImportApi(APIView):
         upload = serializer.validated_data["file"]
         if upload.size > self.MAX_BYTES:
             raise serializers.ValidationError({"file": [f"At most {self.MAX_BYTES // (1024 * 1024)} MB."]})
-        report = statement_services.bank_statement_import(
+        report = bank_statements.bank_statement_import(
             actor=request.user, issuer_id=issuer_id, content=upload.read()
         )
         return Response(BankStatementReportSerializer(report).data)

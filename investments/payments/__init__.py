@@ -2,7 +2,7 @@
 
 A provider turns a subscription into instructions for the resident (a bank
 reference, a Stripe PaymentIntent) and settles refunds. Money arriving is
-recorded by `investments.services.payments.receipt_record`, whatever the
+recorded by `investments.payments.receipts.receipt_record`, whatever the
 provider, so that every path posts the same ledger entries.
 """
 

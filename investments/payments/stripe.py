@@ -9,7 +9,7 @@
   so a PaymentIntent Stripe may have made behind a timeout cannot be paid.
 - The resident's browser confirms the PaymentIntent with Stripe.js; card data
   never reaches us. Money is recorded when `payment_intent.succeeded` arrives
-  (see `investments.services.stripe_webhooks`).
+  (see `investments.payments.webhooks`).
 - Refunds go back to the card at once, with an idempotency key per Refund row.
 """
 
@@ -40,7 +40,7 @@ class StripeProvider(PaymentProvider):
 
     def prepare(self, subscription: Subscription) -> None:
         from investments.models import Subscription  # noqa: PLC0415 - TODO: the payments package removes this circle
-        from investments.services.card_payments import subscription_abandon_unprepared  # noqa: PLC0415 - TODO: as above
+        from investments.payments.card import subscription_abandon_unprepared  # noqa: PLC0415 - TODO: as above
 
         if subscription.provider_payment_id:
             return  # already prepared (a replayed request)

@@ -48,7 +48,7 @@ from investments.models import (
     SubscriptionStatus,
 )
 from investments.payments import provider_for_method, provider_named
-from investments.services.payments import refund_owe
+from investments.payments.refunds import refund_owe
 from issuers import gates
 from people.models import Profile
 

@@ -37,7 +37,7 @@ from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, ServiceError
 from bondplatform.money import InvalidAmount, format_pence, parse_amount
 from investments.models import Receipt, Refund, Subscription
-from investments.services.payments import receipt_record
+from investments.payments.receipts import receipt_record
 from issuers import gates
 from issuers.selectors import issuer_get
 

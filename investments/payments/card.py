@@ -33,7 +33,7 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
-from investments.services.payments import refund_settle_with_provider
+from investments.payments.refunds import refund_settle_with_provider
 from ledger.models import EntryKind, LedgerEntry
 from ledger.services import Posting, entry_post
 
