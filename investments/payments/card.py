@@ -1,6 +1,8 @@
 """Card payments (Stripe): the state changes that only card payments have.
 
-- a subscription whose PaymentIntent could not be created is abandoned;
+- the payment is set up after the subscription is committed (only card
+  payments need it: a bank transfer's reference is made with the subscription),
+  and a subscription whose PaymentIntent could not be created is abandoned;
 - a refund made at Stripe rather than by us (the dashboard) is recorded;
 - Stripe's fee on a charge is posted on its own;
 - refunds Stripe could not take at the time are retried.
@@ -23,6 +25,7 @@ from django.utils import timezone
 
 from bondplatform.actors import SYSTEM
 from bondplatform.audit import audit_record
+from bondplatform.errors import ServiceError
 from investments import accounts
 from investments.models import (
     LIVE_SUBSCRIPTION_STATUSES,
@@ -33,6 +36,7 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
+from investments.payments.providers import provider_named
 from investments.payments.refunds import refund_settle_with_provider
 from ledger.models import EntryKind, LedgerEntry
 from ledger.services import Posting, entry_post
@@ -44,6 +48,33 @@ STRIPE = "stripe"
 
 class NeedsReview(Exception):
     """Stripe reports something we will not apply without a person (the inbox keeps it)."""
+
+
+def payment_prepare(*, subscription: Subscription) -> Subscription:
+    """After the subscription is committed: have its provider set up what the resident pays against.
+
+    Runs outside any transaction (the provider may call out over the network)
+    and is safe to repeat: a subscription already set up is left alone, and
+    the provider returns the same payment when asked twice. If the provider
+    cannot set it up, the subscription gives its place back at once
+    (`subscription_abandon_unprepared`) and the provider's error is raised for
+    the resident. Updates `subscription` in place and returns it."""
+    if subscription.provider_payment_id:
+        return subscription  # already prepared (a replayed request)
+    try:
+        prepared = provider_named(subscription.provider).prepare(subscription)
+    except ServiceError as failure:
+        subscription_abandon_unprepared(subscription_id=subscription.pk, reason=failure.code)
+        subscription.refresh_from_db()
+        raise
+    if prepared is not None:
+        # Only if nobody stored one meanwhile (a concurrent replay gets the same PaymentIntent).
+        Subscription.objects.filter(pk=subscription.pk, provider_payment_id__isnull=True).update(
+            provider_payment_id=prepared.provider_payment_id,
+            provider_client_secret=prepared.client_secret,
+        )
+        subscription.refresh_from_db(fields=["provider_payment_id", "provider_client_secret"])
+    return subscription
 
 
 def subscription_abandon_unprepared(*, subscription_id: int, reason: str) -> Subscription:

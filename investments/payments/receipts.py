@@ -33,7 +33,7 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
-from investments.payments import provider_named
+from investments.payments.providers import provider_named
 from issuers import gates
 from ledger.models import EntryKind
 from ledger.services import Posting, entry_post

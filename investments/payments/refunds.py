@@ -28,7 +28,7 @@ from investments.models import (
     RefundStatus,
     Subscription,
 )
-from investments.payments import provider_named
+from investments.payments.providers import provider_named
 from issuers import gates
 from ledger.models import EntryKind
 from ledger.services import Posting, entry_post

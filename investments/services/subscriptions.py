@@ -47,7 +47,8 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
-from investments.payments import provider_for_method, provider_named
+from investments.payments.card import payment_prepare
+from investments.payments.providers import provider_for_method, provider_named
 from investments.payments.refunds import refund_owe
 from issuers import gates
 from people.models import Profile
@@ -177,7 +178,7 @@ def subscription_create(
         if existing is None:
             raise
         return _ready_to_pay(existing), False
-    provider.prepare(subscription)
+    payment_prepare(subscription=subscription)
     return subscription, True
 
 
@@ -186,7 +187,7 @@ def _ready_to_pay(subscription: Subscription) -> Subscription:
     died between committing it and calling the provider. Set it up now; providers make
     `prepare` idempotent (Stripe: one PaymentIntent per subscription and amount)."""
     if subscription.status == SubscriptionStatus.PENDING_PAYMENT:
-        provider_named(subscription.provider).prepare(subscription)
+        payment_prepare(subscription=subscription)
     return subscription
 
 
