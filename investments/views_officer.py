@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import wraps
 from typing import Any
 
@@ -27,7 +28,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bondplatform.errors import NotFound, NotPermitted, ServiceError
-from bondplatform.money import format_pence, parse_amount
+from bondplatform.money import display_pounds, format_pence
 from compliance import selectors as compliance_selectors
 from investments import selectors
 from investments.forms import AllotForm, BankStatementForm, RecordPaymentForm
@@ -177,10 +178,9 @@ def officer_record_payment(request, subscription_id: int):
         messages.error(request, f"Payment for {subscription.reference} not recorded: {refusal.detail}")
     else:
         fresh = selectors.subscription_get(receipt.subscription_id)
-        messages.success(
-            request,
-            f"Recorded the payment for {fresh.reference}: {receipts.receipt_outstanding_message(fresh)}",
-        )
+        owed = fresh.amount_pence - fresh.received_pence
+        outstanding = f"{display_pounds(owed)} is still to pay." if owed > 0 else "Paid in full."
+        messages.success(request, f"Recorded the payment for {fresh.reference}: {outstanding}")
     return redirect("officer-issue", issue_id=subscription.issue_id)
 
 
@@ -222,21 +222,14 @@ def officer_bank_statement(request, issuer_id: int):
 
 
 def _report_for_page(report: bank_statements.StatementReport) -> dict[str, Any]:
-    """The import report with its amounts back in pence, for the `money` filter."""
-
-    def pence(text: str | None) -> int | None:
-        return None if text is None else parse_amount(text)
-
+    """The import report as plain data for the template (which formats pence with `money`)."""
     return {
         "lines": report.lines,
-        "matched": [
-            {**line, "amount_pence": pence(line["amount"]), "refund_owed_pence": pence(line["refund_owed"])}
-            for line in report.matched
-        ],
-        "unmatched": [{**line, "amount_pence": pence(line["amount"])} for line in report.unmatched],
-        "skipped": report.skipped,
-        "errors": report.errors,
-        "recorded_count": sum(1 for line in report.matched if not line["already_recorded"]),
+        "matched": [asdict(line) for line in report.matched],
+        "unmatched": [asdict(line) for line in report.unmatched],
+        "skipped": [asdict(line) for line in report.skipped],
+        "errors": [asdict(line) for line in report.errors],
+        "recorded_count": report.recorded_count,
         "matched_pence": report.matched_pence,
         "recorded_pence": report.recorded_pence,
         "unmatched_pence": report.unmatched_pence,

@@ -8,7 +8,7 @@ import logging
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -133,76 +133,61 @@ class BankStatementUploadSerializer(serializers.Serializer):
     )
 
 
-_StatementLine = inline_serializer(
-    "BankStatementMatchedLine",
-    {
-        "line": serializers.IntegerField(),
-        "subscription": serializers.IntegerField(),
-        "issue": serializers.IntegerField(),
-        "reference": serializers.CharField(),
-        "date": serializers.DateField(),
-        "amount": serializers.CharField(),
-        "status": serializers.CharField(),
-        "received": serializers.CharField(),
-        "refund_owed": serializers.CharField(allow_null=True),
-        "already_recorded": serializers.BooleanField(),
-    },
-    many=True,
-)
+class BankStatementMatchedLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField(source="number")
+    subscription = serializers.IntegerField(source="subscription_id")
+    issue = serializers.IntegerField(source="issue_id")
+    reference = serializers.CharField()
+    date = serializers.DateField()
+    amount = MoneyField(source="amount_pence")
+    status = serializers.CharField()
+    received = MoneyField(source="received_pence")
+    refund_owed = MoneyField(source="refund_owed_pence", allow_null=True)
+    already_recorded = serializers.BooleanField()
+
+
+class BankStatementUnmatchedLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField(source="number")
+    date = serializers.DateField()
+    amount = MoneyField(source="amount_pence")
+    reference = serializers.CharField()
+    description = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class BankStatementSkippedLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField(source="number")
+    reason = serializers.CharField()
+
+
+class BankStatementLineErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(source="number")
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class BankStatementTotalsSerializer(serializers.Serializer):
+    lines = serializers.IntegerField()
+    matched = serializers.IntegerField()
+    recorded = serializers.IntegerField()
+    unmatched = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # see BankStatementReportSerializer
+    matched_amount = MoneyField(source="matched_pence", allow_zero=True)
+    recorded_amount = MoneyField(source="recorded_pence", allow_zero=True)
+    unmatched_amount = MoneyField(source="unmatched_pence", allow_zero=True)
 
 
 class BankStatementReportSerializer(serializers.Serializer):
     issuer = serializers.IntegerField(source="issuer_id")
     currency = serializers.CharField(default="GBP")
-    matched = _StatementLine
-    unmatched = inline_serializer(
-        "BankStatementUnmatchedLine",
-        {
-            "line": serializers.IntegerField(),
-            "date": serializers.DateField(),
-            "amount": serializers.CharField(),
-            "reference": serializers.CharField(),
-            "description": serializers.CharField(),
-            "reason": serializers.CharField(),
-        },
-        many=True,
-    )
-    skipped = inline_serializer(
-        "BankStatementSkippedLine",
-        {"line": serializers.IntegerField(), "reason": serializers.CharField()},
-        many=True,
-    )
+    matched = BankStatementMatchedLineSerializer(many=True)
+    unmatched = BankStatementUnmatchedLineSerializer(many=True)
+    skipped = BankStatementSkippedLineSerializer(many=True)
     # DRF's metaclass moves declared fields out of the class, so this does not
     # shadow Serializer.errors; the stubs cannot know that.
-    errors = inline_serializer(  # type: ignore[assignment]
-        "BankStatementLineError",
-        {
-            "line": serializers.IntegerField(),
-            "code": serializers.CharField(),
-            "detail": serializers.CharField(),
-        },
-        many=True,
-    )
-    totals = serializers.SerializerMethodField()
-
-    @extend_schema_field(
-        inline_serializer(
-            "BankStatementTotals",
-            {
-                "lines": serializers.IntegerField(),
-                "matched": serializers.IntegerField(),
-                "recorded": serializers.IntegerField(),
-                "unmatched": serializers.IntegerField(),
-                "skipped": serializers.IntegerField(),
-                "errors": serializers.IntegerField(),
-                "matched_amount": serializers.CharField(),
-                "recorded_amount": serializers.CharField(),
-                "unmatched_amount": serializers.CharField(),
-            },
-        )
-    )
-    def get_totals(self, report) -> dict:
-        return report.totals()
+    errors = BankStatementLineErrorSerializer(many=True)  # type: ignore[assignment]
+    totals = BankStatementTotalsSerializer()
 
 
 class BankStatementImportApi(APIView):

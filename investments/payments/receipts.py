@@ -23,7 +23,6 @@ from django.utils import timezone
 from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, RuleViolation
-from bondplatform.money import display_pounds
 from investments import accounts, selectors
 from investments.models import (
     BondIssue,
@@ -182,8 +181,3 @@ def _receipt_apply(
         },
     )
     return receipt
-
-
-def receipt_outstanding_message(subscription: Subscription) -> str:
-    owed = subscription.amount_pence - subscription.received_pence
-    return f"{display_pounds(owed)} is still to pay." if owed > 0 else "Paid in full."
