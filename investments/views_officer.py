@@ -170,9 +170,6 @@ def officer_record_payment(request, subscription_id: int):
             received_on=data["received_on"],
             # The form's token, per officer: the same form sent twice is one receipt.
             idempotency_key=f"web:{request.user.pk}:{data['token']}",
-            # Money an officer saw in the issuer's bank account lands in cash at bank,
-            # whatever the subscription's method (as with the API's record-payment).
-            provider="bank_transfer",
         )
     except ServiceError as refusal:
         messages.error(request, f"Payment for {subscription.reference} not recorded: {refusal.detail}")

@@ -36,6 +36,7 @@ from typing import Any
 
 from django.db import transaction
 
+from bondplatform.actors import Actor
 from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, ServiceError
 from bondplatform.money import InvalidAmount, format_pence, parse_amount
@@ -167,7 +168,7 @@ class _Line:
         return f"{self.date.isoformat()}|{self.amount_pence}|{' '.join(self.reference.upper().split())}"
 
 
-def bank_statement_import(*, actor: Any, issuer_id: int, content: bytes) -> StatementReport:
+def bank_statement_import(*, actor: Actor, issuer_id: int, content: bytes) -> StatementReport:
     """Record the money in a bank statement against this issuer's subscriptions; list what did not match."""
     issuer = issuer_get(issuer_id)
     gates.require_officer(actor, issuer)
@@ -350,7 +351,7 @@ def _match(line: _Line, references: dict[str, Subscription]) -> tuple[Subscripti
 
 def _record(
     *,
-    actor: Any,
+    actor: Actor,
     issuer_id: int,
     line: _Line,
     occurrence: int,
@@ -367,7 +368,6 @@ def _record(
             reference=subscription.reference,
             received_on=line.date,
             idempotency_key=key,
-            provider="bank_transfer",
         )
     except ServiceError as refusal:
         report.errors.append(LineError(number=line.number, code=refusal.code, detail=refusal.detail))

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from bondplatform.actors import Actor, person_or_none
 from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, RuleViolation
@@ -32,6 +33,7 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
+from investments.payments.bank_transfer import BankTransferProvider
 from investments.payments.providers import provider_named
 from issuers import gates
 from ledger.models import EntryKind
@@ -46,13 +48,13 @@ def _fingerprint(**fields: Any) -> str:
 
 def receipt_record(
     *,
-    actor: Any,
+    actor: Actor,
     subscription_id: int,
     amount_pence: int,
     reference: str,
     received_on: dt.date,
     idempotency_key: str,
-    provider: str | None = None,
+    provider: str = BankTransferProvider.name,
 ) -> Receipt:
     """Money has arrived for a subscription.
 
@@ -60,11 +62,16 @@ def receipt_record(
     payment is held and the subscription stays pending. Money for a
     subscription that has already ended is owed back whole. The same
     idempotency key with the same facts returns the first receipt; with
-    different facts it is refused."""
+    different facts it is refused.
+
+    `provider` is where the money arrived, and so which clearing account it
+    lands in. Money an officer records (by hand, or from a bank statement)
+    is money seen in the issuer's bank account: it lands in cash at bank,
+    whatever the subscription's method, never in Stripe clearing. Only a
+    provider announcing its own payment (Stripe's webhook) names itself."""
     subscription = selectors.subscription_get(subscription_id)
     issuer = subscription.issue.issuer
     gates.require_officer(actor, issuer)
-    provider = provider or subscription.provider
     fingerprint = _fingerprint(
         subscription=subscription_id, amount=amount_pence, reference=reference, received_on=received_on
     )
@@ -106,7 +113,7 @@ def _replay(existing: Receipt, fingerprint: str) -> Receipt:
 
 def _receipt_apply(
     *,
-    actor: Any,
+    actor: Actor,
     issue: BondIssue,
     subscription: Subscription,
     amount_pence: int,
@@ -143,7 +150,7 @@ def _receipt_apply(
         idempotency_key=idempotency_key,
         held_pence=held,
         request_fingerprint=fingerprint,
-        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        recorded_by=person_or_none(actor),
         ledger_entry=entry,
     )
     subscription.received_pence += held

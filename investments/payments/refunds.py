@@ -10,13 +10,12 @@ head lock last.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from bondplatform.actors import SYSTEM
+from bondplatform.actors import SYSTEM, Actor
 from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
 from bondplatform.errors import ServiceError
@@ -37,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 
 def refund_owe(
-    *, actor: Any, subscription: Subscription, amount_pence: int, reason: RefundReason, key: str
+    *, actor: Actor, subscription: Subscription, amount_pence: int, reason: RefundReason, key: str
 ) -> list[Refund]:
     """Record that money held for a subscription is owed back, and ask its providers to send it.
 
@@ -80,7 +79,7 @@ def _refund_parts(subscription: Subscription, amount_pence: int) -> list[tuple[s
 
 def _refund_owe_one(
     *,
-    actor: Any,
+    actor: Actor,
     subscription: Subscription,
     amount_pence: int,
     provider: str,
@@ -152,14 +151,14 @@ def refund_confirm_sent(*, refund_id: int, provider_refund_id: str) -> Refund:
     return _refund_mark_sent(actor=SYSTEM, refund_id=refund_id, provider_refund_id=provider_refund_id)
 
 
-def refund_mark_sent(*, actor: Any, refund_id: int) -> Refund:
+def refund_mark_sent(*, actor: Actor, refund_id: int) -> Refund:
     """An officer has sent a bank-transfer refund."""
     refund = selectors.refund_get(refund_id)
     gates.require_officer(actor, refund.subscription.issue.issuer_id)
     return _refund_mark_sent(actor=actor, refund_id=refund_id, provider_refund_id=None)
 
 
-def _refund_mark_sent(*, actor: Any, refund_id: int, provider_refund_id: str | None) -> Refund:
+def _refund_mark_sent(*, actor: Actor, refund_id: int, provider_refund_id: str | None) -> Refund:
     with transaction.atomic():
         refund = (
             Refund.objects.select_for_update().select_related("subscription__issue__issuer").get(pk=refund_id)
