@@ -17,7 +17,6 @@ Lock order as everywhere: issue, then subscription, then (in entry_post) ledger 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from django.db import transaction
 from django.db.models import F
@@ -38,12 +37,11 @@ from investments.models import (
 )
 from investments.payments.providers import provider_named
 from investments.payments.refunds import refund_settle_with_provider
+from investments.payments.stripe import StripeProvider
 from ledger.models import EntryKind, LedgerEntry
 from ledger.services import Posting, entry_post
 
-logger = logging.getLogger(__name__)
-
-STRIPE = "stripe"
+STRIPE = StripeProvider.name
 
 
 class NeedsReview(Exception):

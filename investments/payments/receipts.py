@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import logging
 from typing import Any
 
 from django.db import transaction
@@ -38,8 +37,6 @@ from investments.payments.providers import provider_named
 from issuers import gates
 from ledger.models import EntryKind
 from ledger.services import Posting, entry_post
-
-logger = logging.getLogger(__name__)
 
 
 def _fingerprint(**fields: Any) -> str:
