@@ -174,15 +174,16 @@ class BankStatementTotalsSerializer(serializers.Serializer):
 
 
 class BankStatementReportSerializer(serializers.Serializer):
+    # `matched` has always come first in this response; kept so the JSON stays byte for byte.
+    matched = BankStatementMatchedLineSerializer(many=True)
     issuer = serializers.IntegerField(source="issuer_id")
     currency = serializers.CharField(default="GBP")
-    matched = BankStatementMatchedLineSerializer(many=True)
     unmatched = BankStatementUnmatchedLineSerializer(many=True)
     skipped = BankStatementSkippedLineSerializer(many=True)
     # DRF's metaclass moves declared fields out of the class, so this does not
     # shadow Serializer.errors; the stubs cannot know that.
     errors = BankStatementLineErrorSerializer(many=True)  # type: ignore[assignment]
-    totals = BankStatementTotalsSerializer()
+    totals = BankStatementTotalsSerializer(read_only=True)
 
 
 class BankStatementImportApi(APIView):
