@@ -3,6 +3,7 @@
 from django.urls import path
 
 from investments.api import issues as investments_api
+from investments.api import payments as payments_api
 
 urlpatterns = [
     # Bond issues
@@ -36,18 +37,18 @@ urlpatterns = [
     ),
     path(
         "subscriptions/<int:subscription_id>/record-payment/",
-        investments_api.SubscriptionRecordPaymentApi.as_view(),
+        payments_api.SubscriptionRecordPaymentApi.as_view(),
         name="subscription-record-payment",
     ),
     path(
         "refunds/<int:refund_id>/mark-sent/",
-        investments_api.RefundMarkSentApi.as_view(),
+        payments_api.RefundMarkSentApi.as_view(),
         name="refund-mark-sent",
     ),
-    path("payments/stripe/webhook/", investments_api.StripeWebhookApi.as_view(), name="stripe-webhook"),
+    path("payments/stripe/webhook/", payments_api.StripeWebhookApi.as_view(), name="stripe-webhook"),
     path(
         "issuers/<int:issuer_id>/bank-statements/",
-        investments_api.BankStatementImportApi.as_view(),
+        payments_api.BankStatementImportApi.as_view(),
         name="issuer-bank-statements",
     ),
 ]

@@ -49,8 +49,9 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
-from investments.payments import provider_for_method, provider_named
-from investments.services.payments import refund_owe
+from investments.payments.card import payment_prepare
+from investments.payments.providers import provider_for_method, provider_named
+from investments.payments.refunds import refund_owe
 from issuers import gates
 from people.models import Profile
 
@@ -175,7 +176,7 @@ def subscription_create(
         if existing is None:
             raise
         return _ready_to_pay(existing), False
-    provider.prepare(subscription)
+    payment_prepare(subscription=subscription)
     return subscription, True
 
 
@@ -184,7 +185,7 @@ def _ready_to_pay(subscription: Subscription) -> Subscription:
     died between committing it and calling the provider. Set it up now; providers make
     `prepare` idempotent (Stripe: one PaymentIntent per subscription and amount)."""
     if subscription.status == SubscriptionStatus.PENDING_PAYMENT:
-        provider_named(subscription.provider).prepare(subscription)
+        payment_prepare(subscription=subscription)
     return subscription
 
 

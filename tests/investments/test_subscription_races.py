@@ -103,7 +103,7 @@ def test_same_idempotency_key_from_ten_tabs_makes_one_subscription(society, offi
 
 
 def test_subscribing_cancelling_and_paying_at_once_never_deadlocks(society, officer, make_user):
-    from investments.services.payments import receipt_record
+    from investments.payments.receipts import receipt_record
     from investments.services.subscriptions import subscription_cancel
 
     issue = make_issue(society, officer, max_raise_pence=20_000_00)
