@@ -124,19 +124,10 @@ def subscription_create(
     issue = BondIssue.objects.select_related("issuer").filter(pk=issue_id).first()
     if issue is None:
         raise NotFound("No such bond issue.", code="issue_not_found")
-    if idempotency_key:
-        existing = Subscription.objects.filter(investor=investor, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            if (existing.issue_id, existing.amount_pence, existing.payment_method) != (
-                issue.pk,
-                amount_pence,
-                payment_method,
-            ):
-                raise Conflict(
-                    "This Idempotency-Key was used before for a different subscription.",
-                    code="idempotency_key_reused",
-                )
-            return _ready_to_pay(existing), False
+    request = (issue.pk, amount_pence, payment_method)
+    earlier = _earlier_with_key(investor, idempotency_key, request)
+    if earlier is not None:
+        return _ready_to_pay(earlier), False
     now = timezone.now()
     try:
         with refusals_kept(
@@ -160,7 +151,7 @@ def subscription_create(
             # their lock (below) to be checked against totals that cannot change meanwhile.
             if amount_pence > issue.remaining_pence:
                 raise caps.issue_full(remaining_pence=issue.remaining_pence)
-            subscription = _reserve_and_insert(
+            subscription, created = _reserve_and_insert(
                 investor=investor,
                 profile=profile,
                 issue=issue,
@@ -168,6 +159,7 @@ def subscription_create(
                 payment_method=payment_method,
                 provider_name=provider.name,
                 idempotency_key=idempotency_key,
+                request=request,
                 now=now,
             )
     except IntegrityError:
@@ -176,8 +168,23 @@ def subscription_create(
         if existing is None:
             raise
         return _ready_to_pay(existing), False
+    if not created:
+        return _ready_to_pay(subscription), False
     payment_prepare(subscription=subscription)
     return subscription, True
+
+
+def _earlier_with_key(investor: User, key: str | None, request: tuple[int, int, str]) -> Subscription | None:
+    """The subscription this Idempotency-Key already made, if any (a different request is refused)."""
+    if not key:
+        return None
+    earlier = Subscription.objects.filter(investor=investor, idempotency_key=key).first()
+    if earlier is not None and (earlier.issue_id, earlier.amount_pence, earlier.payment_method) != request:
+        raise Conflict(
+            "This Idempotency-Key was used before for a different subscription.",
+            code="idempotency_key_reused",
+        )
+    return earlier
 
 
 def _ready_to_pay(subscription: Subscription) -> Subscription:
@@ -218,12 +225,18 @@ def _reserve_and_insert(
     payment_method: str,
     provider_name: str,
     idempotency_key: str | None,
+    request: tuple[int, int, str],
     now: dt.datetime,
-) -> Subscription:
+) -> tuple[Subscription, bool]:
     with transaction.atomic(durable=True):
         # 1. The investor: queue concurrent requests of one resident (two tabs),
         #    then check their caps against totals no one else can change now.
         Profile.objects.select_for_update().filter(pk=profile.pk).values_list("pk", flat=True).first()
+        # A twin request with the same key may have committed while we waited for the lock:
+        # its answer is ours too (checking the caps now would refuse us for its own amount).
+        earlier = _earlier_with_key(investor, idempotency_key, request)
+        if earlier is not None:
+            return earlier, False
         _check_caps(issue=issue, investor_id=investor.pk, amount_pence=amount_pence)
         subscription = Subscription.objects.create(
             issue=issue,
@@ -258,7 +271,7 @@ def _reserve_and_insert(
             if fresh.status != IssueStatus.OPEN:
                 raise InvalidState("This issue is not open for subscriptions.", code="issue_not_open")
             raise caps.issue_full(remaining_pence=fresh.remaining_pence)
-        return subscription
+        return subscription, True
 
 
 def subscription_end(
