@@ -103,3 +103,53 @@ def test_guessing_is_rate_limited_on_the_api_and_the_sign_in_page(monkeypatch, c
     assert "Retry-After" in limited.headers
     page = client.post("/accounts/login/", {"username": officer.username, "password": PASSWORD})
     assert "Too many sign-in attempts" in page.content.decode()
+
+
+# --- codes typed in other scripts (issue 9, finding 9) ----------------------------------
+
+# Written with escapes: ruff (rightly) flags look-alike characters in source.
+FULLWIDTH = str.maketrans("0123456789", "".join(chr(0xFF10 + d) for d in range(10)))
+ARABIC_INDIC = str.maketrans("0123456789", "".join(chr(0x0660 + d) for d in range(10)))
+FULLWIDTH_123456 = "123456".translate(FULLWIDTH)
+
+
+def test_codes_in_fullwidth_or_other_digits_are_read_as_digits():
+    secret = totp.new_secret()
+    now = 1_800_000_000
+    code = totp.code_at(secret, totp.step_of(now))
+    for typed in (code.translate(FULLWIDTH), code.translate(ARABIC_INDIC), f" {code[:3]} {code[3:]} "):
+        assert totp.matching_step(secret, typed, unix_time=now, after_step=None) == totp.step_of(now)
+    for junk in (
+        "12345".translate(FULLWIDTH) + "\uff58",
+        "\u00bd" * 6,
+        "123".translate(ARABIC_INDIC),
+        "\u2460" * 6,
+        "",
+        None,
+    ):
+        assert totp.matching_step(secret, junk, unix_time=now, after_step=None) is None
+
+
+def test_a_fullwidth_code_is_no_500_anywhere(client, officer):
+    started = client_for(officer).post("/api/v1/me/two-factor/", {"password": PASSWORD}, format="json")
+    secret = started.json()["secret"]
+    wrong = client_for(officer).post(
+        "/api/v1/me/two-factor/confirm/", {"otp": FULLWIDTH_123456}, format="json"
+    )
+    assert (wrong.status_code, wrong.json()["code"]) == (400, "invalid_otp")
+    code = totp.code_at(secret, totp.step_of(time.time()))
+    confirmed = client_for(officer).post(
+        "/api/v1/me/two-factor/confirm/", {"otp": code.translate(FULLWIDTH)}, format="json"
+    )
+    assert confirmed.status_code == 200, confirmed.content
+
+    refused = token(officer.username, FULLWIDTH_123456)
+    assert (refused.status_code, refused.json()["code"]) == (400, "invalid_otp")
+    page = client.post(
+        "/accounts/login/", {"username": officer.username, "password": PASSWORD, "otp": FULLWIDTH_123456}
+    )
+    assert page.status_code == 200
+    assert "That code is not right" in page.content.decode()
+    with time_machine.travel(time.time() + 60):
+        code = totp.code_at(secret, totp.step_of(time.time()))
+        assert token(officer.username, code.translate(FULLWIDTH)).status_code == 200
