@@ -180,6 +180,16 @@ LOGOUT_REDIRECT_URL = "/"
 # Bodies larger than this are refused with 400 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(1024 * 1024)))
 
+# How many reverse proxies (load balancer, nginx) stand in front of the service
+# and append to X-Forwarded-For. 0 (the default): the client's address is the
+# connection's (REMOTE_ADDR) and X-Forwarded-For is ignored, since anyone can
+# send one: DRF's own default (trust the whole header) let every made-up value
+# count as a new client and so escape the sign-in rate limit. Behind N proxies,
+# the address N places from the header's right end is the client's.
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 or more.")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -197,6 +207,8 @@ REST_FRAMEWORK = {
     # Signing in and registering are rate-limited per client address, against
     # password (and two-factor code) guessing. Counters live in the cache.
     "DEFAULT_THROTTLE_RATES": {"sign_in": os.environ.get("SIGN_IN_RATE", "20/min")},
+    # Which address a client has (for those rate limits): see NUM_PROXIES below.
+    "NUM_PROXIES": NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
