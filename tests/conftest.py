@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 
@@ -97,11 +96,15 @@ def make_user(db, django_user_model):
     return make
 
 
-def client_for(user) -> APIClient:
+def client_for(user, *, two_factor_device=None) -> APIClient:
+    """An API client with a fresh token for `user`, as from a sign-in that gave a code from
+    `two_factor_device` (or the password alone, by default)."""
+    from people.services.tokens import auth_token_create
+
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, key = auth_token_create(user=user, verified_device=two_factor_device)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

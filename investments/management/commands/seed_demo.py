@@ -27,7 +27,7 @@ from django.db import transaction
 from investments import demo
 from issuers import services as issuer_services
 from issuers.models import AssetLockBasis, Issuer, LegalForm, Role, RoleGrant
-from people import services as people_services
+from people.services import registration
 
 # One password for every demo account: long enough for Django's validators.
 DEMO_PASSWORD = "citylife-demo-1999"
@@ -161,7 +161,7 @@ def seed_people_and_issuers() -> list[str]:
 
     for username, full_name, date_of_birth, postcode in RESIDENTS:
         if not User.objects.filter(username=username).exists():
-            people_services.resident_register(
+            registration.resident_register(
                 username=username,
                 email=f"{username}@example.org",
                 password=DEMO_PASSWORD,
