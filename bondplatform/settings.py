@@ -266,6 +266,24 @@ TOKEN_TTL = int(os.environ.get("TOKEN_TTL", str(12 * 60 * 60)))
 SIGN_IN_LOCKOUT_FAILURES = int(os.environ.get("SIGN_IN_LOCKOUT_FAILURES", "10"))
 SIGN_IN_LOCKOUT_SECONDS = int(os.environ.get("SIGN_IN_LOCKOUT_SECONDS", str(15 * 60)))
 
+# Residents subscribe only once their e-mail address is verified (a signed link
+# sent at registration); 403 `email_not_verified` until then. On unless DEBUG.
+EMAIL_VERIFICATION_REQUIRED = env_bool("EMAIL_VERIFICATION_REQUIRED", not DEBUG)
+
+# Outgoing e-mail (verification links). Development prints it to the console.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Mutual Bonds <noreply@localhost>")
+
 # Officers, auditors and staff must have set up two-factor sign-in (an
 # authenticator app) before they can act, and the admin lets staff in only then;
 # without it their actions answer 403 `two_factor_required`. Off by default so

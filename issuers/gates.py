@@ -17,11 +17,18 @@ from issuers.models import Issuer, Role, RoleGrant
 
 # The gates about the person alone live with people (below issuers), so that
 # people's own services can call them too; the issuer gates build on them.
-from people.gates import is_staff, require_signed_in, require_staff, require_two_factor
+from people.gates import (
+    is_staff,
+    require_email_verified,
+    require_signed_in,
+    require_staff,
+    require_two_factor,
+)
 
 __all__ = [
     "is_staff",
     "may_act_as_officer",
+    "require_email_verified",
     "require_ledger_reader",
     "require_officer",
     "require_officer_or_staff",

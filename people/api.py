@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django.contrib.auth import logout
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -186,3 +186,39 @@ class TwoFactorConfirmApi(APIView):
         )
         _carry_on(request, epoch=enrolment.credentials_epoch, device=enrolment.device)
         return Response({"confirmed": True, "recovery_codes": enrolment.recovery_codes})
+
+
+class EmailVerificationInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=500, help_text="The token from the link in the e-mail.")
+
+
+class EmailVerifiedSerializer(serializers.Serializer):
+    verified = serializers.BooleanField()
+    username = serializers.CharField()
+
+
+class EmailVerifyApi(APIView):
+    """Verify an e-mail address with the token from the link sent at registration (no sign-in:
+    the token is the proof)."""
+
+    authentication_classes: list = []
+
+    @extend_schema(request=EmailVerificationInputSerializer, responses=EmailVerifiedSerializer)
+    def post(self, request):
+        serializer = EmailVerificationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = registration.email_verify(token=serializer.validated_data["token"])
+        return Response({"verified": True, "username": user.get_username()})
+
+
+class EmailVerificationResendApi(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sign_in"  # each one sends an e-mail
+
+    @extend_schema(
+        request=None, responses={202: inline_serializer("Sent", {"sent": serializers.BooleanField()})}
+    )
+    def post(self, request):
+        registration.email_verification_request(actor=request.user)
+        return Response({"sent": True}, status=status.HTTP_202_ACCEPTED)

@@ -54,3 +54,17 @@ def require_staff(user: Actor) -> None:
     if not is_staff(user):
         raise NotPermitted("Only staff can do this.", code="staff_only")
     require_two_factor(user)
+
+
+def require_email_verified(user: Actor) -> None:
+    """Where EMAIL_VERIFICATION_REQUIRED, money moves only for people whose e-mail address
+    was proven by a signed link (`people.services.registration`)."""
+    require_signed_in(user)
+    if is_system(user) or not settings.EMAIL_VERIFICATION_REQUIRED:
+        return
+    if not selectors.email_verified(user):
+        raise NotPermitted(
+            "Confirm your e-mail address first: follow the link we sent you "
+            "(or ask for a new one: POST auth/verify-email/resend/).",
+            code="email_not_verified",
+        )

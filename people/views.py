@@ -25,9 +25,25 @@ def register(request):
                 form.add_error(None, refusal.detail)
         else:
             login(request, profile.user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, f"Welcome, {profile.full_name}.")
+            messages.success(
+                request,
+                f"Welcome, {profile.full_name}. We have sent a link to {profile.user.email}: "
+                "open it to confirm your address before you subscribe.",
+            )
             return redirect("home")
     return render(request, "registration/register.html", {"form": form})
+
+
+@require_http_methods(["GET"])
+def verify_email(request, token: str):
+    """The link in the verification e-mail."""
+    try:
+        registration.email_verify(token=token)
+    except ServiceError as refusal:
+        messages.error(request, refusal.detail)
+    else:
+        messages.success(request, "Thank you: your e-mail address is confirmed.")
+    return redirect("home")
 
 
 class SignInView(LoginView):

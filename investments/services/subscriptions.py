@@ -117,6 +117,7 @@ def subscription_create(
     """Apply for `amount_pence` of an issue. Returns (subscription, created).
 
     Refusals raise with the API's codes and are logged as compliance decisions."""
+    gates.require_email_verified(actor)
     profile = _resident_profile(actor)
     issue = BondIssue.objects.select_related("issuer").filter(pk=issue_id).first()
     if issue is None:
