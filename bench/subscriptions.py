@@ -76,7 +76,7 @@ def seed(residents: int, capacity_pence: int) -> tuple[int, list[str]]:
     from investments.services import issues as issue_services
     from issuers.models import Issuer, RoleGrant
     from people import keys
-    from people.models import AuthToken, Profile
+    from people.models import AccountSecurity, AuthToken, Profile
 
     call_command("migrate", verbosity=0)
     User = get_user_model()
@@ -88,7 +88,13 @@ def seed(residents: int, capacity_pence: int) -> tuple[int, list[str]]:
     )
     officer = User.objects.create_user("bench_officer", password="x")
     RoleGrant.objects.create(issuer=issuer, user=officer, role="finance_officer")
-    users = User.objects.bulk_create([User(username=f"r{i:05d}") for i in range(residents)])
+    users = User.objects.bulk_create(
+        [User(username=f"r{i:05d}", email=f"r{i:05d}@bench.invalid") for i in range(residents)]
+    )
+    # Verified addresses: subscribing needs one where EMAIL_VERIFICATION_REQUIRED.
+    AccountSecurity.objects.bulk_create(
+        [AccountSecurity(user=u, verified_email=u.email, email_verified_at=timezone.now()) for u in users]
+    )
     Profile.objects.bulk_create(
         [
             Profile(
