@@ -79,6 +79,17 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
+class TooManyAttempts(ServiceError):
+    """Refused until later (429), e.g. a locked account; `Retry-After` says how long."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "too_many_attempts"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int, code: str | None = None):
+        super().__init__(detail, code=code, extra={"retry_after": max(1, int(retry_after_seconds))})
+        self.retry_after_seconds = max(1, int(retry_after_seconds))
+
+
 class RuleViolation(ServiceError):
     """A business rule refuses the operation (422); its deny decision is kept."""
 
@@ -151,7 +162,12 @@ def _first_message(fields: Any) -> str | None:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     set_rollback()
     if isinstance(exc, ServiceError):
-        return Response({**exc.extra, **error_body(exc.code, exc.detail, exc.fields)}, status=exc.status_code)
+        response = Response(
+            {**exc.extra, **error_body(exc.code, exc.detail, exc.fields)}, status=exc.status_code
+        )
+        if isinstance(exc, TooManyAttempts):
+            response["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     if isinstance(exc, exceptions.ValidationError):
         return _validation_response(exc.detail)
     if isinstance(exc, DjangoValidationError):

@@ -8,7 +8,7 @@ from bondplatform.errors import NotFound
 from issuers.gates import is_staff
 from issuers.models import Issuer, RoleGrant
 from people.models import Profile
-from people.services import two_factor_confirmed
+from people.selectors import two_factor_confirmed
 
 
 def issuer_list() -> QuerySet[Issuer]:

@@ -120,6 +120,7 @@ def subscription_create(
     """Apply for `amount_pence` of an issue. Returns (subscription, created).
 
     Refusals raise with the API's codes and are logged as compliance decisions."""
+    gates.require_email_verified(actor)
     investor, profile = _resident(actor)
     issue = BondIssue.objects.select_related("issuer").filter(pk=issue_id).first()
     if issue is None:

@@ -94,3 +94,15 @@ def test_it_refuses_to_run_with_debug_off(settings):
     with pytest.raises(CommandError, match="DEBUG"):
         seed()
     assert not Issuer.objects.exists()
+
+
+def test_the_demo_residents_have_verified_e_mail_addresses_and_no_mail_is_sent(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    from people.selectors import email_verified
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seed()
+    for username, *_ in RESIDENTS:
+        assert email_verified(get_user_model().objects.get(username=username)), username
+    assert mailoutbox == []
