@@ -31,3 +31,34 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}#{self.object_id}"
+
+
+class QueuedWork(models.Model):
+    """Work to run after a transaction commits, written in that transaction (an outbox).
+
+    A row exists exactly when its transaction committed, so no crash between
+    COMMIT and handing the work to the django-q2 worker can lose it: the
+    worker is told at once, and a job every minute runs whatever was not
+    claimed (`bondplatform.background`). `claimed_until` keeps two workers
+    from running the same row at once; the work itself must be safe to run
+    again (idempotency keys), since a worker may die after doing it and
+    before marking it done.
+    """
+
+    func = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="queued_work_undone", condition=models.Q(done_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.func} ({'done' if self.done_at else 'waiting'})"

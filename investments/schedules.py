@@ -26,6 +26,12 @@ class Recurring:
 
 
 SCHEDULES = (
+    Recurring(
+        "background: run queued work that never reached a worker",
+        "bondplatform.background.work_dispatch_stranded",
+        "I",
+        minutes=1,
+    ),
     Recurring("ledger: sign each issuer's chain head", "ledger.tasks.sign_all_checkpoints", "D"),
     Recurring("issues: close those past closes_at", "investments.tasks.close_due_issues", "I", minutes=1),
     Recurring(
