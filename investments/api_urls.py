@@ -3,6 +3,7 @@
 from django.urls import path
 
 from investments.api import issues as investments_api
+from investments.api import subscriptions as subscriptions_api
 
 urlpatterns = [
     # Bond issues
@@ -25,13 +26,13 @@ urlpatterns = [
     # Subscriptions and payments
     path(
         "issues/<int:issue_id>/subscriptions/",
-        investments_api.IssueSubscribeApi.as_view(),
+        subscriptions_api.IssueSubscribeApi.as_view(),
         name="issue-subscribe",
     ),
-    path("me/subscriptions/", investments_api.MySubscriptionsApi.as_view(), name="my-subscriptions"),
+    path("me/subscriptions/", subscriptions_api.MySubscriptionsApi.as_view(), name="my-subscriptions"),
     path(
         "subscriptions/<int:subscription_id>/cancel/",
-        investments_api.SubscriptionCancelApi.as_view(),
+        subscriptions_api.SubscriptionCancelApi.as_view(),
         name="subscription-cancel",
     ),
     path(

@@ -1,4 +1,9 @@
-"""HTTP API for bond issues, subscriptions and payments: validate, call one service, serialize."""
+"""HTTP API for bond issues: validate, call one service, serialize.
+
+Subscriptions are in `investments.api.subscriptions`. The payment views at the
+end of this module (record-payment, refund mark-sent, the Stripe webhook, bank
+statement upload) are on their way to `investments.api.payments`.
+"""
 
 from __future__ import annotations
 
@@ -9,50 +14,32 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.errors import ServiceError
 from bondplatform.fields import MoneyField
 from investments import selectors
+from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
+from investments.api.subscriptions import SubscriptionSerializer
 from investments.models import (
     BondIssue,
     DayCount,
     Holding,
     InterestFrequency,
     IssueStatus,
-    PaymentMethod,
-    Subscription,
 )
 from investments.payments import stripe_client
 from investments.services import issues as issue_services
 from investments.services import payments as payment_services
 from investments.services import statements as statement_services
 from investments.services import stripe_webhooks as stripe_webhook_services
-from investments.services import subscriptions as subscription_services
 from issuers import gates
 from issuers import selectors as issuer_selectors
 from issuers.models import Issuer
 
 logger = logging.getLogger(__name__)
-
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="The same key and body return the first result again and move nothing twice.",
-)
-
-
-def idempotency_key(request) -> str | None:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key:
-        return None
-    if len(key) > 100:
-        raise serializers.ValidationError({"Idempotency-Key": ["At most 100 characters."]})
-    return key
 
 
 class BondIssueSerializer(serializers.ModelSerializer):
@@ -241,83 +228,6 @@ class IssueTransparencyApi(APIView):
     def get(self, request, issue_id: int):
         issue = selectors.issue_get_for(request.user, issue_id)
         return Response(TransparencySerializer(selectors.transparency_of(issue)).data)
-
-
-class SubscriptionSerializer(serializers.ModelSerializer):
-    amount = MoneyField(source="amount_pence")
-    received = MoneyField(source="received_pence", read_only=True)
-    currency = serializers.CharField(source="issue.currency", read_only=True)
-    payment = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Subscription
-        fields = [
-            "id",
-            "issue",
-            "status",
-            "amount",
-            "currency",
-            "received",
-            "payment_method",
-            "payment",
-            "created_at",
-            "expires_at",
-            "paid_at",
-        ]
-
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_payment(self, subscription: Subscription) -> dict:
-        return subscription_services.payment_instructions(subscription)
-
-
-class SubscribeInputSerializer(serializers.Serializer):
-    amount = MoneyField()
-    payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
-
-
-class IssueSubscribeApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        request=SubscribeInputSerializer,
-        responses={201: SubscriptionSerializer},
-        parameters=[IDEMPOTENCY_HEADER],
-    )
-    def post(self, request, issue_id: int):
-        serializer = SubscribeInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        subscription, created = subscription_services.subscription_create(
-            actor=request.user,
-            issue_id=issue_id,
-            amount_pence=serializer.validated_data["amount"],
-            payment_method=serializer.validated_data["payment_method"],
-            idempotency_key=idempotency_key(request),
-        )
-        # A replay (same Idempotency-Key and body) answers as the first request did,
-        # and says that it is a replay.
-        response = Response(SubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
-        if not created:
-            response["Idempotent-Replayed"] = "true"
-        return response
-
-
-class MySubscriptionsApi(generics.ListAPIView):
-    permission_classes = [IsAuthenticated]
-    serializer_class = SubscriptionSerializer
-
-    def get_queryset(self):
-        return selectors.subscriptions_of(self.request.user)
-
-
-class SubscriptionCancelApi(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(request=None, responses=SubscriptionSerializer)
-    def post(self, request, subscription_id: int):
-        subscription = subscription_services.subscription_cancel(
-            actor=request.user, subscription_id=subscription_id
-        )
-        return Response(SubscriptionSerializer(subscription).data)
 
 
 class RecordPaymentInputSerializer(serializers.Serializer):
