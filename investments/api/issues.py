@@ -133,10 +133,9 @@ class IssueDetailApi(APIView):
         gates.require_officer(request.user, issue.issuer_id)
         serializer = BondIssueSerializer(issue, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        changes = dict(serializer.validated_data)
-        if "issuer" in changes and changes.pop("issuer").pk != issue.issuer_id:
-            raise serializers.ValidationError({"issuer": ["An issue cannot move to another issuer."]})
-        issue = issue_services.issue_update_terms(actor=request.user, issue_id=issue_id, **changes)
+        issue = issue_services.issue_update_terms(
+            actor=request.user, issue_id=issue_id, **serializer.validated_data
+        )
         return Response(BondIssueSerializer(selectors.issue_get(issue.pk)).data)
 
 

@@ -94,6 +94,16 @@ def _check_rate_cap(*, actor: Any, issue: BondIssue) -> None:
         raise RuleViolation(reason, code="rate_cap_exceeded", extra={"cap_percent": str(cap)})
 
 
+def _refuse_issuer_change(*, issue_id: int, issuer: Issuer) -> None:
+    """An issue stays with the issuer that offered it: its officers, ledger and register are that issuer's."""
+    if not BondIssue.objects.filter(pk=issue_id, issuer=issuer).exists():
+        raise BadInput(
+            "issuer: An issue cannot move to another issuer.",
+            code="invalid",
+            fields={"issuer": ["An issue cannot move to another issuer."]},
+        )
+
+
 def issue_create(*, actor: Any, issuer: Issuer, **terms: Any) -> BondIssue:
     gates.require_officer(actor, issuer)
     issue_validate_terms(issuer=issuer, terms=terms)
@@ -103,10 +113,15 @@ def issue_create(*, actor: Any, issuer: Issuer, **terms: Any) -> BondIssue:
     return issue
 
 
-def issue_update_terms(*, actor: Any, issue_id: int, **changes: Any) -> BondIssue:
+def issue_update_terms(
+    *, actor: Any, issue_id: int, issuer: Issuer | None = None, **changes: Any
+) -> BondIssue:
     """Change a draft's terms. Once an issue opens its terms are frozen: residents
-    subscribe to the terms they read."""
+    subscribe to the terms they read. `issuer` may be given (a client sends the
+    issue back whole) but not changed."""
     _issue_id_officer(actor, issue_id)
+    if issuer is not None:
+        _refuse_issuer_change(issue_id=issue_id, issuer=issuer)
     unknown = set(changes) - set(TERM_FIELDS)
     if unknown:
         raise BadInput(f"These are not terms: {', '.join(sorted(unknown))}.", code="invalid_terms")
