@@ -260,8 +260,7 @@ def officer_register(request, issue_id: int):
 @_role_page
 @require_GET
 def auditor_issuer(request, issuer_id: int):
-    issuer = issuer_selectors.issuer_get(issuer_id)
-    gates.require_ledger_reader(request.user, issuer)
+    issuer = ledger_selectors.ledger_issuer_get(issuer_id, actor=request.user)
     balance = ledger_selectors.trial_balance(issuer=issuer)
     return render(
         request,
@@ -271,7 +270,9 @@ def auditor_issuer(request, issuer_id: int):
             "verification": ledger_verify(issuer),
             "balance": balance,
             "balance_totals": sorted(balance.totals.items()),
-            "decisions": list(compliance_selectors.decision_list(issuer_id=issuer.pk)[:DECISIONS_SHOWN]),
+            "decisions": list(
+                compliance_selectors.decision_list(actor=request.user, issuer_id=issuer.pk)[:DECISIONS_SHOWN]
+            ),
             "decisions_shown": DECISIONS_SHOWN,
         },
     )
