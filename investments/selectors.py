@@ -1,4 +1,8 @@
-"""Reads for bond issues, subscriptions and holdings."""
+"""Reads for bond issues, subscriptions and holdings.
+
+A read that needs permission takes the keyword-only `actor` and calls the gate
+itself, after the look-up (404 before 403), so that no view has to remember it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from bondplatform.actors import Actor
 from bondplatform.errors import NotFound
 from investments import accounts
 from investments.models import (
@@ -20,7 +25,7 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
-from issuers.gates import is_staff
+from issuers import gates
 from issuers.models import Issuer, Role
 from issuers.selectors import role_grants_of
 from ledger.models import GENESIS_HASH, LedgerHead, LedgerPosting
@@ -48,24 +53,36 @@ def issue_get(issue_id: int) -> BondIssue:
     return issue
 
 
-def _visible(issues: QuerySet[BondIssue], viewer: Any) -> QuerySet[BondIssue]:
+def _visible(issues: QuerySet[BondIssue], actor: Actor) -> QuerySet[BondIssue]:
     """Drafts are an issuer's plans: only its officers and auditors, and staff, see them."""
-    if is_staff(viewer):
+    if gates.is_staff(actor):
         return issues
     readable = Q()
-    if viewer.is_authenticated:
-        readable = Q(issuer__role_grants__user=viewer)
+    if actor.is_authenticated:
+        readable = Q(issuer__role_grants__user=actor)
     return issues.filter(~Q(status=IssueStatus.DRAFT) | readable).distinct()
 
 
-def issue_list_for(viewer: Any, *, status: str | None = None) -> QuerySet[BondIssue]:
-    return _visible(issue_list(status=status), viewer)
+def issue_list_for(*, actor: Actor, status: str | None = None) -> QuerySet[BondIssue]:
+    return _visible(issue_list(status=status), actor)
 
 
-def issue_get_for(viewer: Any, issue_id: int) -> BondIssue:
-    issue = _visible(issue_list(), viewer).filter(pk=issue_id).first()
+def issue_get_for(issue_id: int, *, actor: Actor) -> BondIssue:
+    """The issue if `actor` may see it; a draft is "not found" to anyone else."""
+    issue = _visible(issue_list(), actor).filter(pk=issue_id).first()
     if issue is None:
         raise NotFound("No such bond issue.", code="issue_not_found")
+    return issue
+
+
+def issue_get_for_officer(issue_id: int, *, actor: Actor) -> BondIssue:
+    """The issue, for one of its issuer's finance officers to act on (404, then 401/403).
+
+    For an edge that must refuse the person before it reads their input (a PATCH
+    body, a page's form); the service it then calls checks the same gate again,
+    since pages, tasks and commands reach it without this read."""
+    issue = issue_get(issue_id)
+    gates.require_officer(actor, issue.issuer_id)
     return issue
 
 
@@ -84,7 +101,16 @@ def subscription_get(subscription_id: int) -> Subscription:
     return subscription
 
 
-def register_of(issue: BondIssue) -> QuerySet[Holding]:
+def subscription_get_for(subscription_id: int, *, actor: Actor) -> Subscription:
+    """A resident's own subscription (404, then 401/403 for anyone else's)."""
+    subscription = subscription_get(subscription_id)
+    gates.require_self(actor, subscription.investor_id)
+    return subscription
+
+
+def register_of(issue: BondIssue, *, actor: Actor) -> QuerySet[Holding]:
+    """The register of bondholders: names and postcodes, so officers and auditors only."""
+    gates.require_register_reader(actor, issue.issuer_id)
     return Holding.objects.filter(issue=issue).select_related("holder__profile").order_by("id")
 
 
@@ -157,10 +183,11 @@ class IssuerDesk:
     is_officer: bool
 
 
-def desks_of(user: Any) -> list[IssuerDesk]:
-    """The issuers where `user` is a finance officer or an auditor, each with all its
+def desks_of(*, actor: Actor) -> list[IssuerDesk]:
+    """The issuers where `actor` is a finance officer or an auditor, each with all its
     issues, drafts included (two queries whatever the numbers)."""
-    grants = list(role_grants_of(user))
+    gates.require_role_holder(actor)
+    grants = list(role_grants_of(actor))
     issuers: dict[int, Issuer] = {}
     roles: dict[int, list[Role]] = {}
     for grant in grants:
@@ -180,9 +207,11 @@ def desks_of(user: Any) -> list[IssuerDesk]:
     ]
 
 
-def subscriptions_of_issue(issue: BondIssue) -> list[Subscription]:
+def subscriptions_of_issue(issue: BondIssue, *, actor: Actor) -> list[Subscription]:
     """Every subscription to an issue, oldest first, each with `investor_name` (the
-    resident's full name, or the username of someone without a profile)."""
+    resident's full name, or the username of someone without a profile). They name
+    residents: the register's readers only."""
+    gates.require_register_reader(actor, issue.issuer_id)
     return list(
         Subscription.objects.filter(issue=issue)
         .annotate(investor_name=Coalesce(F("investor__profile__full_name"), F("investor__username")))
@@ -190,8 +219,10 @@ def subscriptions_of_issue(issue: BondIssue) -> list[Subscription]:
     )
 
 
-def refunds_pending_of(issue: BondIssue) -> list[Refund]:
-    """Refunds owed on an issue's subscriptions and not yet sent, oldest first."""
+def refunds_pending_of(issue: BondIssue, *, actor: Actor) -> list[Refund]:
+    """Refunds owed on an issue's subscriptions and not yet sent, oldest first (for the
+    register's readers, like the subscriptions they belong to)."""
+    gates.require_register_reader(actor, issue.issuer_id)
     return list(
         Refund.objects.filter(subscription__issue=issue, status=RefundStatus.PENDING)
         .select_related("subscription")
