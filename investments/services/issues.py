@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from bondplatform.actors import SYSTEM
+from bondplatform.actors import SYSTEM, Actor, person_or_none
 from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, InvalidState, NotFound, RuleViolation
 from bondplatform.money import display_pounds
@@ -74,7 +74,7 @@ def issue_validate_terms(*, issuer: Issuer, terms: dict[str, Any]) -> None:
         raise BadInput("The terms are not consistent.", code="invalid_terms", fields=errors)
 
 
-def _check_rate_cap(*, actor: Any, issue: BondIssue) -> None:
+def _check_rate_cap(*, actor: Actor, issue: BondIssue) -> None:
     """The coupon may not exceed the rate the issuer's rules declare (the "lowest rate
     sufficient"), nor, for a CIC, the 20 % a year of CIC Regulations 2005 reg 21."""
     issuer = issue.issuer
@@ -104,17 +104,17 @@ def _refuse_issuer_change(*, issue_id: int, issuer: Issuer) -> None:
         )
 
 
-def issue_create(*, actor: Any, issuer: Issuer, **terms: Any) -> BondIssue:
+def issue_create(*, actor: Actor, issuer: Issuer, **terms: Any) -> BondIssue:
     gates.require_officer(actor, issuer)
     issue_validate_terms(issuer=issuer, terms=terms)
     with transaction.atomic(durable=True):
-        issue = BondIssue.objects.create(issuer=issuer, created_by=actor, **terms)
+        issue = BondIssue.objects.create(issuer=issuer, created_by=person_or_none(actor), **terms)
         audit_record(actor=actor, issuer=issuer, action="issue.create", obj=issue, data={"name": issue.name})
     return issue
 
 
 def issue_update_terms(
-    *, actor: Any, issue_id: int, issuer: Issuer | None = None, **changes: Any
+    *, actor: Actor, issue_id: int, issuer: Issuer | None = None, **changes: Any
 ) -> BondIssue:
     """Change a draft's terms. Once an issue opens its terms are frozen: residents
     subscribe to the terms they read. `issuer` may be given (a client sends the
@@ -165,14 +165,14 @@ def _require_status(issue: BondIssue, *allowed: IssueStatus, action: str) -> Non
         )
 
 
-def _issue_id_officer(actor: Any, issue_id: int) -> None:
+def _issue_id_officer(actor: Actor, issue_id: int) -> None:
     issue = BondIssue.objects.filter(pk=issue_id).values_list("issuer_id", flat=True).first()
     if issue is None:
         raise NotFound("No such bond issue.", code="issue_not_found")
     gates.require_officer(actor, issue)
 
 
-def issue_open(*, actor: Any, issue_id: int) -> BondIssue:
+def issue_open(*, actor: Actor, issue_id: int) -> BondIssue:
     """Open for subscriptions. From here on the terms are frozen."""
     _issue_id_officer(actor, issue_id)
     try:
@@ -203,7 +203,7 @@ def issue_open(*, actor: Any, issue_id: int) -> BondIssue:
         raise
 
 
-def issue_close(*, actor: Any, issue_id: int) -> BondIssue:
+def issue_close(*, actor: Actor, issue_id: int) -> BondIssue:
     """Close the offer. Unpaid subscriptions lapse; if the paid total is below the
     minimum raise, the issue fails and every paid subscription is refunded."""
     _issue_id_officer(actor, issue_id)
@@ -246,7 +246,7 @@ def issue_close(*, actor: Any, issue_id: int) -> BondIssue:
         return issue
 
 
-def issue_withdraw(*, actor: Any, issue_id: int) -> BondIssue:
+def issue_withdraw(*, actor: Actor, issue_id: int) -> BondIssue:
     """Withdraw an open offer: every subscription ends, every payment is refunded."""
     _issue_id_officer(actor, issue_id)
     with transaction.atomic(durable=True):
@@ -275,7 +275,7 @@ def _live_subscriptions(issue: BondIssue, *statuses: str) -> list[Subscription]:
     )
 
 
-def issue_allot(*, actor: Any, issue_id: int, allotted_on: dt.date | None = None) -> BondIssue:
+def issue_allot(*, actor: Actor, issue_id: int, allotted_on: dt.date | None = None) -> BondIssue:
     """Turn paid subscriptions into holdings (the register of bondholders).
 
     Ledger, per holding: Dr subscriptions_held:<issue>, Cr bond_principal:<holding>.

@@ -22,14 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from bondplatform.actors import SYSTEM
+from bondplatform.actors import SYSTEM, Actor, person_or_none
 from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, InvalidState, NotFound, NotPermitted, RuleViolation, ServiceError
@@ -52,6 +52,9 @@ from investments.services.payments import refund_owe
 from issuers import gates
 from people.models import Profile
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # Crockford-style alphabet: no 0/O or 1/I/L to misread on a bank statement.
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -60,9 +63,10 @@ def new_reference() -> str:
     return "MB" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
 
 
-def _resident_profile(actor: Any) -> Profile:
+def _resident_profile(actor: Actor) -> Profile:
     gates.require_signed_in(actor)
-    profile = Profile.objects.filter(user=actor).first()
+    person = person_or_none(actor)  # None for SYSTEM, which passes the signed-in gate but owns nothing
+    profile = Profile.objects.filter(user=person).first() if person is not None else None
     if profile is None:
         raise NotPermitted("Only registered residents can subscribe.", code="not_a_resident")
     return profile
@@ -108,7 +112,7 @@ def _check_caps(*, issue: BondIssue, investor_id: int, amount_pence: int) -> Non
 
 def subscription_create(
     *,
-    actor: Any,
+    actor: Actor,
     issue_id: int,
     amount_pence: int,
     payment_method: str,
@@ -118,6 +122,7 @@ def subscription_create(
 
     Refusals raise with the API's codes and are logged as compliance decisions."""
     profile = _resident_profile(actor)
+    actor = cast("User", actor)  # a registered resident: `_resident_profile` refused anyone else
     issue = BondIssue.objects.select_related("issuer").filter(pk=issue_id).first()
     if issue is None:
         raise NotFound("No such bond issue.", code="issue_not_found")
@@ -212,7 +217,7 @@ def subscriptions_prepare_unprepared(*, older_than: timedelta = timedelta(minute
 
 def _reserve_and_insert(
     *,
-    actor: Any,
+    actor: User,
     profile: Profile,
     issue: BondIssue,
     amount_pence: int,
@@ -269,7 +274,7 @@ def _reserve_and_insert(
 
 def subscription_end(
     *,
-    actor: Any,
+    actor: Actor,
     issue: BondIssue,
     subscription: Subscription,
     status: SubscriptionStatus,
@@ -318,7 +323,7 @@ def payment_abandon(*, subscription_id: int) -> None:
     provider_named(subscription.provider).abandon(subscription)
 
 
-def subscription_cancel(*, actor: Any, subscription_id: int) -> Subscription:
+def subscription_cancel(*, actor: Actor, subscription_id: int) -> Subscription:
     """A resident changes their mind: within cooling-off and before allotment.
 
     An unpaid subscription can be cancelled at any time before allotment:
