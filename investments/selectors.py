@@ -115,19 +115,21 @@ def register_of(issue: BondIssue, *, actor: Actor) -> QuerySet[Holding]:
 
 
 def transparency_of(issue: BondIssue) -> dict[str, Any]:
-    """What anyone may see of an issue: totals, never names."""
+    """What anyone may see of an issue: totals, never names. `local_investor_share` is
+    the share (0 to 1) of its investors living in its eligible area, None when it has
+    no area or no investors yet; the API shows it to two decimals."""
     counted = Subscription.objects.filter(issue=issue, status__in=_COUNTED).select_related(
         "investor__profile"
     )
     investors: dict[int, str] = {s.investor_id: s.investor.profile.postcode for s in counted}
-    local_share = None
+    local_share: float | None = None
     if issue.eligible_postcode_prefixes and investors:
         local = sum(
             1
             for postcode in investors.values()
             if any(postcode_matches_prefix(postcode, p) for p in issue.eligible_postcode_prefixes)
         )
-        local_share = f"{local / len(investors):.2f}"
+        local_share = local / len(investors)
     flows = _issue_flows(issue)
     head = LedgerHead.objects.filter(issuer_id=issue.issuer_id).first()
     return {
@@ -177,7 +179,7 @@ class IssuerDesk:
     """One issuer as a role holder sees it: the roles they hold there and its issues."""
 
     issuer: Issuer
-    roles: list[str]
+    roles: list[Role]  # the template shows their labels
     issues: list[BondIssue]
     # For showing the officers' links; the pages behind them check the gates.
     is_officer: bool
@@ -199,7 +201,7 @@ def desks_of(*, actor: Actor) -> list[IssuerDesk]:
     return [
         IssuerDesk(
             issuer=issuers[pk],
-            roles=[str(role.label) for role in roles[pk]],
+            roles=roles[pk],
             issues=issues[pk],
             is_officer=Role.FINANCE_OFFICER in roles[pk],
         )

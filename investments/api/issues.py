@@ -207,13 +207,21 @@ class IssueRegisterApi(generics.ListAPIView):
         return selectors.register_of(issue, actor=self.request.user)
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class ShareField(serializers.Field):
+    """A share from 0 to 1, shown as a string with two decimals ("0.67"); output only."""
+
+    def to_representation(self, value: float) -> str:
+        return f"{value:.2f}"
+
+
 class TransparencySerializer(serializers.Serializer):
     issue = serializers.IntegerField()
     status = serializers.CharField()
     currency = serializers.CharField()
     raised = MoneyField(source="raised_pence")
     investor_count = serializers.IntegerField()
-    local_investor_share = serializers.CharField(allow_null=True)
+    local_investor_share = ShareField(allow_null=True)
     interest_paid = MoneyField(source="interest_paid_pence", allow_zero=True)
     principal_repaid = MoneyField(source="principal_repaid_pence", allow_zero=True)
     ledger_head = inline_serializer(

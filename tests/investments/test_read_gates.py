@@ -13,7 +13,7 @@ from bondplatform.actors import SYSTEM
 from bondplatform.errors import NotFound, NotPermitted
 from investments import selectors
 from investments.services import subscriptions as subscription_services
-from issuers.models import RoleGrant
+from issuers.models import Role, RoleGrant
 from tests.investments.bonds import make_issue
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +93,9 @@ def test_a_subscription_is_read_by_its_own_resident_only(issue, resident, outsid
         selectors.subscription_get_for(subscription.pk, actor=AnonymousUser())
     with pytest.raises(NotFound):
         selectors.subscription_get_for(999_999, actor=outsider)
+
+
+def test_a_desk_lists_roles_not_their_labels(officer, society):
+    """Selectors return values; the page shows the labels."""
+    (desk,) = selectors.desks_of(actor=officer)
+    assert desk.roles == [Role.FINANCE_OFFICER]
