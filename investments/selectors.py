@@ -75,6 +75,15 @@ def issue_get_for(issue_id: int, *, actor: Actor) -> BondIssue:
     return issue
 
 
+def issue_get_public(issue_id: int) -> BondIssue:
+    """The issue as the residents' pages show it: a draft is not found there, even by its
+    own officers (they see it on the officer pages)."""
+    issue = issue_get(issue_id)
+    if issue.status == IssueStatus.DRAFT:
+        raise NotFound("No such bond issue.", code="issue_not_found")
+    return issue
+
+
 def issue_get_for_officer(issue_id: int, *, actor: Actor) -> BondIssue:
     """The issue, for one of its issuer's finance officers to act on (404, then 401/403).
 

@@ -89,12 +89,9 @@ def my_investments(request):
 
 def _issue_or_404(issue_id: int):
     try:
-        issue = selectors.issue_get(issue_id)
+        return selectors.issue_get_public(issue_id)
     except ServiceError:
         raise Http404 from None
-    if issue.status == IssueStatus.DRAFT:
-        raise Http404
-    return issue
 
 
 def _own_subscription_or_404(request, subscription_id: int):

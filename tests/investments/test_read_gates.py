@@ -7,6 +7,7 @@ does not exist is 404 before anyone is asked who they are.
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.test import Client
 from rest_framework.exceptions import NotAuthenticated
 
 from bondplatform.actors import SYSTEM
@@ -17,6 +18,12 @@ from issuers.models import Role, RoleGrant
 from tests.investments.bonds import make_issue
 
 pytestmark = pytest.mark.django_db
+
+
+def browser_get(user, path):
+    client = Client()
+    client.force_login(user)
+    return client.get(path)
 
 
 @pytest.fixture
@@ -99,3 +106,11 @@ def test_a_desk_lists_roles_not_their_labels(officer, society):
     """Selectors return values; the page shows the labels."""
     (desk,) = selectors.desks_of(actor=officer)
     assert desk.roles == [Role.FINANCE_OFFICER]
+
+
+def test_the_residents_pages_read_no_drafts_not_even_for_their_officers(society, officer, issue):
+    draft = make_issue(society, officer, open_it=False, name="Plan")
+    assert selectors.issue_get_public(issue.pk) == issue
+    with pytest.raises(NotFound):
+        selectors.issue_get_public(draft.pk)
+    assert browser_get(officer, f"/issues/{draft.pk}/").status_code == 404
