@@ -72,11 +72,11 @@ def seed(residents: int, capacity_pence: int) -> tuple[int, list[str]]:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from investments.services import issues as issue_services
     from issuers.models import Issuer, RoleGrant
-    from people.models import Profile
+    from people import keys
+    from people.models import AccountSecurity, AuthToken, Profile
 
     call_command("migrate", verbosity=0)
     User = get_user_model()
@@ -88,7 +88,13 @@ def seed(residents: int, capacity_pence: int) -> tuple[int, list[str]]:
     )
     officer = User.objects.create_user("bench_officer", password="x")
     RoleGrant.objects.create(issuer=issuer, user=officer, role="finance_officer")
-    users = User.objects.bulk_create([User(username=f"r{i:05d}") for i in range(residents)])
+    users = User.objects.bulk_create(
+        [User(username=f"r{i:05d}", email=f"r{i:05d}@bench.invalid") for i in range(residents)]
+    )
+    # Verified addresses: subscribing needs one where EMAIL_VERIFICATION_REQUIRED.
+    AccountSecurity.objects.bulk_create(
+        [AccountSecurity(user=u, verified_email=u.email, email_verified_at=timezone.now()) for u in users]
+    )
     Profile.objects.bulk_create(
         [
             Profile(
@@ -100,7 +106,13 @@ def seed(residents: int, capacity_pence: int) -> tuple[int, list[str]]:
             for u in users
         ]
     )
-    tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
+    token_keys = [keys.new_token_key() for _ in users]
+    AuthToken.objects.bulk_create(
+        [
+            AuthToken(user=u, digest=keys.digest(k), expires_at=timezone.now() + dt.timedelta(days=1))
+            for u, k in zip(users, token_keys, strict=True)
+        ]
+    )
     now = timezone.now()
     issue = issue_services.issue_create(
         actor=officer,
@@ -123,7 +135,7 @@ def seed(residents: int, capacity_pence: int) -> tuple[int, list[str]]:
         notice_days=90,
     )
     issue_services.issue_open(actor=officer, issue_id=issue.pk)
-    return issue.pk, [t.key for t in tokens]
+    return issue.pk, token_keys
 
 
 def free_port() -> int:

@@ -11,6 +11,13 @@ from people import api as people_api
 urlpatterns = [
     path("auth/register/", people_api.RegisterApi.as_view(), name="auth-register"),
     path("auth/token/", people_api.TokenApi.as_view(), name="auth-token"),
+    path("auth/logout/", people_api.LogoutApi.as_view(), name="auth-logout"),
+    path("auth/verify-email/", people_api.EmailVerifyApi.as_view(), name="auth-verify-email"),
+    path(
+        "auth/verify-email/resend/",
+        people_api.EmailVerificationResendApi.as_view(),
+        name="auth-verify-email-resend",
+    ),
     path("me/", issuers_api.MeApi.as_view(), name="me"),
     path("me/two-factor/", people_api.TwoFactorApi.as_view(), name="me-two-factor"),
     path("me/two-factor/confirm/", people_api.TwoFactorConfirmApi.as_view(), name="me-two-factor-confirm"),

@@ -22,16 +22,23 @@ from rest_framework.views import set_rollback
 
 
 class ServiceError(Exception):
-    """A refusal by a service, carried to the client unchanged."""
+    """A refusal by a service, carried to the client unchanged.
+
+    `rule` names the rule that refused, for the decision log (by default the
+    code); `deny_recorded` is set once that deny decision has been kept, so
+    that nested services record it once (`compliance.services.refusals_kept`).
+    """
 
     status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY
     code: str = "rule_violation"
+    deny_recorded: bool = False
 
     def __init__(
         self,
         detail: str,
         *,
         code: str | None = None,
+        rule: str | None = None,
         fields: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
     ):
@@ -39,6 +46,7 @@ class ServiceError(Exception):
         self.detail = detail
         if code:
             self.code = code
+        self.rule = rule or self.code
         self.fields = fields or {}
         # Machine-readable facts beside the sentence (e.g. the amount left).
         self.extra = extra or {}
@@ -71,16 +79,21 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
-class RuleViolation(ServiceError):
-    """A business rule refuses the operation (422).
+class TooManyAttempts(ServiceError):
+    """Refused until later (429), e.g. a locked account; `Retry-After` says how long."""
 
-    `deny` may carry the facts of the rule's deny decision, for the decision
-    log to keep after the refused action rolls back (`compliance.services`).
-    """
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "too_many_attempts"
+
+    def __init__(self, detail: str, *, retry_after_seconds: int, code: str | None = None):
+        super().__init__(detail, code=code, extra={"retry_after": max(1, int(retry_after_seconds))})
+        self.retry_after_seconds = max(1, int(retry_after_seconds))
+
+
+class RuleViolation(ServiceError):
+    """A business rule refuses the operation (422); its deny decision is kept."""
 
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    deny: Any = None
-    deny_recorded: bool = False
 
 
 _DRF_CODES = {
@@ -149,7 +162,12 @@ def _first_message(fields: Any) -> str | None:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     set_rollback()
     if isinstance(exc, ServiceError):
-        return Response({**exc.extra, **error_body(exc.code, exc.detail, exc.fields)}, status=exc.status_code)
+        response = Response(
+            {**exc.extra, **error_body(exc.code, exc.detail, exc.fields)}, status=exc.status_code
+        )
+        if isinstance(exc, TooManyAttempts):
+            response["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     if isinstance(exc, exceptions.ValidationError):
         return _validation_response(exc.detail)
     if isinstance(exc, DjangoValidationError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from fractions import Fraction
 
 PENCE_PER_POUND = 100
 # Digits, optionally a point and one or two decimals. No sign, no exponent,
@@ -48,8 +49,14 @@ def display_pounds(amount_pence: int) -> str:
     return f"{sign}£{pounds:,}.{pence:02d}"
 
 
-def round_to_pence(amount_pence: Decimal) -> int:
-    """A fractional amount of pence rounded half-even to a whole penny."""
+def round_to_pence(amount_pence: Decimal | Fraction) -> int:
+    """A fractional amount of pence rounded half-even to a whole penny.
+
+    Interest is computed exactly, as a Fraction (a rate times a day-count
+    fraction such as 181/365 has no exact decimal), and rounded here, once.
+    """
+    if isinstance(amount_pence, Fraction):
+        return round(amount_pence)  # Fraction.__round__ rounds half to even, exactly
     try:
         return int(amount_pence.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
     except InvalidOperation as exc:  # pragma: no cover - only for NaN/Infinity

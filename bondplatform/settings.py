@@ -52,14 +52,14 @@ CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS"
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin behind the site's own sign-in, two-factor code included.
+    "people.admin_apps.SignInAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "django_q",
     "bondplatform",
@@ -77,6 +77,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Ends sessions that a change to the second factor outdated; tells the gates
+    # whether this session's sign-in gave a two-factor code.
+    "people.sessions.SignInStateMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -149,6 +152,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Judges no password: ends every API token of a person whose password changes.
+    {"NAME": "people.passwords.EndTokensOnPasswordChange"},
 ]
 
 LANGUAGE_CODE = "en-gb"
@@ -180,9 +185,19 @@ LOGOUT_REDIRECT_URL = "/"
 # Bodies larger than this are refused with 400 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(1024 * 1024)))
 
+# How many reverse proxies (load balancer, nginx) stand in front of the service
+# and append to X-Forwarded-For. 0 (the default): the client's address is the
+# connection's (REMOTE_ADDR) and X-Forwarded-For is ignored, since anyone can
+# send one: DRF's own default (trust the whole header) let every made-up value
+# count as a new client and so escape the sign-in rate limit. Behind N proxies,
+# the address N places from the header's right end is the client's.
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 or more.")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "people.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
@@ -197,6 +212,8 @@ REST_FRAMEWORK = {
     # Signing in and registering are rate-limited per client address, against
     # password (and two-factor code) guessing. Counters live in the cache.
     "DEFAULT_THROTTLE_RATES": {"sign_in": os.environ.get("SIGN_IN_RATE", "20/min")},
+    # Which address a client has (for those rate limits): see NUM_PROXIES below.
+    "NUM_PROXIES": NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -239,9 +256,39 @@ LEDGER_SIGNING_KEY_FILE = BASE_DIR / ".ledger-signing-key"
 if not LEDGER_SIGNING_KEY and not DEBUG:
     raise ImproperlyConfigured("LEDGER_SIGNING_KEY must be set when DEBUG is off (see .env.example).")
 
-# Officers and auditors must have set up two-factor sign-in (an authenticator
-# app) before they can act; without it their actions answer 403
-# `two_factor_required`. Off by default so the demo runs with nothing to set up.
+# Signing in. An API token (auth/token/) lasts this many seconds, then its
+# holder signs in again; `auth/logout/` ends it sooner.
+TOKEN_TTL = int(os.environ.get("TOKEN_TTL", str(12 * 60 * 60)))
+# After this many failed sign-ins (wrong password or two-factor code) within
+# SIGN_IN_LOCKOUT_SECONDS of each other, an account name is locked for
+# SIGN_IN_LOCKOUT_SECONDS: 429 `account_locked`. Counted in the database, so
+# every web process counts together.
+SIGN_IN_LOCKOUT_FAILURES = int(os.environ.get("SIGN_IN_LOCKOUT_FAILURES", "10"))
+SIGN_IN_LOCKOUT_SECONDS = int(os.environ.get("SIGN_IN_LOCKOUT_SECONDS", str(15 * 60)))
+
+# Residents subscribe only once their e-mail address is verified (a signed link
+# sent at registration); 403 `email_not_verified` until then. On unless DEBUG.
+EMAIL_VERIFICATION_REQUIRED = env_bool("EMAIL_VERIFICATION_REQUIRED", not DEBUG)
+
+# Outgoing e-mail (verification links). Development prints it to the console.
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Mutual Bonds <noreply@localhost>")
+
+# Officers, auditors and staff must have set up two-factor sign-in (an
+# authenticator app) before they can act, and the admin lets staff in only then;
+# without it their actions answer 403 `two_factor_required`. Off by default so
+# the demo runs with nothing to set up. Either way, whoever has set it up acts
+# only through a sign-in (session or token) that gave the code.
 TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", False)
 
 # Background work after COMMIT (refunds sent to Stripe, PaymentIntents cancelled)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/register/", people_views.register, name="register"),
     path("accounts/login/", people_views.SignInView.as_view(), name="login"),
+    path("accounts/verify-email/<str:token>/", people_views.verify_email, name="verify-email"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("bondplatform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

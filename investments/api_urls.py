@@ -3,6 +3,7 @@
 from django.urls import path
 
 from investments.api import issues as investments_api
+from investments.api import payments as payments_api
 from investments.api import subscriptions as subscriptions_api
 
 urlpatterns = [
@@ -23,7 +24,7 @@ urlpatterns = [
         investments_api.IssueTransparencyApi.as_view(),
         name="issue-transparency",
     ),
-    # Subscriptions and payments
+    # Subscriptions
     path(
         "issues/<int:issue_id>/subscriptions/",
         subscriptions_api.IssueSubscribeApi.as_view(),
@@ -35,20 +36,21 @@ urlpatterns = [
         subscriptions_api.SubscriptionCancelApi.as_view(),
         name="subscription-cancel",
     ),
+    # Payments
     path(
         "subscriptions/<int:subscription_id>/record-payment/",
-        investments_api.SubscriptionRecordPaymentApi.as_view(),
+        payments_api.SubscriptionRecordPaymentApi.as_view(),
         name="subscription-record-payment",
     ),
     path(
         "refunds/<int:refund_id>/mark-sent/",
-        investments_api.RefundMarkSentApi.as_view(),
+        payments_api.RefundMarkSentApi.as_view(),
         name="refund-mark-sent",
     ),
-    path("payments/stripe/webhook/", investments_api.StripeWebhookApi.as_view(), name="stripe-webhook"),
+    path("payments/stripe/webhook/", payments_api.StripeWebhookApi.as_view(), name="stripe-webhook"),
     path(
         "issuers/<int:issuer_id>/bank-statements/",
-        investments_api.BankStatementImportApi.as_view(),
+        payments_api.BankStatementImportApi.as_view(),
         name="issuer-bank-statements",
     ),
 ]

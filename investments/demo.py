@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from investments.models import BondIssue, Subscription
+from investments.payments.receipts import receipt_record
 from investments.services import issues as issue_services
-from investments.services import payments as payment_services
 from investments.services import subscriptions as subscription_services
 from issuers.models import Issuer, Role, RoleGrant
 
@@ -60,7 +60,7 @@ def seed(*, stdout: Any) -> None:
     paid, _ = subscription_services.subscription_create(
         actor=rita, issue_id=issue.pk, amount_pence=1_000_00, payment_method="bank_transfer"
     )
-    payment_services.receipt_record(
+    receipt_record(
         actor=officer,
         subscription_id=paid.pk,
         amount_pence=1_000_00,

@@ -1,8 +1,8 @@
 """django-q2 tasks: each calls one service and is safe to run again."""
 
-from investments.services.card_payments import card_refunds_retry_pending
+from investments.payments.card import card_refunds_retry_pending
+from investments.payments.webhooks import stripe_events_process_pending
 from investments.services.issues import issues_close_due
-from investments.services.stripe_webhooks import stripe_events_process_pending
 from investments.services.subscriptions import subscriptions_expire_unpaid, subscriptions_prepare_unprepared
 
 

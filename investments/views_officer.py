@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import wraps
 from typing import Any
 
@@ -30,14 +31,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bondplatform.errors import NotFound, NotPermitted, ServiceError
-from bondplatform.money import format_pence, parse_amount
+from bondplatform.money import display_pounds, format_pence
 from compliance import selectors as compliance_selectors
 from investments import selectors
 from investments.forms import AllotForm, BankStatementForm, RecordPaymentForm
 from investments.models import BondIssue, IssueStatus, SubscriptionStatus
+from investments.payments import bank_statements, receipts, refunds
 from investments.services import issues as issue_services
-from investments.services import payments as payment_services
-from investments.services import statements as statement_services
 from issuers import gates
 from issuers import selectors as issuer_selectors
 from ledger import selectors as ledger_selectors
@@ -163,7 +163,7 @@ def officer_record_payment(request, subscription_id: int):
         return redirect("officer-issue", issue_id=subscription.issue_id)
     data = form.cleaned_data
     try:
-        receipt = payment_services.receipt_record(
+        receipt = receipts.receipt_record(
             actor=request.user,
             subscription_id=subscription.pk,
             amount_pence=data["amount"],
@@ -171,19 +171,14 @@ def officer_record_payment(request, subscription_id: int):
             received_on=data["received_on"],
             # The form's token, per officer: the same form sent twice is one receipt.
             idempotency_key=f"web:{request.user.pk}:{data['token']}",
-            # Money an officer saw in the issuer's bank account lands in cash at bank,
-            # whatever the subscription's method (as with the API's record-payment).
-            provider="bank_transfer",
         )
     except ServiceError as refusal:
         messages.error(request, f"Payment for {subscription.reference} not recorded: {refusal.detail}")
     else:
         fresh = selectors.subscription_get(receipt.subscription_id)
-        messages.success(
-            request,
-            f"Recorded the payment for {fresh.reference}: "
-            f"{payment_services.receipt_outstanding_message(fresh)}",
-        )
+        owed = fresh.amount_pence - fresh.received_pence
+        outstanding = f"{display_pounds(owed)} is still to pay." if owed > 0 else "Paid in full."
+        messages.success(request, f"Recorded the payment for {fresh.reference}: {outstanding}")
     return redirect("officer-issue", issue_id=subscription.issue_id)
 
 
@@ -194,7 +189,7 @@ def officer_refund_sent(request, refund_id: int):
     issue = refund.subscription.issue
     gates.require_officer(request.user, issue.issuer_id)
     try:
-        payment_services.refund_mark_sent(actor=request.user, refund_id=refund.pk)
+        refunds.refund_mark_sent(actor=request.user, refund_id=refund.pk)
     except ServiceError as refusal:
         messages.error(request, refusal.detail)
     else:
@@ -211,7 +206,7 @@ def officer_bank_statement(request, issuer_id: int):
     report = None
     if form.is_bound and form.is_valid():
         try:
-            imported = statement_services.bank_statement_import(
+            imported = bank_statements.bank_statement_import(
                 actor=request.user, issuer_id=issuer.pk, content=form.cleaned_data["file"].read()
             )
         except ServiceError as refusal:
@@ -224,22 +219,15 @@ def officer_bank_statement(request, issuer_id: int):
     )
 
 
-def _report_for_page(report: statement_services.StatementReport) -> dict[str, Any]:
-    """The import report with its amounts back in pence, for the `money` filter."""
-
-    def pence(text: str | None) -> int | None:
-        return None if text is None else parse_amount(text)
-
+def _report_for_page(report: bank_statements.StatementReport) -> dict[str, Any]:
+    """The import report as plain data for the template (which formats pence with `money`)."""
     return {
         "lines": report.lines,
-        "matched": [
-            {**line, "amount_pence": pence(line["amount"]), "refund_owed_pence": pence(line["refund_owed"])}
-            for line in report.matched
-        ],
-        "unmatched": [{**line, "amount_pence": pence(line["amount"])} for line in report.unmatched],
-        "skipped": report.skipped,
-        "errors": report.errors,
-        "recorded_count": sum(1 for line in report.matched if not line["already_recorded"]),
+        "matched": [asdict(line) for line in report.matched],
+        "unmatched": [asdict(line) for line in report.unmatched],
+        "skipped": [asdict(line) for line in report.skipped],
+        "errors": [asdict(line) for line in report.errors],
+        "recorded_count": report.recorded_count,
         "matched_pence": report.matched_pence,
         "recorded_pence": report.recorded_pence,
         "unmatched_pence": report.unmatched_pence,

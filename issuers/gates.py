@@ -9,19 +9,41 @@ never passes `require_self`, since it owns nothing.
 
 from __future__ import annotations
 
-from django.conf import settings
 from rest_framework.exceptions import NotAuthenticated
 
 from bondplatform.actors import Actor, SystemActor, is_system
 from bondplatform.errors import NotPermitted
 from issuers.models import Issuer, Role, RoleGrant
-from people.services import two_factor_confirmed
+
+# The gates about the person alone live with people (below issuers), so that
+# people's own services can call them too; the issuer gates build on them.
+from people.gates import (
+    is_staff,
+    require_email_verified,
+    require_person,
+    require_signed_in,
+    require_staff,
+    require_two_factor,
+)
+
+__all__ = [
+    "is_staff",
+    "may_act_as_officer",
+    "require_email_verified",
+    "require_ledger_reader",
+    "require_officer",
+    "require_officer_or_staff",
+    "require_person",
+    "require_register_reader",
+    "require_role_holder",
+    "require_self",
+    "require_signed_in",
+    "require_staff",
+    "require_two_factor",
+    "roles_in",
+]
 
 User = Actor
-
-
-def is_staff(user: User) -> bool:
-    return bool(user.is_authenticated and (user.is_superuser or user.is_staff))
 
 
 def roles_in(user: User, issuer: Issuer | int) -> set[str]:
@@ -29,27 +51,6 @@ def roles_in(user: User, issuer: Issuer | int) -> set[str]:
         return set()
     issuer_id = issuer if isinstance(issuer, int) else issuer.pk
     return set(RoleGrant.objects.filter(user_id=user.pk, issuer_id=issuer_id).values_list("role", flat=True))
-
-
-def require_signed_in(user: User) -> None:
-    if not user.is_authenticated and not is_system(user):
-        raise NotAuthenticated()
-
-
-def require_staff(user: User) -> None:
-    require_signed_in(user)
-    if not is_staff(user) and not is_system(user):
-        raise NotPermitted("Only staff can do this.", code="staff_only")
-
-
-def require_two_factor(user: User) -> None:
-    """Where the service requires it (TWO_FACTOR_REQUIRED), officers and auditors act
-    only once their authenticator is set up, after which every sign-in needs its code."""
-    if settings.TWO_FACTOR_REQUIRED and not two_factor_confirmed(user):
-        raise NotPermitted(
-            "Set up two-factor sign-in (me/two-factor/) before acting for an issuer.",
-            code="two_factor_required",
-        )
 
 
 def holds_any_role(user: User) -> bool:
@@ -95,6 +96,7 @@ def require_officer_or_staff(user: User, issuer: Issuer | int) -> None:
     if is_system(user):
         return
     if is_staff(user):
+        require_two_factor(user)
         return
     require_officer(user, issuer)
 
@@ -105,6 +107,7 @@ def require_ledger_reader(user: User, issuer: Issuer | int) -> None:
     if is_system(user):
         return
     if is_staff(user):
+        require_two_factor(user)
         return
     if not roles_in(user, issuer) & {Role.FINANCE_OFFICER, Role.AUDITOR}:
         raise NotPermitted(

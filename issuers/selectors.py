@@ -10,7 +10,7 @@ from issuers import gates
 from issuers.gates import is_staff
 from issuers.models import Issuer, RoleGrant
 from people.models import Profile
-from people.services import two_factor_confirmed
+from people.selectors import two_factor_confirmed
 
 
 def issuer_list() -> QuerySet[Issuer]:

@@ -244,6 +244,27 @@ class LedgerCheckpoint(models.Model):
         return f"checkpoint of issuer {self.issuer_id} at {self.sequence}"
 
 
+class MerkleNode(models.Model):
+    """A stored root of a complete subtree of an issuer's Merkle tree (RFC 9162), 2**level leaves
+    from leaf `index * 2**level`: a cache derived from the immutable entries, written once
+    when first computed, so a proof in a large ledger reads a few rows instead of rehashing
+    it (`ledger.proofs`). A wrong row cannot forge anything: proofs are checked against
+    signed roots."""
+
+    issuer = models.ForeignKey("issuers.Issuer", on_delete=models.PROTECT, related_name="+")
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "level", "index"], name="merkle_node_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"issuer {self.issuer_id} node {self.level}/{self.index}"
+
+
 __all__ = [
     "ACCOUNT_CHART",
     "GENESIS_HASH",
@@ -254,6 +275,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerHead",
     "LedgerPosting",
+    "MerkleNode",
     "Side",
     "chart_line",
 ]

@@ -1,18 +1,18 @@
-"""HTTP API for registration, tokens and the signed-in person."""
+"""HTTP API for registration, tokens, two-factor set-up and the signed-in person."""
 
 import datetime as dt
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import logout
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from bondplatform.errors import ServiceError
-from people import services, totp
+from people import selectors, sessions, totp
+from people.models import AuthToken, TotpDevice
+from people.services import registration, sign_in, tokens, two_factor
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -44,7 +44,7 @@ class RegisterApi(APIView):
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        profile = services.resident_register(**serializer.validated_data)
+        profile = registration.resident_register(**serializer.validated_data)
         return Response(
             {"id": profile.user_id, "username": profile.user.username}, status=status.HTTP_201_CREATED
         )
@@ -54,60 +54,104 @@ class TokenInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128)
     otp = serializers.CharField(
-        max_length=10,
+        max_length=32,
         required=False,
-        help_text="The authenticator's code, once two-factor sign-in is set up.",
+        allow_blank=True,
+        help_text="The authenticator's code (or a recovery code), once two-factor sign-in is set up.",
     )
 
 
-class InvalidCredentials(ServiceError):
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "invalid_credentials"
+class TokenOutputSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    two_factor = serializers.BooleanField(help_text="Whether this sign-in gave a two-factor code.")
+
+
+def _token_body(token: AuthToken, key: str) -> dict:
+    return {"token": key, "expires_at": token.expires_at, "two_factor": token.verified_device_id is not None}
 
 
 class TokenApi(APIView):
+    """Sign in: a new token per sign-in, valid for TOKEN_TTL seconds.
+
+    Wrong passwords and codes count against the account: after
+    SIGN_IN_LOCKOUT_FAILURES it is locked (429 `account_locked`, Retry-After)."""
+
     authentication_classes: list = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "sign_in"
 
-    @extend_schema(
-        request=TokenInputSerializer,
-        responses=inline_serializer("TokenOutput", {"token": serializers.CharField()}),
-    )
+    @extend_schema(request=TokenInputSerializer, responses=TokenOutputSerializer)
     def post(self, request):
         serializer = TokenInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = authenticate(request, username=data["username"], password=data["password"])
-        if user is None:
-            raise InvalidCredentials("Those are not a valid username and password.")
-        services.totp_check_sign_in(user=user, otp=data.get("otp"))
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        checked = sign_in.sign_in_check(
+            username=data["username"], password=data["password"], otp=data.get("otp")
+        )
+        token, key = tokens.auth_token_create(user=checked.user, verified_device=checked.device)
+        return Response(_token_body(token, key))
+
+
+class LogoutApi(APIView):
+    """Sign out: the token the request came with stops working (or the web session ends)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        if isinstance(request.auth, AuthToken):
+            tokens.auth_token_revoke(actor=request.user, token=request.auth)
+        else:
+            logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _carry_on(request, *, epoch: int, device: TotpDevice | None) -> None:
+    """After a change the caller made to their own credentials: their web session (if the
+    request came with one) carries on at the new epoch; every other session ends."""
+    if request.auth is None and hasattr(request._request, "session"):
+        sessions.session_stamp(request._request.session, epoch=epoch, device=device)
+
+
+def _own_token(request) -> AuthToken | None:
+    return request.auth if isinstance(request.auth, AuthToken) else None
 
 
 class TwoFactorSerializer(serializers.Serializer):
     confirmed = serializers.BooleanField()
     secret = serializers.CharField(required=False)
     otpauth_uri = serializers.CharField(required=False)
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Given once, at confirmation: each stands in for a code once.",
+    )
+
+
+class PasswordInputSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=128, required=False, allow_blank=True)
 
 
 class OtpInputSerializer(serializers.Serializer):
-    otp = serializers.CharField(max_length=10)
+    otp = serializers.CharField(max_length=32)
 
 
 class TwoFactorApi(APIView):
-    """Set up two-factor sign-in: POST for a new secret (shown once), then confirm it with a code."""
+    """Set up two-factor sign-in: POST (with the current password) for a new secret, shown once,
+    then confirm it with a code; DELETE (with the password) to remove it."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=TwoFactorSerializer)
     def get(self, request):
-        return Response({"confirmed": services.two_factor_confirmed(request.user)})
+        return Response({"confirmed": selectors.two_factor_confirmed(request.user)})
 
-    @extend_schema(request=None, responses={201: TwoFactorSerializer})
+    @extend_schema(request=PasswordInputSerializer, responses={201: TwoFactorSerializer})
     def post(self, request):
-        device = services.totp_begin(actor=request.user)
+        serializer = PasswordInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        device = two_factor.totp_begin(actor=request.user, password=serializer.validated_data.get("password"))
         return Response(
             {
                 "confirmed": False,
@@ -117,6 +161,18 @@ class TwoFactorApi(APIView):
             status=status.HTTP_201_CREATED,
         )
 
+    @extend_schema(request=PasswordInputSerializer, responses={204: None})
+    def delete(self, request):
+        serializer = PasswordInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        removal = two_factor.totp_remove(
+            actor=request.user,
+            password=serializer.validated_data.get("password"),
+            keep_token=_own_token(request),
+        )
+        _carry_on(request, epoch=removal.credentials_epoch, device=None)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class TwoFactorConfirmApi(APIView):
     permission_classes = [IsAuthenticated]
@@ -125,5 +181,44 @@ class TwoFactorConfirmApi(APIView):
     def post(self, request):
         serializer = OtpInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.totp_confirm(actor=request.user, otp=serializer.validated_data["otp"])
-        return Response({"confirmed": True})
+        enrolment = two_factor.totp_confirm(
+            actor=request.user, otp=serializer.validated_data["otp"], keep_token=_own_token(request)
+        )
+        _carry_on(request, epoch=enrolment.credentials_epoch, device=enrolment.device)
+        return Response({"confirmed": True, "recovery_codes": enrolment.recovery_codes})
+
+
+class EmailVerificationInputSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=500, help_text="The token from the link in the e-mail.")
+
+
+class EmailVerifiedSerializer(serializers.Serializer):
+    verified = serializers.BooleanField()
+    username = serializers.CharField()
+
+
+class EmailVerifyApi(APIView):
+    """Verify an e-mail address with the token from the link sent at registration (no sign-in:
+    the token is the proof)."""
+
+    authentication_classes: list = []
+
+    @extend_schema(request=EmailVerificationInputSerializer, responses=EmailVerifiedSerializer)
+    def post(self, request):
+        serializer = EmailVerificationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = registration.email_verify(token=serializer.validated_data["token"])
+        return Response({"verified": True, "username": user.get_username()})
+
+
+class EmailVerificationResendApi(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sign_in"  # each one sends an e-mail
+
+    @extend_schema(
+        request=None, responses={202: inline_serializer("Sent", {"sent": serializers.BooleanField()})}
+    )
+    def post(self, request):
+        registration.email_verification_request(actor=request.user)
+        return Response({"sent": True}, status=status.HTTP_202_ACCEPTED)

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import struct
+import unicodedata
 from urllib.parse import quote, urlencode
 
 STEP_SECONDS = 30
@@ -39,10 +40,23 @@ def step_of(unix_time: float) -> int:
     return int(unix_time // STEP_SECONDS)
 
 
-def matching_step(secret: str, code: str, *, unix_time: float, after_step: int | None) -> int | None:
+def normalise_code(code: str | None) -> str | None:
+    """The code as ASCII digits, or None if it is not six digits.
+
+    People type codes on phones in any script: fullwidth digits (U+FF10 to U+FF19, which NFKC maps),
+    Arabic-Indic or Devanagari digits (each is a Unicode decimal digit). Anything
+    else is refused here, before `hmac.compare_digest`, which raises TypeError on
+    non-ASCII text (a fullwidth code used to give a 500)."""
+    code = unicodedata.normalize("NFKC", code or "").strip().replace(" ", "")
+    if len(code) != DIGITS or not all(unicodedata.decimal(ch, None) is not None for ch in code):
+        return None
+    return "".join(str(unicodedata.decimal(ch)) for ch in code)
+
+
+def matching_step(secret: str, code: str | None, *, unix_time: float, after_step: int | None) -> int | None:
     """The step whose code this is (within the drift window, later than `after_step`), or None."""
-    code = (code or "").strip().replace(" ", "")
-    if len(code) != DIGITS or not code.isdigit():
+    code = normalise_code(code)
+    if code is None:
         return None
     now = step_of(unix_time)
     for step in range(now - DRIFT_STEPS, now + DRIFT_STEPS + 1):

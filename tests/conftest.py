@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 
@@ -65,6 +64,12 @@ def _background_work_inline(settings):
 
 
 @pytest.fixture(autouse=True)
+def _email_verification_required(settings):
+    """As in production (it is off only with DEBUG on, the development default)."""
+    settings.EMAIL_VERIFICATION_REQUIRED = True
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Rate-limit counters live in the cache; each test starts with none."""
     from django.core.cache import cache
@@ -77,7 +82,7 @@ def _fresh_rate_limits():
 @pytest.fixture
 def make_user(db, django_user_model):
     def make(username: str, *, staff: bool = False, resident: bool = True, **profile):
-        from people.models import Profile
+        from people.models import AccountSecurity, Profile
 
         user = django_user_model.objects.create_user(
             username=username, email=f"{username}@example.org", password="correct horse battery"
@@ -86,6 +91,10 @@ def make_user(db, django_user_model):
             user.is_staff = user.is_superuser = True
             user.save()
         if resident:
+            # Residents have confirmed their e-mail address (people.services.registration).
+            AccountSecurity.objects.create(
+                user=user, verified_email=user.email, email_verified_at=dt.datetime.now(dt.UTC)
+            )
             Profile.objects.create(
                 user=user,
                 full_name=profile.get("full_name", username.title()),
@@ -97,11 +106,15 @@ def make_user(db, django_user_model):
     return make
 
 
-def client_for(user) -> APIClient:
+def client_for(user, *, two_factor_device=None) -> APIClient:
+    """An API client with a fresh token for `user`, as from a sign-in that gave a code from
+    `two_factor_device` (or the password alone, by default)."""
+    from people.services.tokens import auth_token_create
+
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        _, key = auth_token_create(user=user, verified_device=two_factor_device)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

@@ -1,45 +1,22 @@
 """HTTP API for bond issues: validate, call one service, serialize.
 
-Subscriptions are in `investments.api.subscriptions`. The payment views at the
-end of this module (record-payment, refund mark-sent, the Stripe webhook, bank
-statement upload) are on their way to `investments.api.payments`.
+Subscriptions: `investments.api.subscriptions`. Payments (record-payment, refunds,
+Stripe's webhook, bank statements): `investments.api.payments`.
 """
 
 from __future__ import annotations
 
-import logging
-import uuid
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bondplatform.errors import ServiceError
 from bondplatform.fields import MoneyField
 from investments import selectors
-from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
-from investments.api.subscriptions import SubscriptionSerializer
-from investments.models import (
-    BondIssue,
-    DayCount,
-    Holding,
-    InterestFrequency,
-    IssueStatus,
-)
-from investments.payments import stripe_client
+from investments.models import BondIssue, DayCount, Holding, InterestFrequency, IssueStatus
 from investments.services import issues as issue_services
-from investments.services import payments as payment_services
-from investments.services import statements as statement_services
-from investments.services import stripe_webhooks as stripe_webhook_services
-from issuers import gates
-from issuers import selectors as issuer_selectors
 from issuers.models import Issuer
-
-logger = logging.getLogger(__name__)
 
 
 class BondIssueSerializer(serializers.ModelSerializer):
@@ -234,213 +211,3 @@ class IssueTransparencyApi(APIView):
     def get(self, request, issue_id: int):
         issue = selectors.issue_get_for(issue_id, actor=request.user)
         return Response(TransparencySerializer(selectors.transparency_of(issue)).data)
-
-
-class RecordPaymentInputSerializer(serializers.Serializer):
-    amount = MoneyField()
-    reference = serializers.CharField(max_length=100)
-    received_on = serializers.DateField()
-
-
-class SubscriptionRecordPaymentApi(APIView):
-    @extend_schema(
-        request=RecordPaymentInputSerializer,
-        responses=SubscriptionSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
-    )
-    def post(self, request, subscription_id: int):
-        serializer = RecordPaymentInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        key = idempotency_key(request)
-        receipt = payment_services.receipt_record(
-            actor=request.user,
-            subscription_id=subscription_id,
-            amount_pence=serializer.validated_data["amount"],
-            reference=serializer.validated_data["reference"],
-            received_on=serializer.validated_data["received_on"],
-            idempotency_key=f"manual:{request.user.pk}:{key}" if key else f"manual:{uuid.uuid4().hex}",
-            # An officer records money that reached the issuer's bank account, whatever the
-            # subscription's method: it lands in cash at bank, never in Stripe clearing.
-            provider="bank_transfer",
-        )
-        return Response(SubscriptionSerializer(selectors.subscription_get(receipt.subscription_id)).data)
-
-
-class RefundMarkSentApi(APIView):
-    @extend_schema(
-        request=None,
-        responses=inline_serializer(
-            "RefundOut", {"id": serializers.IntegerField(), "status": serializers.CharField()}
-        ),
-    )
-    def post(self, request, refund_id: int):
-        refund = payment_services.refund_mark_sent(actor=request.user, refund_id=refund_id)
-        return Response(
-            {
-                "id": refund.pk,
-                "status": refund.status,
-                "amount": MoneyField().to_representation(refund.amount_pence),
-            }
-        )
-
-
-class StripeWebhookAckSerializer(serializers.Serializer):
-    received = serializers.BooleanField()
-    event = serializers.CharField()
-    outcome = serializers.CharField(
-        help_text="What we did with it; `in_progress` while another delivery handles it."
-    )
-
-
-class StripeWebhookApi(APIView):
-    """Stripe's webhook: no session or token (Stripe signs the raw body instead), so no CSRF either."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(
-        summary="Stripe webhook (signed by Stripe)",
-        description=(
-            "The raw body is verified against `STRIPE_WEBHOOK_SECRET` and the `Stripe-Signature` header "
-            "(timestamp at most five minutes old); anything else is 400 `invalid_signature`. Verified events "
-            "are stored, then handled once; unknown types are acknowledged and ignored."
-        ),
-        request={"application/json": OpenApiTypes.OBJECT},
-        responses={200: StripeWebhookAckSerializer},
-        parameters=[
-            OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, required=True),
-        ],
-        auth=[],
-    )
-    def post(self, request):
-        event = stripe_client.webhook_event(
-            payload=request.body, signature=request.headers.get("Stripe-Signature")
-        )
-        try:
-            record = stripe_webhook_services.stripe_event_receive(event=event)
-        except Exception as exc:
-            # Stored but not handled: a non-2xx answer makes Stripe deliver it again.
-            logger.exception("Stripe event %s could not be handled", event["id"])
-            raise WebhookNotHandled(
-                "The event was stored and will be handled when Stripe sends it again."
-            ) from exc
-        return Response(
-            {"received": True, "event": record.event_id, "outcome": record.outcome or "in_progress"}
-        )
-
-
-class WebhookNotHandled(ServiceError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    code = "webhook_not_handled"
-
-
-class BankStatementUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(
-        help_text=(
-            "CSV with a header row: date (YYYY-MM-DD or DD/MM/YYYY), amount (pounds; money out is negative), "
-            "reference, and optionally description."
-        )
-    )
-
-
-_StatementLine = inline_serializer(
-    "BankStatementMatchedLine",
-    {
-        "line": serializers.IntegerField(),
-        "subscription": serializers.IntegerField(),
-        "issue": serializers.IntegerField(),
-        "reference": serializers.CharField(),
-        "date": serializers.DateField(),
-        "amount": serializers.CharField(),
-        "status": serializers.CharField(),
-        "received": serializers.CharField(),
-        "refund_owed": serializers.CharField(allow_null=True),
-        "already_recorded": serializers.BooleanField(),
-    },
-    many=True,
-)
-
-
-class BankStatementReportSerializer(serializers.Serializer):
-    issuer = serializers.IntegerField(source="issuer_id")
-    currency = serializers.CharField(default="GBP")
-    matched = _StatementLine
-    unmatched = inline_serializer(
-        "BankStatementUnmatchedLine",
-        {
-            "line": serializers.IntegerField(),
-            "date": serializers.DateField(),
-            "amount": serializers.CharField(),
-            "reference": serializers.CharField(),
-            "description": serializers.CharField(),
-            "reason": serializers.CharField(),
-        },
-        many=True,
-    )
-    skipped = inline_serializer(
-        "BankStatementSkippedLine",
-        {"line": serializers.IntegerField(), "reason": serializers.CharField()},
-        many=True,
-    )
-    # DRF's metaclass moves declared fields out of the class, so this does not
-    # shadow Serializer.errors; the stubs cannot know that.
-    errors = inline_serializer(  # type: ignore[assignment]
-        "BankStatementLineError",
-        {
-            "line": serializers.IntegerField(),
-            "code": serializers.CharField(),
-            "detail": serializers.CharField(),
-        },
-        many=True,
-    )
-    totals = serializers.SerializerMethodField()
-
-    @extend_schema_field(
-        inline_serializer(
-            "BankStatementTotals",
-            {
-                "lines": serializers.IntegerField(),
-                "matched": serializers.IntegerField(),
-                "recorded": serializers.IntegerField(),
-                "unmatched": serializers.IntegerField(),
-                "skipped": serializers.IntegerField(),
-                "errors": serializers.IntegerField(),
-                "matched_amount": serializers.CharField(),
-                "recorded_amount": serializers.CharField(),
-                "unmatched_amount": serializers.CharField(),
-            },
-        )
-    )
-    def get_totals(self, report) -> dict:
-        return report.totals()
-
-
-class BankStatementImportApi(APIView):
-    """An officer uploads the issuer's bank statement; lines are matched to subscriptions by reference."""
-
-    parser_classes = [MultiPartParser]
-    # A statement may be larger than a JSON body; it is read into memory once.
-    MAX_BYTES = 5 * 1024 * 1024
-
-    @extend_schema(
-        summary="Import a bank statement (CSV) and record the payments it shows",
-        description=(
-            "multipart/form-data with one file field `file`. Each line is matched to a subscription of this "
-            "issuer by its reference; matched lines are recorded as receipts (overpayments owe the excess "
-            "back, short payments stay pending), unmatched and malformed lines are listed, never guessed. "
-            "Uploading the same statement again records nothing twice."
-        ),
-        request={"multipart/form-data": BankStatementUploadSerializer},
-        responses={200: BankStatementReportSerializer},
-    )
-    def post(self, request, issuer_id: int):
-        gates.require_officer(request.user, issuer_selectors.issuer_get(issuer_id))
-        serializer = BankStatementUploadSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        upload = serializer.validated_data["file"]
-        if upload.size > self.MAX_BYTES:
-            raise serializers.ValidationError({"file": [f"At most {self.MAX_BYTES // (1024 * 1024)} MB."]})
-        report = statement_services.bank_statement_import(
-            actor=request.user, issuer_id=issuer_id, content=upload.read()
-        )
-        return Response(BankStatementReportSerializer(report).data)

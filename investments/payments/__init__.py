@@ -1,45 +1,20 @@
-"""Payment providers behind one interface.
+"""Payments: how money for subscriptions comes in and goes back, in one package.
 
-A provider turns a subscription into instructions for the resident (a bank
-reference, a Stripe PaymentIntent) and settles refunds. Money arriving is
-recorded by `investments.services.payments.receipt_record`, whatever the
-provider, so that every path posts the same ledger entries.
+Two layers, and imports run only downward (an import-linter contract in
+pyproject.toml holds it):
+
+- the services, which change our records and call the providers:
+  `webhooks` (the Stripe inbox's handlers), `card` (what only card payments
+  have), `bank_statements` (the statement import), `reconciliation` (reads
+  only), `receipts` (money in, whatever the provider) and `refunds` (money
+  back);
+- the providers, which talk to the outside and never import a service:
+  `providers` (which provider serves a method), `bank_transfer` and `stripe`
+  (the implementations of `base.PaymentProvider`), `stripe_client` (the one
+  door to Stripe's API); and at the bottom `models` (the webhook inbox).
+
+A provider reports a failure by raising (`ServiceError`) or by returning a
+value (`PreparedPayment`, `RefundOutcome`); the service that called it acts
+on it. This module imports nothing, so that loading the inbox model (from
+`investments.models`) does not load the providers.
 """
-
-from __future__ import annotations
-
-from bondplatform.errors import RuleViolation
-from investments.payments.bank_transfer import BankTransferProvider
-from investments.payments.base import PaymentProvider, RefundOutcome
-from investments.payments.stripe import StripeProvider
-
-__all__ = ["PaymentProvider", "RefundOutcome", "provider_for_method", "provider_named"]
-
-_BY_METHOD: dict[str, type[PaymentProvider]] = {
-    "bank_transfer": BankTransferProvider,
-    "card": StripeProvider,  # available when STRIPE_SECRET_KEY is set
-}
-
-
-def register(method: str, provider: type[PaymentProvider]) -> None:
-    _BY_METHOD[method] = provider
-
-
-def provider_for_method(method: str) -> PaymentProvider:
-    provider_class = _BY_METHOD.get(method)
-    provider = provider_class() if provider_class else None
-    if provider is None or not provider.is_available():
-        raise RuleViolation(
-            "Paying by card is not available here yet: please pay by bank transfer."
-            if method == "card"
-            else f"The payment method {method!r} is not available.",
-            code="payment_method_unavailable",
-        )
-    return provider
-
-
-def provider_named(name: str) -> PaymentProvider:
-    for provider_class in _BY_METHOD.values():
-        if provider_class.name == name:
-            return provider_class()
-    raise LookupError(name)

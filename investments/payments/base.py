@@ -1,4 +1,9 @@
-"""The interface every payment provider implements."""
+"""The interface every payment provider implements.
+
+Providers talk to the outside world (a bank, Stripe) and never change our
+records nor import a service: they return what happened (`PreparedPayment`,
+`RefundOutcome`) or raise a `ServiceError`, and the payment service that
+called them records it."""
 
 from __future__ import annotations
 
@@ -8,6 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from investments.models import Refund, Subscription
+
+
+@dataclass(frozen=True)
+class PreparedPayment:
+    """What the provider set up for the resident to pay against (a Stripe PaymentIntent)."""
+
+    provider_payment_id: str
+    # Lets the resident's browser confirm the payment with the provider; never shown once paid.
+    client_secret: str
 
 
 @dataclass(frozen=True)
@@ -27,12 +41,16 @@ class PaymentProvider(ABC):
     @abstractmethod
     def is_available(self) -> bool: ...
 
-    def prepare(self, subscription: Subscription) -> None:
+    def prepare(self, subscription: Subscription) -> PreparedPayment | None:
         """After the subscription is committed: create what the resident pays against.
 
-        Runs outside the database transaction (it may call out over the network).
+        Runs outside the database transaction (it may call out over the network),
+        and raises a `ServiceError` if the provider cannot be reached or refuses;
+        `investments.payments.card.payment_prepare` keeps what it returns, or
+        releases the subscription's place when it fails. Asked again for the same
+        subscription, it must return the same payment (an idempotency key).
         Bank transfers need nothing: the reference is made with the subscription."""
-        return
+        return None
 
     def abandon(self, subscription: Subscription) -> None:
         """After an unpaid subscription has ended (cancelled, expired, issue closed):

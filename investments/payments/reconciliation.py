@@ -29,9 +29,10 @@ from django.db.models import Sum
 from bondplatform.money import display_pounds
 from investments.models import Receipt, Refund, RefundStatus, Subscription
 from investments.payments import stripe_client
+from investments.payments.stripe import StripeProvider
 from ledger.models import LedgerPosting
 
-STRIPE = "stripe"
+STRIPE = StripeProvider.name
 
 
 @dataclass

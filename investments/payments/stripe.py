@@ -1,16 +1,21 @@
 """Stripe: card payments through a PaymentIntent per subscription.
 
 - `prepare` (after the subscription is committed) creates the PaymentIntent
-  for the subscription's amount and keeps its id and client secret. If Stripe
-  cannot be reached, the subscription is abandoned at once (its place in the
-  issue released, its Idempotency-Key freed for a retry) and the resident is
-  told to try again or pay by bank transfer: no subscription is left holding
-  capacity without a way to pay it. The client secret never left our server,
-  so a PaymentIntent Stripe may have made behind a timeout cannot be paid.
+  for the subscription's amount and returns its id and client secret, which
+  `investments.payments.card.payment_prepare` keeps. If Stripe cannot be
+  reached, `prepare` raises and that service abandons the subscription at
+  once (its place in the issue released, its Idempotency-Key freed for a
+  retry); the resident is told to try again or pay by bank transfer: no
+  subscription is left holding capacity without a way to pay it. The client
+  secret never left our server, so a PaymentIntent Stripe may have made
+  behind a timeout cannot be paid.
 - The resident's browser confirms the PaymentIntent with Stripe.js; card data
   never reaches us. Money is recorded when `payment_intent.succeeded` arrives
-  (see `investments.services.stripe_webhooks`).
+  (see `investments.payments.webhooks`).
 - Refunds go back to the card at once, with an idempotency key per Refund row.
+
+A provider: it calls Stripe through `stripe_client` and changes none of our
+records; the payment services act on what it returns or raises.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from django.conf import settings
 
 from bondplatform.errors import ServiceError
 from investments import accounts
+from investments.models import SubscriptionStatus
 from investments.payments import stripe_client
-from investments.payments.base import PaymentProvider, RefundOutcome
+from investments.payments.base import PaymentProvider, PreparedPayment, RefundOutcome
 
 if TYPE_CHECKING:
     from investments.models import Refund, Subscription
@@ -38,27 +44,16 @@ class StripeProvider(PaymentProvider):
     def is_available(self) -> bool:
         return stripe_client.is_configured()
 
-    def prepare(self, subscription: Subscription) -> None:
-        from investments.models import Subscription  # noqa: PLC0415 - TODO: the payments package removes this circle
-        from investments.services.card_payments import subscription_abandon_unprepared  # noqa: PLC0415 - TODO: as above
-
-        if subscription.provider_payment_id:
-            return  # already prepared (a replayed request)
-        try:
-            intent = stripe_client.payment_intent_create(
-                subscription_id=subscription.pk,
-                issue_id=subscription.issue_id,
-                amount_pence=subscription.amount_pence,
-                currency=subscription.issue.currency,
-            )
-        except ServiceError as failure:
-            subscription_abandon_unprepared(subscription_id=subscription.pk, reason=failure.code)
-            subscription.refresh_from_db()
-            raise
-        Subscription.objects.filter(pk=subscription.pk, provider_payment_id__isnull=True).update(
-            provider_payment_id=intent.id, provider_client_secret=intent.client_secret
+    def prepare(self, subscription: Subscription) -> PreparedPayment:
+        # The idempotency key is the subscription and its amount: asked twice, Stripe
+        # returns the same PaymentIntent. Failures raise (stripe_client's errors).
+        intent = stripe_client.payment_intent_create(
+            subscription_id=subscription.pk,
+            issue_id=subscription.issue_id,
+            amount_pence=subscription.amount_pence,
+            currency=subscription.issue.currency,
         )
-        subscription.refresh_from_db(fields=["provider_payment_id", "provider_client_secret"])
+        return PreparedPayment(provider_payment_id=intent.id, client_secret=intent.client_secret or "")
 
     def abandon(self, subscription: Subscription) -> None:
         if not subscription.provider_payment_id:
@@ -77,8 +72,6 @@ class StripeProvider(PaymentProvider):
             )
 
     def instructions(self, subscription: Subscription) -> dict[str, Any]:
-        from investments.models import SubscriptionStatus  # noqa: PLC0415 - TODO: as above
-
         awaiting = subscription.status == SubscriptionStatus.PENDING_PAYMENT
         return {
             "provider": self.name,

@@ -1,4 +1,4 @@
-"""Writes for bond issues, subscriptions, payments and refunds.
+"""Writes for bond issues and subscriptions (payments and refunds: `investments.payments`).
 
 Every function here is one business operation: keyword-only, takes the acting
 user as `actor`, owns its transaction, and writes its audit or decision rows

@@ -1,8 +1,10 @@
 """A bond issue's life: draft -> open -> closed -> active -> redeemed,
 closed -> failed (minimum raise missed: everyone refunded), open -> withdrawn.
 
-Each transition locks the issue row first (the fixed lock order starts
-there), checks the state it starts from, and writes an audit row.
+Each transition checks the officer, locks the issue row and then its
+subscriptions (`investments.locks`: the fixed order), checks the state it
+starts from, and writes an audit row. Refusals of a rule keep their deny
+decision (`compliance.services.refusals_kept`).
 """
 
 from __future__ import annotations
@@ -13,19 +15,19 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from bondplatform.actors import SYSTEM, Actor, person_or_none
+from bondplatform.actors import SYSTEM, Actor
 from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, InvalidState, NotFound, RuleViolation
 from bondplatform.money import display_pounds
-from compliance.services import decision_record
+from compliance.services import decision_record, refusals_kept
 from investments import accounts
+from investments.locks import issue_lock, subscriptions_lock
 from investments.models import (
     LIVE_SUBSCRIPTION_STATUSES,
     BondIssue,
     Holding,
     IssueStatus,
     RefundReason,
-    Subscription,
     SubscriptionStatus,
 )
 from investments.services.subscriptions import subscription_end
@@ -87,16 +89,16 @@ def _check_rate_cap(*, actor: Actor, issue: BondIssue) -> None:
         if allowed
         else f"Coupon {issue.coupon_rate_percent} % is above the issuer's cap of {cap} % a year."
     )
-    decision_record(
-        actor=actor, issuer=issuer, rule="rate_cap", allowed=allowed, reason=reason, subject=issue
-    )
     if not allowed:
-        raise RuleViolation(reason, code="rate_cap_exceeded", extra={"cap_percent": str(cap)})
+        raise RuleViolation(
+            reason, code="rate_cap_exceeded", rule="rate_cap", extra={"cap_percent": str(cap)}
+        )
+    decision_record(actor=actor, issuer=issuer, rule="rate_cap", allowed=True, reason=reason, subject=issue)
 
 
-def _refuse_issuer_change(*, issue_id: int, issuer: Issuer) -> None:
+def _refuse_issuer_change(*, issue: BondIssue, issuer: Issuer) -> None:
     """An issue stays with the issuer that offered it: its officers, ledger and register are that issuer's."""
-    if not BondIssue.objects.filter(pk=issue_id, issuer=issuer).exists():
+    if issuer.pk != issue.issuer_id:
         raise BadInput(
             "issuer: An issue cannot move to another issuer.",
             code="invalid",
@@ -108,7 +110,7 @@ def issue_create(*, actor: Actor, issuer: Issuer, **terms: Any) -> BondIssue:
     gates.require_officer(actor, issuer)
     issue_validate_terms(issuer=issuer, terms=terms)
     with transaction.atomic(durable=True):
-        issue = BondIssue.objects.create(issuer=issuer, created_by=person_or_none(actor), **terms)
+        issue = BondIssue.objects.create(issuer=issuer, created_by=gates.require_person(actor), **terms)
         audit_record(actor=actor, issuer=issuer, action="issue.create", obj=issue, data={"name": issue.name})
     return issue
 
@@ -119,14 +121,14 @@ def issue_update_terms(
     """Change a draft's terms. Once an issue opens its terms are frozen: residents
     subscribe to the terms they read. `issuer` may be given (a client sends the
     issue back whole) but not changed."""
-    _issue_id_officer(actor, issue_id)
+    current = _issue_for_officer(actor, issue_id)
     if issuer is not None:
-        _refuse_issuer_change(issue_id=issue_id, issuer=issuer)
+        _refuse_issuer_change(issue=current, issuer=issuer)
     unknown = set(changes) - set(TERM_FIELDS)
     if unknown:
         raise BadInput(f"These are not terms: {', '.join(sorted(unknown))}.", code="invalid_terms")
     with transaction.atomic(durable=True):
-        issue = _locked(issue_id)
+        issue = issue_lock(issue_id)
         if issue.status != IssueStatus.DRAFT:
             raise InvalidState(
                 "The terms are frozen once the issue has opened.",
@@ -149,13 +151,6 @@ def issue_update_terms(
         return issue
 
 
-def _locked(issue_id: int) -> BondIssue:
-    issue = BondIssue.objects.select_for_update().select_related("issuer").filter(pk=issue_id).first()
-    if issue is None:
-        raise NotFound("No such bond issue.", code="issue_not_found")
-    return issue
-
-
 def _require_status(issue: BondIssue, *allowed: IssueStatus, action: str) -> None:
     if issue.status not in allowed:
         raise InvalidState(
@@ -165,52 +160,42 @@ def _require_status(issue: BondIssue, *allowed: IssueStatus, action: str) -> Non
         )
 
 
-def _issue_id_officer(actor: Actor, issue_id: int) -> None:
-    issue = BondIssue.objects.filter(pk=issue_id).values_list("issuer_id", flat=True).first()
+def _issue_for_officer(actor: Actor, issue_id: int) -> BondIssue:
+    """The issue (unlocked), once the actor is known to be one of its issuer's officers."""
+    issue = BondIssue.objects.select_related("issuer").filter(pk=issue_id).first()
     if issue is None:
         raise NotFound("No such bond issue.", code="issue_not_found")
-    gates.require_officer(actor, issue)
+    gates.require_officer(actor, issue.issuer)
+    return issue
 
 
 def issue_open(*, actor: Actor, issue_id: int) -> BondIssue:
     """Open for subscriptions. From here on the terms are frozen."""
-    _issue_id_officer(actor, issue_id)
-    try:
-        with transaction.atomic(durable=True):
-            issue = _locked(issue_id)
-            _require_status(issue, IssueStatus.DRAFT, action="opened")
-            if issue.closes_at <= timezone.now():
-                raise RuleViolation("The offer's closing time has already passed.", code="closes_at_in_past")
-            _check_rate_cap(actor=actor, issue=issue)
-            issue.status = IssueStatus.OPEN
-            issue.opened_at = timezone.now()
-            issue.save(update_fields=["status", "opened_at"])
-            audit_record(actor=actor, issuer=issue.issuer, action="issue.open", obj=issue)
-            return issue
-    except RuleViolation as refusal:
-        if refusal.code == "rate_cap_exceeded":
-            # The refusal's decision row rolled back with the transaction: keep it.
-            issue = BondIssue.objects.select_related("issuer").get(pk=issue_id)
-            with transaction.atomic():
-                decision_record(
-                    actor=actor,
-                    issuer=issue.issuer,
-                    rule="rate_cap",
-                    allowed=False,
-                    reason=refusal.detail,
-                    subject=issue,
-                )
-        raise
+    issue = _issue_for_officer(actor, issue_id)
+    with (
+        refusals_kept(actor=actor, issuer=issue.issuer, subject=issue),
+        transaction.atomic(durable=True),
+    ):
+        issue = issue_lock(issue_id)
+        _require_status(issue, IssueStatus.DRAFT, action="opened")
+        if issue.closes_at <= timezone.now():
+            raise RuleViolation("The offer's closing time has already passed.", code="closes_at_in_past")
+        _check_rate_cap(actor=actor, issue=issue)
+        issue.status = IssueStatus.OPEN
+        issue.opened_at = timezone.now()
+        issue.save(update_fields=["status", "opened_at"])
+        audit_record(actor=actor, issuer=issue.issuer, action="issue.open", obj=issue)
+        return issue
 
 
 def issue_close(*, actor: Actor, issue_id: int) -> BondIssue:
     """Close the offer. Unpaid subscriptions lapse; if the paid total is below the
     minimum raise, the issue fails and every paid subscription is refunded."""
-    _issue_id_officer(actor, issue_id)
+    _issue_for_officer(actor, issue_id)
     with transaction.atomic(durable=True):
-        issue = _locked(issue_id)
+        issue = issue_lock(issue_id)
         _require_status(issue, IssueStatus.OPEN, action="closed")
-        for subscription in _live_subscriptions(issue, SubscriptionStatus.PENDING_PAYMENT):
+        for subscription in subscriptions_lock(issue, SubscriptionStatus.PENDING_PAYMENT):
             subscription_end(
                 actor=actor,
                 issue=issue,
@@ -230,7 +215,7 @@ def issue_close(*, actor: Actor, issue_id: int) -> BondIssue:
             f"{display_pounds(issue.min_raise_pence)}.",
         )
         if not met:
-            for subscription in _live_subscriptions(issue, SubscriptionStatus.PAID):
+            for subscription in subscriptions_lock(issue, SubscriptionStatus.PAID):
                 subscription_end(
                     actor=actor,
                     issue=issue,
@@ -248,11 +233,11 @@ def issue_close(*, actor: Actor, issue_id: int) -> BondIssue:
 
 def issue_withdraw(*, actor: Actor, issue_id: int) -> BondIssue:
     """Withdraw an open offer: every subscription ends, every payment is refunded."""
-    _issue_id_officer(actor, issue_id)
+    _issue_for_officer(actor, issue_id)
     with transaction.atomic(durable=True):
-        issue = _locked(issue_id)
+        issue = issue_lock(issue_id)
         _require_status(issue, IssueStatus.OPEN, action="withdrawn")
-        for subscription in _live_subscriptions(issue, *LIVE_SUBSCRIPTION_STATUSES):
+        for subscription in subscriptions_lock(issue, *LIVE_SUBSCRIPTION_STATUSES):
             subscription_end(
                 actor=actor,
                 issue=issue,
@@ -268,22 +253,15 @@ def issue_withdraw(*, actor: Actor, issue_id: int) -> BondIssue:
         return issue
 
 
-def _live_subscriptions(issue: BondIssue, *statuses: str) -> list[Subscription]:
-    # Locked in id order, after the issue: the fixed order again.
-    return list(
-        Subscription.objects.select_for_update().filter(issue=issue, status__in=statuses).order_by("id")
-    )
-
-
 def issue_allot(*, actor: Actor, issue_id: int, allotted_on: dt.date | None = None) -> BondIssue:
     """Turn paid subscriptions into holdings (the register of bondholders).
 
     Ledger, per holding: Dr subscriptions_held:<issue>, Cr bond_principal:<holding>.
     Allotting an issue that is already active changes nothing and returns it."""
-    _issue_id_officer(actor, issue_id)
+    _issue_for_officer(actor, issue_id)
     today = timezone.localdate()
     with transaction.atomic(durable=True):
-        issue = _locked(issue_id)
+        issue = issue_lock(issue_id)
         if issue.status == IssueStatus.ACTIVE:
             return issue
         _require_status(issue, IssueStatus.CLOSED, action="allotted")
@@ -295,7 +273,7 @@ def issue_allot(*, actor: Actor, issue_id: int, allotted_on: dt.date | None = No
                 code="invalid_allotment_date",
                 fields={"allotted_on": [f"From {first_day} to {today}."]},
             )
-        for subscription in _live_subscriptions(issue, SubscriptionStatus.PAID):
+        for subscription in subscriptions_lock(issue, SubscriptionStatus.PAID):
             holding = Holding.objects.create(
                 issue=issue,
                 holder_id=subscription.investor_id,

@@ -22,20 +22,22 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from bondplatform.actors import SYSTEM, Actor, person_or_none
+from bondplatform.actors import SYSTEM, Actor
 from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, InvalidState, NotFound, NotPermitted, RuleViolation, ServiceError
 from compliance import caps
-from compliance.services import decision_record
+from compliance.services import decision_record, refusals_kept
 from investments import selectors
+from investments.locks import capacity_release, capacity_reserve, subscription_lock
 from investments.models import (
     LIVE_SUBSCRIPTION_STATUSES,
     BondIssue,
@@ -47,13 +49,11 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
-from investments.payments import provider_for_method, provider_named
-from investments.services.payments import refund_owe
+from investments.payments.card import payment_prepare
+from investments.payments.providers import provider_for_method, provider_named
+from investments.payments.refunds import refund_owe
 from issuers import gates
 from people.models import Profile
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
 
 # Crockford-style alphabet: no 0/O or 1/I/L to misread on a bank statement.
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -63,13 +63,12 @@ def new_reference() -> str:
     return "MB" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
 
 
-def _resident_profile(actor: Actor) -> Profile:
-    gates.require_signed_in(actor)
-    person = person_or_none(actor)  # None for SYSTEM, which passes the signed-in gate but owns nothing
-    profile = Profile.objects.filter(user=person).first() if person is not None else None
+def _resident(actor: Actor) -> tuple[User, Profile]:
+    investor = gates.require_person(actor)
+    profile = Profile.objects.filter(user=investor).first()
     if profile is None:
         raise NotPermitted("Only registered residents can subscribe.", code="not_a_resident")
-    return profile
+    return investor, profile
 
 
 def _investor_totals(*, investor_id: int, issue: BondIssue) -> tuple[int, int]:
@@ -121,69 +120,72 @@ def subscription_create(
     """Apply for `amount_pence` of an issue. Returns (subscription, created).
 
     Refusals raise with the API's codes and are logged as compliance decisions."""
-    profile = _resident_profile(actor)
-    actor = cast("User", actor)  # a registered resident: `_resident_profile` refused anyone else
+    gates.require_email_verified(actor)
+    investor, profile = _resident(actor)
     issue = BondIssue.objects.select_related("issuer").filter(pk=issue_id).first()
     if issue is None:
         raise NotFound("No such bond issue.", code="issue_not_found")
-    if idempotency_key:
-        existing = Subscription.objects.filter(investor=actor, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            if (existing.issue_id, existing.amount_pence, existing.payment_method) != (
-                issue.pk,
-                amount_pence,
-                payment_method,
-            ):
-                raise Conflict(
-                    "This Idempotency-Key was used before for a different subscription.",
-                    code="idempotency_key_reused",
-                )
-            return _ready_to_pay(existing), False
+    request = (issue.pk, amount_pence, payment_method)
+    earlier = _earlier_with_key(investor, idempotency_key, request)
+    if earlier is not None:
+        return _ready_to_pay(earlier), False
     now = timezone.now()
     try:
-        # Checks that need no lock: they cannot be changed by other residents.
-        _check_open(issue, now)
-        caps.check_eligibility(
-            date_of_birth=profile.date_of_birth,
-            postcode=profile.postcode,
-            eligible_prefixes=issue.eligible_postcode_prefixes,
-            on=timezone.localdate(),
-        )
-        provider = provider_for_method(payment_method)
-        # A full issue refuses at once, without a lock; the investor's own caps need
-        # their lock (below) to be checked against totals that cannot change meanwhile.
-        if amount_pence > issue.remaining_pence:
-            raise caps.issue_full(remaining_pence=issue.remaining_pence)
-        subscription = _reserve_and_insert(
+        with refusals_kept(
             actor=actor,
-            profile=profile,
-            issue=issue,
-            amount_pence=amount_pence,
-            payment_method=payment_method,
-            provider_name=provider.name,
-            idempotency_key=idempotency_key,
-            now=now,
-        )
-    except (RuleViolation, InvalidState) as refusal:
-        with transaction.atomic():
-            decision_record(
-                actor=actor,
-                issuer=issue.issuer,
-                rule=refusal.code,
-                allowed=False,
-                reason=refusal.detail,
-                subject=issue,
-                context={"amount_pence": amount_pence, "investor": actor.pk},
+            issuer=issue.issuer,
+            subject=issue,
+            context={"amount_pence": amount_pence, "investor": investor.pk},
+            # "Not open" is a judgement on the offer's terms here, so it is logged too.
+            refusals=(RuleViolation, InvalidState),
+        ):
+            # Checks that need no lock: they cannot be changed by other residents.
+            _check_open(issue, now)
+            caps.check_eligibility(
+                date_of_birth=profile.date_of_birth,
+                postcode=profile.postcode,
+                eligible_prefixes=issue.eligible_postcode_prefixes,
+                on=timezone.localdate(),
             )
-        raise
+            provider = provider_for_method(payment_method)
+            # A full issue refuses at once, without a lock; the investor's own caps need
+            # their lock (below) to be checked against totals that cannot change meanwhile.
+            if amount_pence > issue.remaining_pence:
+                raise caps.issue_full(remaining_pence=issue.remaining_pence)
+            subscription, created = _reserve_and_insert(
+                investor=investor,
+                profile=profile,
+                issue=issue,
+                amount_pence=amount_pence,
+                payment_method=payment_method,
+                provider_name=provider.name,
+                idempotency_key=idempotency_key,
+                request=request,
+                now=now,
+            )
     except IntegrityError:
         # The same Idempotency-Key from two tabs at once: the other one won.
-        existing = Subscription.objects.filter(investor=actor, idempotency_key=idempotency_key).first()
+        existing = Subscription.objects.filter(investor=investor, idempotency_key=idempotency_key).first()
         if existing is None:
             raise
         return _ready_to_pay(existing), False
-    provider.prepare(subscription)
+    if not created:
+        return _ready_to_pay(subscription), False
+    payment_prepare(subscription=subscription)
     return subscription, True
+
+
+def _earlier_with_key(investor: User, key: str | None, request: tuple[int, int, str]) -> Subscription | None:
+    """The subscription this Idempotency-Key already made, if any (a different request is refused)."""
+    if not key:
+        return None
+    earlier = Subscription.objects.filter(investor=investor, idempotency_key=key).first()
+    if earlier is not None and (earlier.issue_id, earlier.amount_pence, earlier.payment_method) != request:
+        raise Conflict(
+            "This Idempotency-Key was used before for a different subscription.",
+            code="idempotency_key_reused",
+        )
+    return earlier
 
 
 def _ready_to_pay(subscription: Subscription) -> Subscription:
@@ -191,7 +193,7 @@ def _ready_to_pay(subscription: Subscription) -> Subscription:
     died between committing it and calling the provider. Set it up now; providers make
     `prepare` idempotent (Stripe: one PaymentIntent per subscription and amount)."""
     if subscription.status == SubscriptionStatus.PENDING_PAYMENT:
-        provider_named(subscription.provider).prepare(subscription)
+        payment_prepare(subscription=subscription)
     return subscription
 
 
@@ -217,23 +219,29 @@ def subscriptions_prepare_unprepared(*, older_than: timedelta = timedelta(minute
 
 def _reserve_and_insert(
     *,
-    actor: User,
+    investor: User,
     profile: Profile,
     issue: BondIssue,
     amount_pence: int,
     payment_method: str,
     provider_name: str,
     idempotency_key: str | None,
+    request: tuple[int, int, str],
     now: dt.datetime,
-) -> Subscription:
+) -> tuple[Subscription, bool]:
     with transaction.atomic(durable=True):
         # 1. The investor: queue concurrent requests of one resident (two tabs),
         #    then check their caps against totals no one else can change now.
         Profile.objects.select_for_update().filter(pk=profile.pk).values_list("pk", flat=True).first()
-        _check_caps(issue=issue, investor_id=actor.pk, amount_pence=amount_pence)
+        # A twin request with the same key may have committed while we waited for the lock:
+        # its answer is ours too (checking the caps now would refuse us for its own amount).
+        earlier = _earlier_with_key(investor, idempotency_key, request)
+        if earlier is not None:
+            return earlier, False
+        _check_caps(issue=issue, investor_id=investor.pk, amount_pence=amount_pence)
         subscription = Subscription.objects.create(
             issue=issue,
-            investor=actor,
+            investor=investor,
             amount_pence=amount_pence,
             payment_method=payment_method,
             provider=provider_name,
@@ -242,7 +250,7 @@ def _reserve_and_insert(
             expires_at=now + timedelta(hours=settings.SUBSCRIPTION_PAYMENT_WINDOW_HOURS),
         )
         decision_record(
-            actor=actor,
+            actor=investor,
             issuer=issue.issuer,
             rule="subscription_caps",
             allowed=True,
@@ -251,7 +259,7 @@ def _reserve_and_insert(
             context={"amount_pence": amount_pence},
         )
         audit_record(
-            actor=actor,
+            actor=investor,
             issuer=issue.issuer,
             action="subscription.create",
             obj=subscription,
@@ -259,17 +267,12 @@ def _reserve_and_insert(
         )
         # 2. The issue, last: reserve capacity with one conditional statement.
         #    It takes the hot issue row's lock, held only from here to COMMIT.
-        reserved = BondIssue.objects.filter(
-            pk=issue.pk,
-            status=IssueStatus.OPEN,
-            committed_pence__lte=F("max_raise_pence") - amount_pence,
-        ).update(committed_pence=F("committed_pence") + amount_pence)
-        if not reserved:
+        if not capacity_reserve(issue_id=issue.pk, amount_pence=amount_pence):
             fresh = BondIssue.objects.get(pk=issue.pk)
             if fresh.status != IssueStatus.OPEN:
                 raise InvalidState("This issue is not open for subscriptions.", code="issue_not_open")
             raise caps.issue_full(remaining_pence=fresh.remaining_pence)
-        return subscription
+        return subscription, True
 
 
 def subscription_end(
@@ -285,11 +288,7 @@ def subscription_end(
     The caller holds the issue's lock and the subscription's."""
     if subscription.status not in LIVE_SUBSCRIPTION_STATUSES:
         raise InvalidState(f"This subscription is already {subscription.status}.", code="invalid_state")
-    was_paid = subscription.status == SubscriptionStatus.PAID
-    BondIssue.objects.filter(pk=issue.pk).update(
-        committed_pence=F("committed_pence") - subscription.amount_pence,
-        raised_pence=F("raised_pence") - (subscription.amount_pence if was_paid else 0),
-    )
+    capacity_release(issue_id=issue.pk, subscription=subscription)
     if not subscription.received_pence:
         after_commit("investments.services.subscriptions.payment_abandon", subscription_id=subscription.pk)
     if subscription.received_pence:
@@ -330,9 +329,11 @@ def subscription_cancel(*, actor: Actor, subscription_id: int) -> Subscription:
     nothing has been paid, so there is nothing to cool off from."""
     subscription = selectors.subscription_get(subscription_id)
     gates.require_self(actor, subscription.investor_id)
-    with transaction.atomic(durable=True):
-        issue = BondIssue.objects.select_for_update().select_related("issuer").get(pk=subscription.issue_id)
-        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+    with (
+        refusals_kept(actor=actor, issuer=subscription.issue.issuer, subject=subscription),
+        transaction.atomic(durable=True),
+    ):
+        issue, subscription = subscription_lock(subscription_id)
         if subscription.status == SubscriptionStatus.ALLOTTED:
             raise InvalidState(
                 "Bonds have been allotted: ask for a redemption instead.", code="invalid_state"
@@ -341,18 +342,12 @@ def subscription_cancel(*, actor: Actor, subscription_id: int) -> Subscription:
             raise InvalidState(f"This subscription is already {subscription.status}.", code="invalid_state")
         last_day = timezone.localdate(subscription.created_at) + timedelta(days=issue.cooling_off_days)
         if subscription.received_pence and timezone.localdate() > last_day:
-            refusal = RuleViolation(
-                f"The cooling-off period ended on {last_day:%d %B %Y}.", code="cooling_off_expired"
-            )
-            decision_record(
-                actor=actor,
-                issuer=issue.issuer,
+            raise RuleViolation(
+                f"The cooling-off period ended on {last_day:%d %B %Y}.",
+                code="cooling_off_expired",
                 rule="cooling_off",
-                allowed=False,
-                reason=refusal.detail,
-                subject=subscription,
+                extra={"last_day": last_day.isoformat()},
             )
-            raise refusal
         decision_record(
             actor=actor,
             issuer=issue.issuer,
@@ -376,13 +371,12 @@ def subscriptions_expire_unpaid(*, now: dt.datetime | None = None) -> int:
     due = list(
         Subscription.objects.filter(status=SubscriptionStatus.PENDING_PAYMENT, expires_at__lte=now)
         .order_by("issue_id", "id")
-        .values_list("pk", "issue_id")
+        .values_list("pk", flat=True)
     )
     expired = 0
-    for subscription_id, issue_id in due:
+    for subscription_id in due:
         with transaction.atomic(durable=True):
-            issue = BondIssue.objects.select_for_update().select_related("issuer").get(pk=issue_id)
-            subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+            issue, subscription = subscription_lock(subscription_id)
             if subscription.status != SubscriptionStatus.PENDING_PAYMENT:
                 continue  # paid or cancelled meanwhile
             subscription_end(

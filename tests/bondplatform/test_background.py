@@ -23,7 +23,7 @@ def test_a_refund_is_queued_for_the_worker_after_commit_and_the_task_settles_it(
     with django_capture_on_commit_callbacks(execute=True):
         assert client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
     queued = [q.task for q in OrmQ.objects.all()]
-    assert [t["func"] for t in queued] == ["investments.services.payments.refund_settle_with_provider"]
+    assert [t["func"] for t in queued] == ["investments.payments.refunds.refund_settle_with_provider"]
     refund = Refund.objects.get(subscription_id=sub["id"])
     assert queued[0]["kwargs"] == {"refund_id": refund.pk}
     # What the worker would run: a bank refund stays owed until an officer sends it.

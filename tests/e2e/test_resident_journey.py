@@ -5,7 +5,7 @@ import re
 import pytest
 
 from investments.models import Subscription
-from investments.services.payments import receipt_record
+from investments.payments.receipts import receipt_record
 from tests.investments.bonds import make_issue
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from bondplatform.models import AuditEvent
 from investments.models import IssueStatus, Receipt, Refund, RefundStatus, Subscription
+from investments.payments import receipts
 from investments.services import issues as issue_services
-from investments.services import payments as payment_services
 from investments.services import subscriptions as subscription_services
 from tests.investments.bonds import make_issue
 
@@ -41,7 +41,7 @@ def subscribe(issue, resident, pounds: int) -> Subscription:
 
 
 def pay(officer, subscription, *, key: str | None = None) -> None:
-    payment_services.receipt_record(
+    receipts.receipt_record(
         actor=officer,
         subscription_id=subscription.pk,
         amount_pence=subscription.amount_pence,

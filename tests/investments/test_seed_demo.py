@@ -104,3 +104,15 @@ def test_the_command_acts_as_the_system_not_as_the_admin_it_creates():
         assert events.exists(), action
         assert {(e.actor_id, e.system_actor) for e in events} == {(None, "system")}, action
     assert not RoleGrant.objects.filter(granted_by__isnull=False).exists()
+
+
+def test_the_demo_residents_have_verified_e_mail_addresses_and_no_mail_is_sent(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    from people.selectors import email_verified
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seed()
+    for username, *_ in RESIDENTS:
+        assert email_verified(get_user_model().objects.get(username=username)), username
+    assert mailoutbox == []

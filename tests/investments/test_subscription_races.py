@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from bondplatform.errors import ServiceError
+from compliance.models import Decision
 from investments.models import BondIssue, Subscription
 from investments.services.subscriptions import subscription_create
 from tests.investments.bonds import make_issue
@@ -103,7 +104,7 @@ def test_same_idempotency_key_from_ten_tabs_makes_one_subscription(society, offi
 
 
 def test_subscribing_cancelling_and_paying_at_once_never_deadlocks(society, officer, make_user):
-    from investments.services.payments import receipt_record
+    from investments.payments.receipts import receipt_record
     from investments.services.subscriptions import subscription_cancel
 
     issue = make_issue(society, officer, max_raise_pence=20_000_00)
@@ -157,3 +158,26 @@ def test_subscribing_cancelling_and_paying_at_once_never_deadlocks(society, offi
     live = Subscription.objects.filter(issue=issue, status__in=["pending_payment", "paid"])
     assert issue.committed_pence == live.aggregate(t=Sum("amount_pence"))["t"] == 10 * 300_00 + 5 * 200_00
     assert issue.raised_pence == 5 * 200_00
+
+
+def test_twenty_identical_requests_with_one_key_replay_the_first_answer(society, officer, resident):
+    """A client retrying in a hurry (one Idempotency-Key, an amount equal to the cap) gets one
+    subscription and the same answer twenty times: never a cap refusal its own twin caused."""
+    issue = make_issue(society, officer, max_subscription_pence=1_000_00, max_raise_pence=20_000_00)
+    results = []
+
+    def subscribe():
+        subscription, _created = subscription_create(
+            actor=resident,
+            issue_id=issue.pk,
+            amount_pence=1_000_00,
+            payment_method="bank_transfer",
+            idempotency_key="retry-storm",
+        )
+        results.append(subscription.pk)
+
+    outcomes = burst([subscribe for _ in range(20)])
+    assert outcomes == ["ok"] * 20
+    assert len(set(results)) == 1
+    assert Subscription.objects.filter(investor=resident).count() == 1
+    assert not Decision.objects.filter(issuer=society, outcome="deny").exists()  # no false refusal logged

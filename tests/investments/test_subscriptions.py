@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from bondplatform.actors import SYSTEM
 from bondplatform.errors import NotPermitted
+from bondplatform.models import AuditEvent
 from compliance.models import Decision
 from investments.models import BondIssue, Refund, Subscription
 from investments.services.subscriptions import subscription_create, subscriptions_expire_unpaid
@@ -174,13 +175,13 @@ def test_officers_and_outsiders_cannot_subscribe_without_a_resident_profile(soci
 
 
 def test_the_service_acting_on_its_own_cannot_subscribe(society, officer):
-    """SYSTEM passes the signed-in gate (it runs scheduled work) but is nobody's resident."""
+    """SYSTEM passes the signed-in gate (it runs scheduled work) but is no person, so no resident."""
     issue = make_issue(society, officer)
     with pytest.raises(NotPermitted) as refused:
         subscription_create(
             actor=SYSTEM, issue_id=issue.pk, amount_pence=250_00, payment_method="bank_transfer"
         )
-    assert refused.value.code == "not_a_resident"
+    assert refused.value.code == "person_only"
     assert not Subscription.objects.exists()
 
 
@@ -279,6 +280,9 @@ def test_unpaid_subscriptions_expire_and_release_capacity(society, officer, resi
     assert subscriptions_expire_unpaid(now=timezone.now() + dt.timedelta(hours=73)) == 1
     assert Subscription.objects.get(pk=sub["id"]).status == "expired"
     assert BondIssue.objects.get(pk=issue.pk).committed_pence == 0
+    # The scheduled task acted as the named system actor, and the audit trail says so.
+    event = AuditEvent.objects.get(action="subscription.expired", object_id=str(sub["id"]))
+    assert (event.actor, event.system_actor) == (None, "system")
 
 
 def test_my_subscriptions_lists_only_my_own(society, officer, resident, outsider):

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from bondplatform.append_only import append_only_guards_lifted
 from ledger.models import EntryKind
 from ledger.services import Posting, entry_post
 
@@ -39,13 +40,11 @@ def pay_in(issuer, key: str, pence: int = 25_000, *, description: str = "Subscri
 
 def tamper(sql: str, params=()) -> None:
     """Run SQL with the ledger's triggers lifted, as an attacker with database access could."""
-    from ledger.maintenance import ledger_triggers_disabled
-
     # Fire PostgreSQL's deferred balance checks for what was posted so far,
     # while it is still balanced: the tampering is the verifier's to find,
     # not the test transaction's final constraint check.
     connection.check_constraints()
-    with ledger_triggers_disabled(), connection.cursor() as cursor:
+    with append_only_guards_lifted(), connection.cursor() as cursor:
         cursor.execute(sql, list(params))
 
 

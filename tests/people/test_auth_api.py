@@ -108,11 +108,21 @@ class TestToken:
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         assert client.get(ME).json()["username"] == "rita_resident"
 
-    def test_asking_twice_gives_the_same_token(self, resident):
+    def test_each_sign_in_gets_its_own_token_and_signing_out_ends_only_that_one(self, resident):
+        # Was "asking twice gives the same token": one everlasting token per person could not
+        # expire, be revoked alone, or remember how it was obtained (issue 9, finding 3).
         body = {"username": "rita_resident", "password": "correct horse battery"}
         first = APIClient().post(TOKEN, body, format="json").json()["token"]
         second = APIClient().post(TOKEN, body, format="json").json()["token"]
-        assert first == second
+        assert first != second
+        phone, laptop = APIClient(), APIClient()
+        phone.credentials(HTTP_AUTHORIZATION=f"Token {first}")
+        laptop.credentials(HTTP_AUTHORIZATION=f"Token {second}")
+
+        assert phone.post("/api/v1/auth/logout/").status_code == 204
+
+        assert_error(phone.get(ME), 401, "authentication_failed")
+        assert laptop.get(ME).status_code == 200
 
     @pytest.mark.parametrize(
         "username,password",

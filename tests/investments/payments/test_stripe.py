@@ -12,7 +12,7 @@ from bondplatform.errors import ServiceError
 from bondplatform.models import AuditEvent
 from investments.models import BondIssue, Receipt, Refund, StripeEvent, Subscription
 from investments.payments import stripe_client
-from investments.services.card_payments import card_refunds_retry_pending
+from investments.payments.card import card_refunds_retry_pending
 from ledger.models import LedgerEntry
 from tests.conftest import client_for
 from tests.investments.bonds import balances, make_issue

@@ -318,7 +318,7 @@ def test_one_payment_under_ten_event_ids_at_once_posts_one_entry(stripe_on, soci
 def test_an_event_that_fails_is_kept_answered_503_and_handled_when_it_comes_again(
     stripe_on, society, officer, resident, monkeypatch
 ):
-    from investments.services import stripe_webhooks
+    from investments.payments import webhooks as stripe_webhooks
 
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue)

@@ -42,13 +42,14 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
-from investments.services.card_payments import (
+from investments.payments.card import (
     STRIPE,
     NeedsReview,
     card_refund_observed_externally,
     stripe_fee_record,
 )
-from investments.services.payments import receipt_record, refund_confirm_sent
+from investments.payments.receipts import receipt_record
+from investments.payments.refunds import refund_confirm_sent
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,8 @@
 """Card payments (Stripe): the state changes that only card payments have.
 
-- a subscription whose PaymentIntent could not be created is abandoned;
+- the payment is set up after the subscription is committed (only card
+  payments need it: a bank transfer's reference is made with the subscription),
+  and a subscription whose PaymentIntent could not be created is abandoned;
 - a refund made at Stripe rather than by us (the dashboard) is recorded;
 - Stripe's fee on a charge is posted on its own;
 - refunds Stripe could not take at the time are retried.
@@ -15,35 +17,61 @@ Lock order as everywhere: issue, then subscription, then (in entry_post) ledger 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from bondplatform.actors import SYSTEM
 from bondplatform.audit import audit_record
+from bondplatform.errors import ServiceError
 from investments import accounts
+from investments.locks import capacity_release, subscription_lock
 from investments.models import (
     LIVE_SUBSCRIPTION_STATUSES,
-    BondIssue,
     Refund,
     RefundReason,
     RefundStatus,
     Subscription,
     SubscriptionStatus,
 )
-from investments.services.payments import refund_settle_with_provider
+from investments.payments.providers import provider_named
+from investments.payments.refunds import refund_settle_with_provider
+from investments.payments.stripe import StripeProvider
 from ledger.models import EntryKind, LedgerEntry
 from ledger.services import Posting, entry_post
 
-logger = logging.getLogger(__name__)
-
-STRIPE = "stripe"
+STRIPE = StripeProvider.name
 
 
 class NeedsReview(Exception):
     """Stripe reports something we will not apply without a person (the inbox keeps it)."""
+
+
+def payment_prepare(*, subscription: Subscription) -> Subscription:
+    """After the subscription is committed: have its provider set up what the resident pays against.
+
+    Runs outside any transaction (the provider may call out over the network)
+    and is safe to repeat: a subscription already set up is left alone, and
+    the provider returns the same payment when asked twice. If the provider
+    cannot set it up, the subscription gives its place back at once
+    (`subscription_abandon_unprepared`) and the provider's error is raised for
+    the resident. Updates `subscription` in place and returns it."""
+    if subscription.provider_payment_id:
+        return subscription  # already prepared (a replayed request)
+    try:
+        prepared = provider_named(subscription.provider).prepare(subscription)
+    except ServiceError as failure:
+        subscription_abandon_unprepared(subscription_id=subscription.pk, reason=failure.code)
+        subscription.refresh_from_db()
+        raise
+    if prepared is not None:
+        # Only if nobody stored one meanwhile (a concurrent replay gets the same PaymentIntent).
+        Subscription.objects.filter(pk=subscription.pk, provider_payment_id__isnull=True).update(
+            provider_payment_id=prepared.provider_payment_id,
+            provider_client_secret=prepared.client_secret,
+        )
+        subscription.refresh_from_db(fields=["provider_payment_id", "provider_client_secret"])
+    return subscription
 
 
 def subscription_abandon_unprepared(*, subscription_id: int, reason: str) -> Subscription:
@@ -53,18 +81,14 @@ def subscription_abandon_unprepared(*, subscription_id: int, reason: str) -> Sub
     and its Idempotency-Key is freed, so the resident's retry with the same
     key makes a fresh subscription instead of returning this dead one."""
     with transaction.atomic(durable=True):
-        subscription = Subscription.objects.select_related("issue").get(pk=subscription_id)
-        issue = BondIssue.objects.select_for_update().select_related("issuer").get(pk=subscription.issue_id)
-        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        issue, subscription = subscription_lock(subscription_id)
         if (
             subscription.status != SubscriptionStatus.PENDING_PAYMENT
             or subscription.received_pence
             or subscription.provider_payment_id
         ):
             return subscription  # something happened meanwhile: not ours to undo
-        BondIssue.objects.filter(pk=issue.pk).update(
-            committed_pence=F("committed_pence") - subscription.amount_pence
-        )
+        capacity_release(issue_id=issue.pk, subscription=subscription)
         subscription.status = SubscriptionStatus.CANCELLED
         subscription.ended_at = timezone.now()
         subscription.idempotency_key = None
@@ -106,9 +130,7 @@ def card_refund_observed_externally(
     sent. Anything else (a part refund, an allotted subscription) raises
     NeedsReview: the books are left alone and reconciliation shows the gap."""
     with transaction.atomic(durable=True):
-        subscription = Subscription.objects.select_related("issue").get(pk=subscription_id)
-        issue = BondIssue.objects.select_for_update().select_related("issuer").get(pk=subscription.issue_id)
-        subscription = Subscription.objects.select_for_update().get(pk=subscription_id)
+        issue, subscription = subscription_lock(subscription_id)
         known = Refund.objects.filter(provider_refund_id=provider_refund_id).first()
         if known is not None:
             return known
@@ -118,11 +140,7 @@ def card_refund_observed_externally(
             raise NeedsReview(
                 f"Stripe refunded {amount_pence}p of the {subscription.received_pence}p held: only a full refund is applied."
             )
-        was_paid = subscription.status == SubscriptionStatus.PAID
-        BondIssue.objects.filter(pk=issue.pk).update(
-            committed_pence=F("committed_pence") - subscription.amount_pence,
-            raised_pence=F("raised_pence") - (subscription.amount_pence if was_paid else 0),
-        )
+        capacity_release(issue_id=issue.pk, subscription=subscription)
         refund = Refund.objects.create(
             subscription=subscription,
             amount_pence=amount_pence,

@@ -1,4 +1,4 @@
-"""`flush`, able to empty the append-only ledger tables when that is really meant.
+"""`flush`, able to empty the append-only tables (ledger, decisions, audit trail) when that is really meant.
 
 Django's own `flush` truncates (PostgreSQL) or deletes from (SQLite) every
 table, which the ledger's triggers refuse. Tests need it between
@@ -10,7 +10,7 @@ from django.core import mail
 from django.core.management.commands import flush
 from django.db import transaction
 
-from ledger.maintenance import ledger_triggers_disabled
+from bondplatform.append_only import append_only_guards_lifted
 
 
 class Command(flush.Command):
@@ -28,5 +28,5 @@ class Command(flush.Command):
         if not (options["allow_ledger_purge"] or in_tests):
             return super().handle(**options)
         database = options["database"]
-        with transaction.atomic(using=database), ledger_triggers_disabled(database):
+        with transaction.atomic(using=database), append_only_guards_lifted(database):
             return super().handle(**options)

@@ -1,8 +1,12 @@
-"""Lifting the ledger's append-only triggers, for the two places that legitimately must.
+"""Lifting the append-only guards, for the two places that legitimately must.
 
-- Tests that tamper with stored rows on purpose, to prove the verifier
-  notices, and that empty the database between transactional tests.
-- `manage.py flush` (see `investments/management/commands/flush.py`), which
+The ledger's entries, postings, accounts and checkpoints, the decision log
+and the audit trail are append-only: database triggers refuse UPDATE and
+DELETE (and TRUNCATE on PostgreSQL). Their SQLite triggers are named
+`ledger_*` or `append_only_*`. Two places must lift them:
+- tests that tamper with stored rows on purpose, to prove the verifier
+  notices, and that empty the database between transactional tests;
+- `manage.py flush` (`bondplatform/management/commands/flush.py`), which
   Django's TransactionTestCase calls after each test.
 
 Never from application code. On PostgreSQL it needs a role allowed to set
@@ -11,7 +15,6 @@ cannot lift the guards at all.
 """
 
 # Raw SQL here interpolates only table names from model _meta; every value is a parameter.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -20,16 +23,9 @@ from collections.abc import Iterator
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-LEDGER_TABLES = (
-    "investments_ledgeraccount",
-    "investments_ledgerentry",
-    "investments_ledgerposting",
-    "investments_ledgercheckpoint",
-)
-
 
 @contextlib.contextmanager
-def ledger_triggers_disabled(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+def append_only_guards_lifted(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     connection = connections[using]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -41,11 +37,9 @@ def ledger_triggers_disabled(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
             finally:
                 cursor.execute("RESET session_replication_role")
         elif connection.vendor == "sqlite":
-            placeholders = ", ".join(["%s"] * len(LEDGER_TABLES))
             cursor.execute(
                 "SELECT name, sql FROM sqlite_master"
-                f" WHERE type = 'trigger' AND name LIKE 'ledger%%' AND tbl_name IN ({placeholders})",
-                list(LEDGER_TABLES),
+                " WHERE type = 'trigger' AND (name LIKE 'ledger%%' OR name LIKE 'append_only%%')"
             )
             triggers = cursor.fetchall()
             for name, _sql in triggers:
