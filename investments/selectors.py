@@ -1,4 +1,8 @@
-"""Reads for bond issues, subscriptions and holdings."""
+"""Reads for bond issues, subscriptions and holdings.
+
+A read that needs permission takes the keyword-only `actor` and calls the gate
+itself, after the look-up (404 before 403), so that no view has to remember it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from bondplatform.actors import Actor
 from bondplatform.errors import NotFound
 from investments import accounts
 from investments.models import (
@@ -20,7 +25,7 @@ from investments.models import (
     Subscription,
     SubscriptionStatus,
 )
-from issuers.gates import is_staff
+from issuers import gates
 from issuers.models import Issuer, Role
 from issuers.selectors import role_grants_of
 from ledger.models import GENESIS_HASH, LedgerHead, LedgerPosting
@@ -48,24 +53,45 @@ def issue_get(issue_id: int) -> BondIssue:
     return issue
 
 
-def _visible(issues: QuerySet[BondIssue], viewer: Any) -> QuerySet[BondIssue]:
+def _visible(issues: QuerySet[BondIssue], actor: Actor) -> QuerySet[BondIssue]:
     """Drafts are an issuer's plans: only its officers and auditors, and staff, see them."""
-    if is_staff(viewer):
+    if gates.is_staff(actor):
         return issues
     readable = Q()
-    if viewer.is_authenticated:
-        readable = Q(issuer__role_grants__user=viewer)
+    if actor.is_authenticated:
+        readable = Q(issuer__role_grants__user=actor)
     return issues.filter(~Q(status=IssueStatus.DRAFT) | readable).distinct()
 
 
-def issue_list_for(viewer: Any, *, status: str | None = None) -> QuerySet[BondIssue]:
-    return _visible(issue_list(status=status), viewer)
+def issue_list_for(*, actor: Actor, status: str | None = None) -> QuerySet[BondIssue]:
+    return _visible(issue_list(status=status), actor)
 
 
-def issue_get_for(viewer: Any, issue_id: int) -> BondIssue:
-    issue = _visible(issue_list(), viewer).filter(pk=issue_id).first()
+def issue_get_for(issue_id: int, *, actor: Actor) -> BondIssue:
+    """The issue if `actor` may see it; a draft is "not found" to anyone else."""
+    issue = _visible(issue_list(), actor).filter(pk=issue_id).first()
     if issue is None:
         raise NotFound("No such bond issue.", code="issue_not_found")
+    return issue
+
+
+def issue_get_public(issue_id: int) -> BondIssue:
+    """The issue as the residents' pages show it: a draft is not found there, even by its
+    own officers (they see it on the officer pages)."""
+    issue = issue_get(issue_id)
+    if issue.status == IssueStatus.DRAFT:
+        raise NotFound("No such bond issue.", code="issue_not_found")
+    return issue
+
+
+def issue_get_for_officer(issue_id: int, *, actor: Actor) -> BondIssue:
+    """The issue, for one of its issuer's finance officers to act on (404, then 401/403).
+
+    For an edge that must refuse the person before it reads their input (a PATCH
+    body, a page's form); the service it then calls checks the same gate again,
+    since pages, tasks and commands reach it without this read."""
+    issue = issue_get(issue_id)
+    gates.require_officer(actor, issue.issuer_id)
     return issue
 
 
@@ -84,24 +110,35 @@ def subscription_get(subscription_id: int) -> Subscription:
     return subscription
 
 
-def register_of(issue: BondIssue) -> QuerySet[Holding]:
+def subscription_get_for(subscription_id: int, *, actor: Actor) -> Subscription:
+    """A resident's own subscription (404, then 401/403 for anyone else's)."""
+    subscription = subscription_get(subscription_id)
+    gates.require_self(actor, subscription.investor_id)
+    return subscription
+
+
+def register_of(issue: BondIssue, *, actor: Actor) -> QuerySet[Holding]:
+    """The register of bondholders: names and postcodes, so officers and auditors only."""
+    gates.require_register_reader(actor, issue.issuer_id)
     return Holding.objects.filter(issue=issue).select_related("holder__profile").order_by("id")
 
 
 def transparency_of(issue: BondIssue) -> dict[str, Any]:
-    """What anyone may see of an issue: totals, never names."""
+    """What anyone may see of an issue: totals, never names. `local_investor_share` is
+    the share (0 to 1) of its investors living in its eligible area, None when it has
+    no area or no investors yet; the API shows it to two decimals."""
     counted = Subscription.objects.filter(issue=issue, status__in=_COUNTED).select_related(
         "investor__profile"
     )
     investors: dict[int, str] = {s.investor_id: s.investor.profile.postcode for s in counted}
-    local_share = None
+    local_share: float | None = None
     if issue.eligible_postcode_prefixes and investors:
         local = sum(
             1
             for postcode in investors.values()
             if any(postcode_matches_prefix(postcode, p) for p in issue.eligible_postcode_prefixes)
         )
-        local_share = f"{local / len(investors):.2f}"
+        local_share = local / len(investors)
     flows = _issue_flows(issue)
     head = LedgerHead.objects.filter(issuer_id=issue.issuer_id).first()
     return {
@@ -151,16 +188,17 @@ class IssuerDesk:
     """One issuer as a role holder sees it: the roles they hold there and its issues."""
 
     issuer: Issuer
-    roles: list[str]
+    roles: list[Role]  # the template shows their labels
     issues: list[BondIssue]
     # For showing the officers' links; the pages behind them check the gates.
     is_officer: bool
 
 
-def desks_of(user: Any) -> list[IssuerDesk]:
-    """The issuers where `user` is a finance officer or an auditor, each with all its
+def desks_of(*, actor: Actor) -> list[IssuerDesk]:
+    """The issuers where `actor` is a finance officer or an auditor, each with all its
     issues, drafts included (two queries whatever the numbers)."""
-    grants = list(role_grants_of(user))
+    gates.require_role_holder(actor)
+    grants = list(role_grants_of(actor))
     issuers: dict[int, Issuer] = {}
     roles: dict[int, list[Role]] = {}
     for grant in grants:
@@ -172,7 +210,7 @@ def desks_of(user: Any) -> list[IssuerDesk]:
     return [
         IssuerDesk(
             issuer=issuers[pk],
-            roles=[str(role.label) for role in roles[pk]],
+            roles=roles[pk],
             issues=issues[pk],
             is_officer=Role.FINANCE_OFFICER in roles[pk],
         )
@@ -180,9 +218,11 @@ def desks_of(user: Any) -> list[IssuerDesk]:
     ]
 
 
-def subscriptions_of_issue(issue: BondIssue) -> list[Subscription]:
+def subscriptions_of_issue(issue: BondIssue, *, actor: Actor) -> list[Subscription]:
     """Every subscription to an issue, oldest first, each with `investor_name` (the
-    resident's full name, or the username of someone without a profile)."""
+    resident's full name, or the username of someone without a profile). They name
+    residents: the register's readers only."""
+    gates.require_register_reader(actor, issue.issuer_id)
     return list(
         Subscription.objects.filter(issue=issue)
         .annotate(investor_name=Coalesce(F("investor__profile__full_name"), F("investor__username")))
@@ -190,8 +230,10 @@ def subscriptions_of_issue(issue: BondIssue) -> list[Subscription]:
     )
 
 
-def refunds_pending_of(issue: BondIssue) -> list[Refund]:
-    """Refunds owed on an issue's subscriptions and not yet sent, oldest first."""
+def refunds_pending_of(issue: BondIssue, *, actor: Actor) -> list[Refund]:
+    """Refunds owed on an issue's subscriptions and not yet sent, oldest first (for the
+    register's readers, like the subscriptions they belong to)."""
+    gates.require_register_reader(actor, issue.issuer_id)
     return list(
         Refund.objects.filter(subscription__issue=issue, status=RefundStatus.PENDING)
         .select_related("subscription")

@@ -8,12 +8,11 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bondplatform.errors import ServiceError
+from bondplatform.errors import NotFound, NotPermitted, ServiceError
 from investments import selectors
 from investments.forms import SubscribeForm
 from investments.models import LIVE_SUBSCRIPTION_STATUSES, IssueStatus
 from investments.services import subscriptions as subscription_services
-from issuers import gates
 
 
 def home(request):
@@ -64,9 +63,11 @@ def subscription_detail(request, subscription_id: int):
 @login_required
 @require_POST
 def subscription_cancel(request, subscription_id: int):
-    subscription = _own_subscription_or_404(request, subscription_id)
     try:
-        subscription_services.subscription_cancel(actor=request.user, subscription_id=subscription.pk)
+        subscription_services.subscription_cancel(actor=request.user, subscription_id=subscription_id)
+    except (NotFound, NotPermitted):
+        # None, or someone else's: not found, as on the subscription's own page.
+        raise Http404 from None
     except ServiceError as refusal:
         messages.error(request, refusal.detail)
     else:
@@ -88,18 +89,13 @@ def my_investments(request):
 
 def _issue_or_404(issue_id: int):
     try:
-        issue = selectors.issue_get(issue_id)
+        return selectors.issue_get_public(issue_id)
     except ServiceError:
         raise Http404 from None
-    if issue.status == IssueStatus.DRAFT:
-        raise Http404
-    return issue
 
 
 def _own_subscription_or_404(request, subscription_id: int):
     try:
-        subscription = selectors.subscription_get(subscription_id)
-        gates.require_self(request.user, subscription.investor_id)
+        return selectors.subscription_get_for(subscription_id, actor=request.user)
     except ServiceError:
         raise Http404 from None
-    return subscription

@@ -4,7 +4,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from bondplatform.actors import Actor
 from bondplatform.errors import NotFound
+from issuers import gates
 from issuers.gates import is_staff
 from issuers.models import Issuer, RoleGrant
 from people.models import Profile
@@ -19,6 +21,15 @@ def issuer_get(issuer_id: int) -> Issuer:
     issuer = Issuer.objects.filter(pk=issuer_id).first()
     if issuer is None:
         raise NotFound("No such issuer.", code="issuer_not_found")
+    return issuer
+
+
+def issuer_get_to_grant(issuer_id: int, *, actor: Actor) -> Issuer:
+    """The issuer, for someone who may grant roles on it: its finance officers, and staff
+    (404, then 403). For the API, which refuses the person before it reads their input;
+    `services.role_grant` checks the same gate for every caller."""
+    issuer = issuer_get(issuer_id)
+    gates.require_officer_or_staff(actor, issuer)
     return issuer
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from bondplatform.actors import Actor, person_or_none
 from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, Conflict, NotFound
 from issuers import gates
@@ -54,7 +55,7 @@ def issuer_validate_constitution(
 
 
 @transaction.atomic
-def issuer_create(*, actor: Any, **fields: Any) -> Issuer:
+def issuer_create(*, actor: Actor, **fields: Any) -> Issuer:
     gates.require_staff(actor)
     issuer_validate_constitution(
         legal_form=fields["legal_form"],
@@ -67,7 +68,7 @@ def issuer_create(*, actor: Any, **fields: Any) -> Issuer:
 
 
 @transaction.atomic
-def role_grant(*, actor: Any, issuer: Issuer, username: str, role: Role) -> RoleGrant:
+def role_grant(*, actor: Actor, issuer: Issuer, username: str, role: Role) -> RoleGrant:
     gates.require_officer_or_staff(actor, issuer)
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
@@ -78,7 +79,9 @@ def role_grant(*, actor: Any, issuer: Issuer, username: str, role: Role) -> Role
         )
     try:
         with transaction.atomic():
-            grant = RoleGrant.objects.create(issuer=issuer, user=user, role=role, granted_by=actor)
+            grant = RoleGrant.objects.create(
+                issuer=issuer, user=user, role=role, granted_by=person_or_none(actor)
+            )
     except IntegrityError:
         raise Conflict(
             f"{username} is already {Role(role).label.lower()} of {issuer.name}.", code="already_granted"

@@ -1,9 +1,10 @@
-"""HTTP API for the ledger: read-only, thin, gated by `issuers.gates.require_ledger_reader`.
+"""HTTP API for the ledger: read-only, thin, gated by `issuers.gates.require_ledger_reader` (in the selector).
 
 (Read-only but for one thing: a statement signs the chain head at its cut-off.)
 
-Order of refusals: 401 nobody signed in, 400 a missing or malformed
-`issuer`, 404 no such issuer, 403 not an officer or auditor of it (or staff).
+Order of refusals: 401 nobody signed in (`IsAuthenticated`), 400 a missing or
+malformed `issuer`, then 404 no such issuer and 403 not an officer or auditor of
+it (or staff), both from `selectors.ledger_issuer_get`.
 Every entry carries all that its hash covers, in the canonical formats, so an
 auditor can recompute the chain from the API's output alone.
 """
@@ -15,13 +16,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.money import format_pence
 from bondplatform.pagination import BoundedLimitOffsetPagination
-from issuers import gates
 from issuers.selectors import issuer_get
 from ledger import selectors
 from ledger.canonical import format_timestamp, signed_bytes
@@ -54,13 +55,17 @@ class EntryQuerySerializer(IssuerQuerySerializer):
         return attrs
 
 
+class _BooksApi(APIView):
+    # A read of one issuer's books: someone signed in first (401), before their query is read.
+    permission_classes = [IsAuthenticated]
+
+
 def _readable_issuer(request, query_serializer: type[serializers.Serializer]):
-    """Check who asks, then what they ask for; returns (issuer, validated query)."""
-    gates.require_signed_in(request.user)
+    """Validate the query, then the selector finds the issuer and checks the reader; returns
+    (issuer, validated query)."""
     query = query_serializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    issuer = issuer_get(query.validated_data["issuer"])
-    gates.require_ledger_reader(request.user, issuer)
+    issuer = selectors.ledger_issuer_get(query.validated_data["issuer"], actor=request.user)
     return issuer, query.validated_data
 
 
@@ -108,7 +113,7 @@ ENTRY_PARAMS = [
 ]
 
 
-class LedgerEntriesApi(APIView):
+class LedgerEntriesApi(_BooksApi):
     """The issuer's entries. The apps above may narrow them to a set of accounts
     by subclassing: `query_serializer` for their parameters and `account_codes`
     to turn them into account codes (see `investments.api.ledger`)."""
@@ -162,7 +167,7 @@ class TrialBalanceSerializer(serializers.Serializer):
     head = HeadSerializer()
 
 
-class LedgerBalancesApi(APIView):
+class LedgerBalancesApi(_BooksApi):
     @extend_schema(parameters=[ISSUER_PARAM], responses=TrialBalanceSerializer)
     def get(self, request):
         issuer, _ = _readable_issuer(request, IssuerQuerySerializer)
@@ -190,7 +195,7 @@ class VerificationSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True)
 
 
-class LedgerVerifyApi(APIView):
+class LedgerVerifyApi(_BooksApi):
     @extend_schema(parameters=[ISSUER_PARAM], responses=VerificationSerializer)
     def get(self, request):
         issuer, _ = _readable_issuer(request, IssuerQuerySerializer)
@@ -315,7 +320,7 @@ class _DownloadOrJsonError(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class _StatementDownloadApi(APIView):
+class _StatementDownloadApi(_BooksApi):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _DownloadOrJsonError
 

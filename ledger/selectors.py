@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
+from bondplatform.actors import Actor
+from issuers import gates
+from issuers.models import Issuer
+from issuers.selectors import issuer_get
 from ledger.models import (
     GENESIS_HASH,
     LedgerAccount,
@@ -34,11 +38,20 @@ __all__ = [
     "checkpoint_latest",
     "entry_list",
     "ledger_head",
+    "ledger_issuer_get",
     "trial_balance",
 ]
 
 _POSTING = LedgerPosting._meta.db_table
 _ACCOUNT = LedgerAccount._meta.db_table
+
+
+def ledger_issuer_get(issuer_id: int, *, actor: Actor) -> Issuer:
+    """The issuer whose books `actor` asks to read: 404 if there is none, then the gate
+    (its officers and auditors, and staff). The reads below take the issuer it returns."""
+    issuer = issuer_get(issuer_id)
+    gates.require_ledger_reader(actor, issuer)
+    return issuer
 
 
 def _issuer_id(issuer) -> int:

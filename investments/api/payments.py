@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 from bondplatform.errors import ServiceError
 from bondplatform.fields import MoneyField
 from investments import selectors
-from investments.api.issues import IDEMPOTENCY_HEADER, SubscriptionSerializer, idempotency_key
+from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
+from investments.api.subscriptions import SubscriptionSerializer
 from investments.payments import bank_statements, receipts, refunds, stripe_client, webhooks
 
 logger = logging.getLogger(__name__)

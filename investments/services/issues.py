@@ -96,6 +96,16 @@ def _check_rate_cap(*, actor: Actor, issue: BondIssue) -> None:
     decision_record(actor=actor, issuer=issuer, rule="rate_cap", allowed=True, reason=reason, subject=issue)
 
 
+def _refuse_issuer_change(*, issue: BondIssue, issuer: Issuer) -> None:
+    """An issue stays with the issuer that offered it: its officers, ledger and register are that issuer's."""
+    if issuer.pk != issue.issuer_id:
+        raise BadInput(
+            "issuer: An issue cannot move to another issuer.",
+            code="invalid",
+            fields={"issuer": ["An issue cannot move to another issuer."]},
+        )
+
+
 def issue_create(*, actor: Actor, issuer: Issuer, **terms: Any) -> BondIssue:
     gates.require_officer(actor, issuer)
     issue_validate_terms(issuer=issuer, terms=terms)
@@ -105,10 +115,15 @@ def issue_create(*, actor: Actor, issuer: Issuer, **terms: Any) -> BondIssue:
     return issue
 
 
-def issue_update_terms(*, actor: Actor, issue_id: int, **changes: Any) -> BondIssue:
+def issue_update_terms(
+    *, actor: Actor, issue_id: int, issuer: Issuer | None = None, **changes: Any
+) -> BondIssue:
     """Change a draft's terms. Once an issue opens its terms are frozen: residents
-    subscribe to the terms they read."""
-    _issue_for_officer(actor, issue_id)
+    subscribe to the terms they read. `issuer` may be given (a client sends the
+    issue back whole) but not changed."""
+    current = _issue_for_officer(actor, issue_id)
+    if issuer is not None:
+        _refuse_issuer_change(issue=current, issuer=issuer)
     unknown = set(changes) - set(TERM_FIELDS)
     if unknown:
         raise BadInput(f"These are not terms: {', '.join(sorted(unknown))}.", code="invalid_terms")

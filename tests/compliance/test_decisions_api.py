@@ -1,7 +1,11 @@
 """The decision log over HTTP: officers, auditors and staff of the issuer see every allow and deny."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.exceptions import NotAuthenticated
 
+from bondplatform.errors import NotFound, NotPermitted
+from compliance.selectors import decision_list
 from tests.conftest import client_for
 from tests.investments.bonds import make_issue
 from tests.investments.test_subscriptions import subscribe
@@ -33,3 +37,17 @@ def test_residents_outsiders_and_strangers_may_not_read_it(society, resident, ou
     assert client_for(outsider).get(path).status_code == 403
     assert client_for(None).get(path).status_code == 401
     assert client_for(resident).get("/api/v1/compliance/decisions/").status_code in (400, 403)
+
+
+def test_the_selector_itself_checks_who_reads_the_log(society, officer, auditor, staff, resident, outsider):
+    """Not only the API: a page or a report calling the selector directly is refused too."""
+    make_issue(society, officer)
+    for reader in (officer, auditor, staff):
+        assert decision_list(actor=reader, issuer_id=society.pk).exists()
+    for refused in (resident, outsider):
+        with pytest.raises(NotPermitted):
+            decision_list(actor=refused, issuer_id=society.pk)
+    with pytest.raises(NotAuthenticated):
+        decision_list(actor=AnonymousUser(), issuer_id=society.pk)
+    with pytest.raises(NotFound):  # 404 before 403, as the API answers
+        decision_list(actor=resident, issuer_id=society.pk + 1000)

@@ -6,8 +6,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from bondplatform.errors import BadInput
 from investments.models import BondIssue, Holding, Refund
-from investments.services.issues import issues_close_due
+from investments.selectors import transparency_of
+from investments.services.issues import issue_update_terms, issues_close_due
+from investments.services.subscriptions import subscription_create
 from tests.conftest import client_for
 from tests.investments.bonds import CITYLIFE_TERMS, balances, make_issue, terms_body
 from tests.investments.test_subscriptions import record_payment, subscribe
@@ -219,3 +222,57 @@ def test_drafts_are_seen_only_by_the_issuers_people_and_staff(society, officer, 
         assert ("Secret plan" in names) is sees
         detail = client_for(viewer).get(f"/api/v1/issues/{draft.pk}/")
         assert detail.status_code == (200 if sees else 404)
+
+
+def test_an_issue_may_not_move_to_another_issuer(society, cic, officer):
+    issue = make_issue(society, officer, open_it=False)
+    path = f"/api/v1/issues/{issue.pk}/"
+
+    moved = client_for(officer).patch(path, {"issuer": cic.pk, "name": "Moved"}, format="json")
+
+    assert moved.status_code == 400
+    assert moved.json() == {
+        "code": "invalid",
+        "detail": "issuer: An issue cannot move to another issuer.",
+        "fields": {"issuer": ["An issue cannot move to another issuer."]},
+    }
+    issue.refresh_from_db()
+    assert (issue.issuer_id, issue.name) == (society.pk, CITYLIFE_TERMS["name"])
+    # Sending the issue back whole, with its own issuer, is fine.
+    same = client_for(officer).patch(path, {"issuer": society.pk, "name": "Renamed"}, format="json")
+    assert same.status_code == 200, same.json()
+    assert same.json()["name"] == "Renamed"
+
+
+def test_the_service_itself_refuses_to_move_an_issue_to_another_issuer(society, cic, officer):
+    """Not only the API: a page, a task or a command calling the service is refused too."""
+    issue = make_issue(society, officer, open_it=False)
+
+    with pytest.raises(BadInput) as refused:
+        issue_update_terms(actor=officer, issue_id=issue.pk, issuer=cic, name="Moved")
+
+    assert (refused.value.status_code, refused.value.code) == (400, "invalid")
+    assert refused.value.fields == {"issuer": ["An issue cannot move to another issuer."]}
+    issue.refresh_from_db()
+    assert (issue.issuer_id, issue.name) == (society.pk, CITYLIFE_TERMS["name"])
+
+
+def test_transparency_reads_a_share_and_the_api_shows_it_to_two_decimals(society, officer, make_user):
+    """The selector returns a number; only the serializer turns it into "0.67"."""
+    issue = make_issue(society, officer, eligible_postcode_prefixes=["S1", "S2"])
+    assert transparency_of(issue)["local_investor_share"] is None  # nobody yet
+    for name, postcode in (("ada", "S1 2AB"), ("ben", "S2 4QT"), ("cat", "S1 1AA")):
+        subscription_create(
+            actor=make_user(name, postcode=postcode),
+            issue_id=issue.pk,
+            amount_pence=250_00,
+            payment_method="bank_transfer",
+        )
+    # Later the area shrinks to S1 (a draft's terms could; here it is set directly): two of three.
+    BondIssue.objects.filter(pk=issue.pk).update(eligible_postcode_prefixes=["S1"])
+    issue.refresh_from_db()
+
+    share = transparency_of(issue)["local_investor_share"]
+    assert share == pytest.approx(2 / 3)
+    shown = client_for(None).get(f"/api/v1/issues/{issue.pk}/transparency/").json()
+    assert shown["local_investor_share"] == "0.67"

@@ -96,6 +96,16 @@ def test_it_refuses_to_run_with_debug_off(settings):
     assert not Issuer.objects.exists()
 
 
+def test_the_command_acts_as_the_system_not_as_the_admin_it_creates():
+    seed()
+
+    for action in ("issuer.create", "role.grant"):
+        events = AuditEvent.objects.filter(action=action)
+        assert events.exists(), action
+        assert {(e.actor_id, e.system_actor) for e in events} == {(None, "system")}, action
+    assert not RoleGrant.objects.filter(granted_by__isnull=False).exists()
+
+
 def test_the_demo_residents_have_verified_e_mail_addresses_and_no_mail_is_sent(
     mailoutbox, django_capture_on_commit_callbacks
 ):

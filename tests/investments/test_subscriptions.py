@@ -6,10 +6,12 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from bondplatform.actors import SYSTEM
+from bondplatform.errors import NotPermitted
 from bondplatform.models import AuditEvent
 from compliance.models import Decision
 from investments.models import BondIssue, Refund, Subscription
-from investments.services.subscriptions import subscriptions_expire_unpaid
+from investments.services.subscriptions import subscription_create, subscriptions_expire_unpaid
 from tests.conftest import client_for
 from tests.investments.bonds import make_issue
 
@@ -170,6 +172,17 @@ def test_officers_and_outsiders_cannot_subscribe_without_a_resident_profile(soci
         .status_code
         == 401
     )
+
+
+def test_the_service_acting_on_its_own_cannot_subscribe(society, officer):
+    """SYSTEM passes the signed-in gate (it runs scheduled work) but is no person, so no resident."""
+    issue = make_issue(society, officer)
+    with pytest.raises(NotPermitted) as refused:
+        subscription_create(
+            actor=SYSTEM, issue_id=issue.pk, amount_pence=250_00, payment_method="bank_transfer"
+        )
+    assert refused.value.code == "person_only"
+    assert not Subscription.objects.exists()
 
 
 def test_same_idempotency_key_returns_the_first_subscription(society, officer, resident):

@@ -1,10 +1,15 @@
 """Issuers and role grants over HTTP (API.md, "Issuers"), for every persona."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.test import APIClient
 
+from bondplatform.errors import NotFound, NotPermitted
 from bondplatform.models import AuditEvent
-from issuers.models import Issuer, RoleGrant
+from issuers.models import Issuer, Role, RoleGrant
+from issuers.selectors import issuer_get_to_grant
+from issuers.services import role_grant
 from tests.conftest import assert_error, client_for
 
 pytestmark = pytest.mark.django_db
@@ -268,3 +273,27 @@ def test_bank_details_are_taken_but_not_published(society, staff):
     assert created.status_code == 201
     assert "sort_code" not in created.json()
     assert Issuer.objects.get(pk=created.json()["id"]).sort_code == "12-34-56"
+
+
+def test_the_issuer_to_grant_on_is_checked_by_its_selector(society, cic, officer, auditor, staff, resident):
+    """The API reads the issuer this way before it reads the body: the selector itself refuses."""
+    assert issuer_get_to_grant(society.pk, actor=officer) == society
+    assert issuer_get_to_grant(society.pk, actor=staff) == society
+    for refused in (auditor, resident):
+        with pytest.raises(NotPermitted):
+            issuer_get_to_grant(society.pk, actor=refused)
+    with pytest.raises(NotPermitted):  # an officer of the society is not one of the CIC
+        issuer_get_to_grant(cic.pk, actor=officer)
+    with pytest.raises(NotAuthenticated):
+        issuer_get_to_grant(society.pk, actor=AnonymousUser())
+    with pytest.raises(NotFound):
+        issuer_get_to_grant(society.pk + 1000, actor=resident)
+
+
+def test_the_grant_service_itself_refuses_whoever_may_not_grant(society, auditor, resident, make_user):
+    """Not only the API: a command or page calling `role_grant` directly is refused too."""
+    make_user("nina_new")
+    for refused in (auditor, resident):
+        with pytest.raises(NotPermitted):
+            role_grant(actor=refused, issuer=society, username="nina_new", role=Role.AUDITOR)
+    assert not RoleGrant.objects.filter(user__username="nina_new").exists()

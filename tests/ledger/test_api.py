@@ -8,8 +8,12 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.exceptions import NotAuthenticated
 
+from bondplatform.errors import NotFound, NotPermitted
 from ledger.models import EntryKind
+from ledger.selectors import ledger_issuer_get
 from ledger.services import Posting, entry_post, entry_reverse
 from tests.conftest import client_for
 from tests.ledger.ledger_helpers import VALUE_DATE, pay_in, tamper
@@ -191,3 +195,16 @@ def test_the_public_key_is_for_anyone(books, settings):
     )  # raises if forged
     assert json.loads(signed["signed_message"])["hash"] == checkpoint.hash
     assert client_for(None).get("/api/v1/ledger/public-key/?issuer=x").status_code == 400
+
+
+def test_the_selector_itself_checks_who_reads_the_books(books, officer, auditor, staff, resident, outsider):
+    """Not only the API: the auditor's page or a report finding the issuer this way is refused too."""
+    for reader in (officer, auditor, staff):
+        assert ledger_issuer_get(books.pk, actor=reader) == books
+    for refused in (resident, outsider):
+        with pytest.raises(NotPermitted):
+            ledger_issuer_get(books.pk, actor=refused)
+    with pytest.raises(NotAuthenticated):
+        ledger_issuer_get(books.pk, actor=AnonymousUser())
+    with pytest.raises(NotFound):  # 404 before 403
+        ledger_issuer_get(books.pk + 1000, actor=resident)

@@ -142,7 +142,7 @@ def seed_people_and_issuers() -> list[str]:
             name=fields["name"], registration_number=fields["registration_number"]
         ).first()
         if issuer is None:
-            issuer = issuer_services.issuer_create(actor=admin, **fields)
+            issuer = issuer_services.issuer_create(actor=SYSTEM, **fields)
             created.append(f"issuer {issuer.name}")
         issuers[str(spec["key"])] = issuer
 
@@ -158,7 +158,7 @@ def seed_people_and_issuers() -> list[str]:
             )
             created.append(f"user {username}")
         if not RoleGrant.objects.filter(issuer=issuers[key], user=user, role=role).exists():
-            issuer_services.role_grant(actor=admin, issuer=issuers[key], username=username, role=role)
+            issuer_services.role_grant(actor=SYSTEM, issuer=issuers[key], username=username, role=role)
             created.append(f"{role} grant for {username}")
 
     for username, full_name, date_of_birth, postcode in RESIDENTS:
