@@ -117,6 +117,13 @@ def subscription_get_for(subscription_id: int, *, actor: Actor) -> Subscription:
     return subscription
 
 
+def subscription_get_for_officer(subscription_id: int, *, actor: Actor) -> Subscription:
+    """A subscription, for one of its issuer's finance officers to act on (404, then 401/403)."""
+    subscription = subscription_get(subscription_id)
+    gates.require_officer(actor, subscription.issue.issuer_id)
+    return subscription
+
+
 def register_of(issue: BondIssue, *, actor: Actor) -> QuerySet[Holding]:
     """The register of bondholders: names and postcodes, so officers and auditors only."""
     gates.require_register_reader(actor, issue.issuer_id)
@@ -245,6 +252,13 @@ def refund_get(refund_id: int) -> Refund:
     refund = Refund.objects.select_related("subscription__issue").filter(pk=refund_id).first()
     if refund is None:
         raise NotFound("No such refund.", code="refund_not_found")
+    return refund
+
+
+def refund_get_for_officer(refund_id: int, *, actor: Actor) -> Refund:
+    """A refund, for one of its issuer's finance officers to act on (404, then 401/403)."""
+    refund = refund_get(refund_id)
+    gates.require_officer(actor, refund.subscription.issue.issuer_id)
     return refund
 
 

@@ -155,8 +155,7 @@ _TRANSITIONS: dict[str, Callable[..., BondIssue]] = {
 @_role_page
 @require_POST
 def officer_record_payment(request, subscription_id: int):
-    subscription = selectors.subscription_get(subscription_id)
-    gates.require_officer(request.user, subscription.issue.issuer_id)
+    subscription = selectors.subscription_get_for_officer(subscription_id, actor=request.user)
     form = RecordPaymentForm(request.POST, prefix=f"pay-{subscription.pk}")
     if not form.is_valid():
         messages.error(request, f"Payment for {subscription.reference} not recorded: {_first_error(form)}")
@@ -185,9 +184,8 @@ def officer_record_payment(request, subscription_id: int):
 @_role_page
 @require_POST
 def officer_refund_sent(request, refund_id: int):
-    refund = selectors.refund_get(refund_id)
+    refund = selectors.refund_get_for_officer(refund_id, actor=request.user)
     issue = refund.subscription.issue
-    gates.require_officer(request.user, issue.issuer_id)
     try:
         refunds.refund_mark_sent(actor=request.user, refund_id=refund.pk)
     except ServiceError as refusal:
@@ -200,8 +198,7 @@ def officer_refund_sent(request, refund_id: int):
 @_role_page
 @require_http_methods(["GET", "POST"])
 def officer_bank_statement(request, issuer_id: int):
-    issuer = issuer_selectors.issuer_get(issuer_id)
-    gates.require_officer(request.user, issuer)
+    issuer = issuer_selectors.issuer_get_for_officer(issuer_id, actor=request.user)
     form = BankStatementForm(request.POST, request.FILES) if request.method == "POST" else BankStatementForm()
     report = None
     if form.is_bound and form.is_valid():

@@ -33,6 +33,13 @@ def issuer_get_to_grant(issuer_id: int, *, actor: Actor) -> Issuer:
     return issuer
 
 
+def issuer_get_for_officer(issuer_id: int, *, actor: Actor) -> Issuer:
+    """The issuer, for one of its finance officers to act on (404, then 401/403)."""
+    issuer = issuer_get(issuer_id)
+    gates.require_officer(actor, issuer)
+    return issuer
+
+
 def role_grants_of(user) -> QuerySet[RoleGrant]:
     """The roles a person holds, with their issuers, by issuer then role."""
     return RoleGrant.objects.filter(user=user).select_related("issuer").order_by("issuer_id", "role")

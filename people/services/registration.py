@@ -28,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from bondplatform.actors import Actor
 from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
 from bondplatform.errors import BadInput, NotFound
@@ -106,12 +107,12 @@ def email_verification_token(user: Any) -> str:
     return signing.dumps({"user": user.pk, "email": user.email}, salt=EMAIL_VERIFICATION_SALT)
 
 
-def email_verification_request(*, actor: Any) -> None:
+def email_verification_request(*, actor: Actor) -> None:
     """Send the link (again), e.g. when the first e-mail went astray."""
-    gates.require_signed_in(actor)
-    if not actor.email:
+    person = gates.require_person(actor)
+    if not person.email:
         raise BadInput("There is no e-mail address on this account.", code="no_email")
-    after_commit("people.tasks.email_verification_send", user_id=actor.pk)
+    after_commit("people.tasks.email_verification_send", user_id=person.pk)
 
 
 @transaction.atomic
@@ -140,13 +141,13 @@ def email_verify(*, token: str) -> Any:
 
 
 @transaction.atomic
-def email_verified_set(*, actor: Any, user: Any) -> None:
+def email_verified_set(*, actor: Actor, user: Any) -> None:
     """Staff (or the demo's seeding, as SYSTEM) vouch for an address without a link."""
     gates.require_staff(actor)
     _email_mark_verified(actor=actor, user=user)
 
 
-def _email_mark_verified(*, actor: Any, user: Any) -> None:
+def _email_mark_verified(*, actor: Actor, user: Any) -> None:
     if selectors.email_verified(user):
         return
     security, _ = AccountSecurity.objects.select_for_update().get_or_create(user=user)

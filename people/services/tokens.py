@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from bondplatform.actors import Actor
 from bondplatform.errors import NotPermitted
 from people import keys
 from people.models import AuthToken, TotpDevice
@@ -30,7 +31,7 @@ def auth_token_create(*, user: Any, verified_device: TotpDevice | None) -> tuple
     return token, key
 
 
-def auth_token_revoke(*, actor: Any, token: AuthToken) -> None:
+def auth_token_revoke(*, actor: Actor, token: AuthToken) -> None:
     """Sign out: the token stops working at once."""
     if token.user_id != actor.pk:
         raise NotPermitted("This token belongs to someone else.", code="not_yours")

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from bondplatform.actors import Actor
 from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, InvalidState, NotFound
 from people import gates, keys, selectors, totp
@@ -40,30 +41,30 @@ class Removal:
     credentials_epoch: int
 
 
-def totp_begin(*, actor: Any, password: str | None) -> TotpDevice:
+def totp_begin(*, actor: Actor, password: str | None) -> TotpDevice:
     """Start setting up an authenticator: a new secret, not yet required at sign-in."""
-    gates.require_signed_in(actor)
-    password_confirm(user=actor, password=password)
-    device = TotpDevice.objects.filter(user=actor).first()
+    person = gates.require_person(actor)
+    password_confirm(user=person, password=password)
+    device = TotpDevice.objects.filter(user=person).first()
     if device is not None and device.confirmed:
         raise InvalidState("Two-factor sign-in is already set up.", code="two_factor_already_confirmed")
     if device is None:
-        return TotpDevice.objects.create(user=actor, secret=totp.new_secret())
+        return TotpDevice.objects.create(user=person, secret=totp.new_secret())
     device.secret = totp.new_secret()
     device.save(update_fields=["secret"])
     return device
 
 
-def totp_confirm(*, actor: Any, otp: str | None, keep_token: AuthToken | None = None) -> Enrolment:
+def totp_confirm(*, actor: Actor, otp: str | None, keep_token: AuthToken | None = None) -> Enrolment:
     """The first code from the app proves it holds the secret; from now on sign-in needs a code.
 
     `keep_token`: the token the request came with, which stays valid and counts as
     verified with the new authenticator (its holder just gave the code)."""
-    gates.require_signed_in(actor)
-    key = username_key(actor.get_username())
+    person = gates.require_person(actor)
+    key = username_key(person.get_username())
     lockout_check(key)
     with transaction.atomic():
-        device = TotpDevice.objects.select_for_update().filter(user=actor).first()
+        device = TotpDevice.objects.select_for_update().filter(user=person).first()
         if device is None:
             raise InvalidState("Start setting up two-factor sign-in first.", code="two_factor_not_started")
         if device.confirmed:
@@ -73,8 +74,8 @@ def totp_confirm(*, actor: Any, otp: str | None, keep_token: AuthToken | None = 
             device.confirmed_at = timezone.now()
             device.last_step = step
             device.save(update_fields=["confirmed_at", "last_step"])
-            codes = _recovery_codes_issue(user=actor)
-            epoch = credentials_rotate(user=actor, keep_token=keep_token)
+            codes = _recovery_codes_issue(user=person)
+            epoch = credentials_rotate(user=person, keep_token=keep_token)
             if keep_token is not None:
                 AuthToken.objects.filter(pk=keep_token.pk).update(verified_device=device)
             audit_record(actor=actor, issuer=None, action="two_factor.confirm", obj=device)
@@ -85,24 +86,24 @@ def totp_confirm(*, actor: Any, otp: str | None, keep_token: AuthToken | None = 
     )
 
 
-def totp_remove(*, actor: Any, password: str | None, keep_token: AuthToken | None = None) -> Removal:
+def totp_remove(*, actor: Actor, password: str | None, keep_token: AuthToken | None = None) -> Removal:
     """Stop asking for a code at sign-in. Needs the password, and a sign-in that gave a code."""
-    gates.require_signed_in(actor)
-    if not selectors.two_factor_confirmed(actor):
+    person = gates.require_person(actor)
+    if not selectors.two_factor_confirmed(person):
         raise InvalidState("Two-factor sign-in is not set up.", code="two_factor_not_set_up")
     gates.require_two_factor(actor)
-    password_confirm(user=actor, password=password)  # before the transaction: a failure must count
+    password_confirm(user=person, password=password)  # before the transaction: a failure must count
     with transaction.atomic():
-        device = TotpDevice.objects.select_for_update().filter(user=actor).first()
+        device = TotpDevice.objects.select_for_update().filter(user=person).first()
         if device is None:
             raise InvalidState("Two-factor sign-in is not set up.", code="two_factor_not_set_up")
         audit_record(actor=actor, issuer=None, action="two_factor.remove", obj=device)
-        _forget_second_factor(user=actor)
-        return Removal(credentials_epoch=credentials_rotate(user=actor, keep_token=keep_token))
+        _forget_second_factor(user=person)
+        return Removal(credentials_epoch=credentials_rotate(user=person, keep_token=keep_token))
 
 
 @transaction.atomic
-def two_factor_reset(*, actor: Any, user_id: int) -> None:
+def two_factor_reset(*, actor: Actor, user_id: int) -> None:
     """Staff, for someone who lost both their phone and their recovery codes: the
     authenticator and codes are forgotten, every sign-in of theirs ends, and their
     next sign-in is with the password alone (then they set up a new one)."""
