@@ -73,6 +73,7 @@ class BondIssueSerializer(serializers.ModelSerializer):
     )
     cooling_off_days = serializers.IntegerField(min_value=0, max_value=365, default=14)
     notice_days = serializers.IntegerField(min_value=0, max_value=3650, default=90)
+    reinvestment_allowed = serializers.BooleanField(default=False)
     status = serializers.CharField(read_only=True)
     raised = MoneyField(source="raised_pence", read_only=True)
     committed = MoneyField(source="committed_pence", read_only=True)
@@ -101,6 +102,7 @@ class BondIssueSerializer(serializers.ModelSerializer):
             "eligible_postcode_prefixes",
             "cooling_off_days",
             "notice_days",
+            "reinvestment_allowed",
             "status",
             "raised",
             "committed",
