@@ -51,3 +51,17 @@ urlpatterns = [
         name="issuer-bank-statements",
     ),
 ]
+
+# A bond's life after allotment (kept apart, below, so the sections above change on their own).
+from investments.api import interest_runs as interest_runs_api  # noqa: E402
+
+urlpatterns += [
+    path(
+        "issues/<int:issue_id>/interest-runs/",
+        interest_runs_api.IssueInterestRunsApi.as_view(),
+        name="issue-interest-runs",
+    ),
+    path(
+        "interest-runs/<int:run_id>/", interest_runs_api.InterestRunDetailApi.as_view(), name="interest-run"
+    ),
+]

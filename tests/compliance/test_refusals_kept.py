@@ -19,6 +19,7 @@ import time_machine
 from django.utils import timezone
 
 from compliance.models import Decision, Outcome
+from investments.interest import add_months
 from tests.conftest import assert_error, client_for
 from tests.investments.bonds import make_issue
 
@@ -149,6 +150,54 @@ def test_reference_mismatch(society, officer, resident):
     )
     assert_error(response, 422, "reference_mismatch")
     assert denied(society, "reference_mismatch").actor == officer
+
+
+def allotted(society, officer, resident, **terms):
+    """An issue of 4 % annual bonds allotted today to the resident (£1,000)."""
+    issue = make_issue(
+        society,
+        officer,
+        coupon_rate_percent=Decimal("4.00"),
+        term_months=36,
+        interest_frequency="annual",
+        **terms,
+    )
+    pay(officer, subscribe(resident, issue, "1000.00").json())
+    for step in ("close", "allot"):
+        assert client_for(officer).post(f"/api/v1/issues/{issue.pk}/{step}/").status_code == 200
+    issue.refresh_from_db()
+    return issue
+
+
+def ask_for_interest(officer, issue, period_end, *, on):
+    with time_machine.travel(dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC)):
+        return client_for(officer).post(
+            f"/api/v1/issues/{issue.pk}/interest-runs/", {"period_end": period_end.isoformat()}, format="json"
+        )
+
+
+def test_not_a_coupon_date(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    day = issue.allotted_on + dt.timedelta(days=100)
+    assert_error(ask_for_interest(officer, issue, day, on=day), 422, "not_a_coupon_date")
+    assert denied(society, "interest_run_period").subject_id == str(issue.pk)
+
+
+def test_period_not_ended(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    coupon = add_months(issue.allotted_on, 12)
+    assert_error(ask_for_interest(officer, issue, coupon, on=issue.allotted_on), 422, "period_not_ended")
+    denied(society, "interest_run_period")
+
+
+def test_earlier_period_not_run(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    second = add_months(issue.allotted_on, 24)
+    assert_error(ask_for_interest(officer, issue, second, on=second), 422, "earlier_period_not_run")
+    assert (
+        denied(society, "interest_run_order").context["period_end"]
+        == add_months(issue.allotted_on, 12).isoformat()
+    )
 
 
 # Refusals that are not a rule judging an actor's request, and why.
