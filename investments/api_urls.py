@@ -53,6 +53,7 @@ urlpatterns = [
 ]
 
 # A bond's life after allotment (kept apart, below, so the sections above change on their own).
+from investments.api import holdings as holdings_api  # noqa: E402
 from investments.api import interest_runs as interest_runs_api  # noqa: E402
 
 urlpatterns += [
@@ -63,5 +64,16 @@ urlpatterns += [
     ),
     path(
         "interest-runs/<int:run_id>/", interest_runs_api.InterestRunDetailApi.as_view(), name="interest-run"
+    ),
+    path(
+        "issuers/<int:issuer_id>/interest-return.csv",
+        interest_runs_api.IssuerInterestReturnCsvApi.as_view(),
+        name="issuer-interest-return-csv",
+    ),
+    path("me/holdings/", holdings_api.MyHoldingsApi.as_view(), name="my-holdings"),
+    path(
+        "holdings/<int:holding_id>/interest-preference/",
+        holdings_api.HoldingInterestPreferenceApi.as_view(),
+        name="holding-interest-preference",
     ),
 ]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
+from bondplatform.money import format_pence
+from bondplatform.spreadsheets import csv_text
+from investments.api.downloads import CsvDownloadApi
 from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.models import InterestRun
-from investments.selectors_servicing import interest_run_get_for
+from investments.selectors_servicing import interest_return_for, interest_run_get_for
 from investments.services import interest_runs as interest_run_services
+from issuers import gates
 
 
 class InterestRunSerializer(serializers.ModelSerializer):
@@ -80,3 +85,46 @@ class InterestRunDetailApi(APIView):
     @extend_schema(responses=InterestRunSerializer)
     def get(self, request, run_id: int):
         return Response(InterestRunSerializer(interest_run_get_for(request.user, run_id)).data)
+
+
+class InterestReturnQuerySerializer(serializers.Serializer):
+    """`from` and `to` (names Python cannot declare as attributes)."""
+
+    def get_fields(self):
+        return {"from": serializers.DateField(), "to": serializers.DateField()}
+
+    def validate(self, attrs):
+        if attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError({"to": ["Must not be before from."]})
+        return attrs
+
+
+class IssuerInterestReturnCsvApi(CsvDownloadApi):
+    @extend_schema(
+        operation_id="v1_issuers_interest_return_csv",
+        parameters=[
+            OpenApiParameter(
+                "from", OpenApiTypes.DATE, required=True, description="First value date, included."
+            ),
+            OpenApiParameter(
+                "to", OpenApiTypes.DATE, required=True, description="Last value date, included."
+            ),
+        ],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+        description="The HMRC return of a society that pays interest gross (ITA 2007 s.887): every holder "
+        "credited at least £15.00 of gross interest in the period, with name, postcode and amount. Officers.",
+    )
+    def get(self, request, issuer_id: int):
+        gates.require_signed_in(request.user)
+        query = InterestReturnQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        date_from, date_to = query.validated_data["from"], query.validated_data["to"]
+        rows = interest_return_for(request.user, issuer_id=issuer_id, date_from=date_from, date_to=date_to)
+        text = csv_text(
+            ["name", "postcode", "gross_interest", "currency", "period_from", "period_to"],
+            [
+                [row.name, row.postcode, format_pence(row.gross_pence), "GBP", date_from, date_to]
+                for row in rows
+            ],
+        )
+        return self.csv_response(text, f"interest-return-{issuer_id}-{date_from}-{date_to}.csv")

@@ -200,6 +200,16 @@ def test_earlier_period_not_run(society, officer, resident):
     )
 
 
+def test_reinvestment_not_allowed(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    holding = issue.holdings.get()
+    response = client_for(resident).post(
+        f"/api/v1/holdings/{holding.pk}/interest-preference/", {"preference": "reinvest"}, format="json"
+    )
+    assert_error(response, 422, "reinvestment_not_allowed")
+    assert denied(society, "reinvestment").actor == resident
+
+
 # Refusals that are not a rule judging an actor's request, and why.
 NOT_DECISIONS = {
     # The ledger refuses to sign a chain that fails verification: an integrity
