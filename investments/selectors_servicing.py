@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Max, OuterRef, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from bondplatform.errors import NotFound
@@ -19,6 +19,8 @@ from investments.models import (
     InterestRun,
     IssueStatus,
     Payout,
+    PayoutAccount,
+    PayoutBatch,
     PayoutStatus,
     RedemptionRequest,
     RedemptionStatus,
@@ -146,3 +148,49 @@ def interest_return_for(
         for person in people
     ]
     return sorted(rows, key=lambda row: (row.name.casefold(), row.holder_id))
+
+
+def payout_batches_of(viewer: Any, *, issuer_id: int) -> QuerySet[PayoutBatch]:
+    """An issuer's payout batches, newest first, with their counts and totals. Officers only."""
+    gates.require_signed_in(viewer)
+    issuer = issuer_get(issuer_id)
+    gates.require_officer(viewer, issuer)
+    no_account = Q(payouts__holder__payout_account__isnull=True)
+    return (
+        PayoutBatch.objects.filter(issuer=issuer)
+        .annotate(
+            payout_count=Count("payouts"),
+            total_pence=Coalesce(Sum("payouts__amount_pence"), 0),
+            owed_pence=Coalesce(Sum("payouts__amount_pence", filter=Q(payouts__status=PayoutStatus.OWED)), 0),
+            without_account=Count("payouts", filter=no_account),
+        )
+        .order_by("-opened_on", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class PayoutRow:
+    payout: Payout
+    holder_name: str
+    account: PayoutAccount | None
+
+
+def payouts_of_batch(batch: PayoutBatch) -> list[PayoutRow]:
+    """Every payout of a batch, with where it goes (None: the holder has given no account yet)."""
+    payouts = (
+        Payout.objects.filter(batch=batch)
+        .select_related("holder__profile", "holder__payout_account", "holding__issue")
+        .order_by("id")
+    )
+    rows = []
+    for payout in payouts:
+        holder = payout.holder
+        profile = getattr(holder, "profile", None)
+        rows.append(
+            PayoutRow(
+                payout=payout,
+                holder_name=profile.full_name if profile else holder.get_username(),
+                account=getattr(holder, "payout_account", None),
+            )
+        )
+    return rows

@@ -232,6 +232,7 @@ class TransparencySerializer(serializers.Serializer):
     investor_count = serializers.IntegerField()
     local_investor_share = serializers.CharField(allow_null=True)
     interest_paid = MoneyField(source="interest_paid_pence", allow_zero=True)
+    interest_waived = MoneyField(source="interest_waived_pence", allow_zero=True)
     principal_repaid = MoneyField(source="principal_repaid_pence", allow_zero=True)
     ledger_head = inline_serializer(
         "LedgerHeadRef", {"sequence": serializers.IntegerField(), "hash": serializers.CharField()}

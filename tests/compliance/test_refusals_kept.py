@@ -210,6 +210,43 @@ def test_reinvestment_not_allowed(society, officer, resident):
     assert denied(society, "reinvestment").actor == resident
 
 
+def ask_back(resident, issue, amount):
+    holding = issue.holdings.get()
+    return client_for(resident).post(
+        f"/api/v1/holdings/{holding.pk}/redemption-requests/", {"amount": amount}, format="json"
+    )
+
+
+def test_exceeds_principal(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    assert_error(ask_back(resident, issue, "1000.01"), 422, "exceeds_principal")
+    assert denied(society, "redemption_amount").context["amount_pence"] == 1000_01
+
+
+def test_matures_first(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    with time_machine.travel(timezone.now() + dt.timedelta(days=3 * 365 - 30)):
+        assert_error(ask_back(resident, issue, "100.00"), 422, "matures_first")
+    denied(society, "redemption_notice")
+
+
+def test_asset_lock_violation(society, officer, resident):
+    """A payout above what the ledger says the holder is owed never leaves the bank."""
+    from investments.models import Payout
+
+    issue = allotted(society, officer, resident)
+    coupon = add_months(issue.allotted_on, 12)
+    ask_for_interest(officer, issue, coupon, on=coupon)
+    from investments.services.interest_runs import interest_run_execute
+
+    interest_run_execute(run_id=issue.interest_runs.get().pk)
+    Payout.objects.update(amount_pence=40_01)
+    batch = Payout.objects.get().batch_id
+    response = client_for(officer).post(f"/api/v1/payout-batches/{batch}/mark-sent/")
+    assert_error(response, 422, "asset_lock_violation")
+    assert denied(society, "asset_lock").context["owed_pence"] == 40_00
+
+
 # Refusals that are not a rule judging an actor's request, and why.
 NOT_DECISIONS = {
     # The ledger refuses to sign a chain that fails verification: an integrity
