@@ -222,6 +222,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set that several fields use (`interest_preference`, `preference`).
+    "ENUM_NAME_OVERRIDES": {"InterestPreferenceEnum": "investments.models.InterestPreference"},
 }
 
 # django-q2: the database is the broker unless Redis is configured.

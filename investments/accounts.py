@@ -34,3 +34,22 @@ def issue_account_codes(issue_id: int, holding_ids: Iterable[int]) -> list[str]:
     return [held_for(issue_id)] + [
         code for pk in holding_ids for code in (principal_of(pk), interest_payable_of(pk))
     ]
+
+
+# --- after allotment: interest, redemptions, payouts -------------------------------
+
+INTEREST_EXPENSE = "interest_expense"
+TAX_PAYABLE = "tax_payable"
+# Memorandum pair for interest a holder waived: it never becomes the holder's
+# money nor the issuer's expense, but the auditor sees what was forgone.
+INTEREST_WAIVED_CONTRA = "memo_interest_waived_contra"
+
+
+def redemption_payable_of(holding_id: int) -> str:
+    """Principal owed back to a holder (an approved redemption, or maturity) and not yet sent."""
+    return f"redemption_payable:{holding_id}"
+
+
+def interest_waived_of(holding_id: int) -> str:
+    """Memorandum: the interest this holding's holder chose to forgo."""
+    return f"memo_interest_waived:{holding_id}"

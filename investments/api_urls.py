@@ -50,3 +50,63 @@ urlpatterns = [
         name="issuer-bank-statements",
     ),
 ]
+
+# A bond's life after allotment (kept apart, below, so the sections above change on their own).
+from investments.api import holdings as holdings_api  # noqa: E402
+from investments.api import interest_runs as interest_runs_api  # noqa: E402
+from investments.api import payouts as payouts_api  # noqa: E402
+from investments.api import redemptions as redemptions_api  # noqa: E402
+
+urlpatterns += [
+    path(
+        "issues/<int:issue_id>/interest-runs/",
+        interest_runs_api.IssueInterestRunsApi.as_view(),
+        name="issue-interest-runs",
+    ),
+    path(
+        "interest-runs/<int:run_id>/", interest_runs_api.InterestRunDetailApi.as_view(), name="interest-run"
+    ),
+    path(
+        "issuers/<int:issuer_id>/interest-return.csv",
+        interest_runs_api.IssuerInterestReturnCsvApi.as_view(),
+        name="issuer-interest-return-csv",
+    ),
+    path("me/holdings/", holdings_api.MyHoldingsApi.as_view(), name="my-holdings"),
+    path(
+        "holdings/<int:holding_id>/interest-preference/",
+        holdings_api.HoldingInterestPreferenceApi.as_view(),
+        name="holding-interest-preference",
+    ),
+    path(
+        "holdings/<int:holding_id>/redemption-requests/",
+        redemptions_api.HoldingRedemptionRequestsApi.as_view(),
+        name="holding-redemption-requests",
+    ),
+    path(
+        "redemption-requests/<int:request_id>/approve/",
+        redemptions_api.RedemptionApproveApi.as_view(),
+        name="redemption-approve",
+    ),
+    path(
+        "redemption-requests/<int:request_id>/decline/",
+        redemptions_api.RedemptionDeclineApi.as_view(),
+        name="redemption-decline",
+    ),
+    path("issues/<int:issue_id>/mature/", redemptions_api.IssueMatureApi.as_view(), name="issue-mature"),
+    path("me/payout-account/", payouts_api.MyPayoutAccountApi.as_view(), name="my-payout-account"),
+    path(
+        "issuers/<int:issuer_id>/payout-batches/",
+        payouts_api.IssuerPayoutBatchesApi.as_view(),
+        name="issuer-payout-batches",
+    ),
+    path(
+        "payout-batches/<int:batch_id>/payouts.csv",
+        payouts_api.PayoutBatchCsvApi.as_view(),
+        name="payout-batch-csv",
+    ),
+    path(
+        "payout-batches/<int:batch_id>/mark-sent/",
+        payouts_api.PayoutBatchMarkSentApi.as_view(),
+        name="payout-batch-mark-sent",
+    ),
+]

@@ -18,10 +18,10 @@ Database constraints keep both within bounds even against a buggy caller.
 
 from __future__ import annotations
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from bondplatform.errors import NotFound
-from investments.models import BondIssue, IssueStatus, Subscription, SubscriptionStatus
+from investments.models import BondIssue, Holding, IssueStatus, Subscription, SubscriptionStatus
 
 
 def issue_lock(issue_id: int) -> BondIssue:
@@ -76,3 +76,30 @@ def capacity_release(*, issue_id: int, subscription: Subscription) -> None:
         committed_pence=F("committed_pence") - subscription.amount_pence,
         raised_pence=F("raised_pence") - (subscription.amount_pence if was_paid else 0),
     )
+
+
+# --- holdings (after allotment) ------------------------------------------------------
+#
+# The order, extended: the issue row, then its interest run, then its holdings
+# (in id order), then a redemption request, then a payout batch, then the
+# ledger head. An interest run's batch, an approval, a maturity and a
+# preference change all follow it; marking a payout batch sent locks only the
+# batch, its payouts and the ledger head (it changes no holding), so it cannot
+# close a cycle either.
+
+
+def holding_lock(holding_id: int) -> tuple[BondIssue, Holding]:
+    """Lock a holding's issue, then the holding: (issue, holding), both fresh."""
+    issue_id = Holding.objects.filter(pk=holding_id).values_list("issue_id", flat=True).first()
+    if issue_id is None:
+        raise NotFound("No such holding.", code="holding_not_found")
+    issue = issue_lock(issue_id)
+    return issue, Holding.objects.select_for_update().get(pk=holding_id)
+
+
+def holdings_lock(
+    issue: BondIssue, holdings: QuerySet[Holding], *, limit: int | None = None
+) -> list[Holding]:
+    """Lock some of the issue's holdings, in id order (at most `limit`). The caller holds the issue's lock."""
+    locked = holdings.filter(issue=issue).select_for_update(of=("self",)).order_by("id")
+    return list(locked[:limit] if limit is not None else locked)

@@ -7,7 +7,10 @@ Invariants kept here (in the database, not only in Python):
   `max_raise_pence`, and `raised_pence` (paid) never exceeds `committed_pence`:
   the capacity cap holds even against a buggy caller;
 - every amount is positive integer pence;
-- payment references, provider ids and idempotency keys are unique.
+- payment references, provider ids and idempotency keys are unique;
+- a holding's redeemed principal never exceeds its principal, and its
+  interest totals are never negative (the rest of the bond's life after
+  allotment keeps its invariants in `servicing_models.py`).
 
 The ledger is its own app (`ledger`); this app only names its accounts (`accounts.py`).
 """
@@ -61,6 +64,8 @@ class BondIssue(models.Model):
     eligible_postcode_prefixes = models.JSONField(default=list, blank=True)
     cooling_off_days = models.PositiveIntegerField(default=14)
     notice_days = models.PositiveIntegerField(default=90)
+    # Whether holders may have their interest added to their principal (`reinvest`).
+    reinvestment_allowed = models.BooleanField(default=False)
 
     status = models.CharField(max_length=10, choices=IssueStatus.choices, default=IssueStatus.DRAFT)
     # Pending + paid subscriptions: the capacity taken. Changed only by one
@@ -270,12 +275,56 @@ class Holding(models.Model):
         max_length=10, choices=InterestPreference.choices, default=InterestPreference.PAY
     )
     status = models.CharField(max_length=10, choices=HoldingStatus.choices, default=HoldingStatus.ACTIVE)
+    # After allotment (servicing_models.py says how each moves): principal grows
+    # by reinvested interest; `redeemed_pence` is the part owed back (early
+    # redemption, maturity); the running totals are the sums of the holding's
+    # interest lines and redemption interest, kept in the same transaction.
+    redeemed_pence = models.BigIntegerField(default=0)
+    interest_paid_pence = models.BigIntegerField(
+        default=0
+    )  # net, credited to the holder (paid or reinvested)
+    interest_reinvested_pence = models.BigIntegerField(default=0)
+    interest_waived_pence = models.BigIntegerField(default=0)
+    tax_withheld_pence = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["issue_id", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(principal_pence__gte=0), name="holding_principal_nonnegative")
+            models.CheckConstraint(condition=Q(principal_pence__gte=0), name="holding_principal_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(redeemed_pence__gte=0) & Q(redeemed_pence__lte=F("principal_pence")),
+                name="holding_redeemed_within_principal",
+            ),
+            models.CheckConstraint(
+                condition=Q(interest_paid_pence__gte=0)
+                & Q(interest_reinvested_pence__gte=0)
+                & Q(interest_reinvested_pence__lte=F("interest_paid_pence"))
+                & Q(interest_waived_pence__gte=0)
+                & Q(tax_withheld_pence__gte=0),
+                name="holding_interest_totals_nonnegative",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Holding {self.pk} in {self.issue}"
+
+    @property
+    def outstanding_pence(self) -> int:
+        """Principal still lent to the issuer: what earns interest and is repaid at maturity."""
+        return self.principal_pence - self.redeemed_pence
+
+
+# A bond's life after allotment: interest runs, redemptions, payouts and payout accounts.
+from investments.servicing_models import (  # noqa: E402, F401
+    InterestLine,
+    InterestRun,
+    InterestRunStatus,
+    Payout,
+    PayoutAccount,
+    PayoutBatch,
+    PayoutBatchStatus,
+    PayoutKind,
+    PayoutStatus,
+    RedemptionRequest,
+    RedemptionStatus,
+)

@@ -49,6 +49,7 @@ SCHEDULES = (
     Recurring(
         "payments: retry card refunds Stripe refused", "investments.tasks.retry_card_refunds", "I", minutes=15
     ),
+    Recurring("interest: run each coupon date reached", "investments.tasks.start_due_interest_runs", "D"),
 )
 
 

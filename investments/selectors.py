@@ -28,7 +28,7 @@ from investments.models import (
 from issuers import gates
 from issuers.models import Issuer, Role
 from issuers.selectors import role_grants_of
-from ledger.models import GENESIS_HASH, LedgerHead, LedgerPosting
+from ledger.models import GENESIS_HASH, EntryKind, LedgerHead, LedgerPosting
 from people.postcodes import postcode_matches_prefix
 
 # Investors counted on an issue: those whose money is in or committed.
@@ -156,6 +156,7 @@ def transparency_of(issue: BondIssue) -> dict[str, Any]:
         "investor_count": len(investors),
         "local_investor_share": local_share,
         "interest_paid_pence": flows["interest_paid_pence"],
+        "interest_waived_pence": flows["interest_waived_pence"],
         "principal_repaid_pence": flows["principal_repaid_pence"],
         "ledger_head": {
             "sequence": head.last_sequence if head else 0,
@@ -165,21 +166,26 @@ def transparency_of(issue: BondIssue) -> dict[str, Any]:
 
 
 def _issue_flows(issue: BondIssue) -> dict[str, int]:
-    """Money that has gone back to an issue's holders, read from the ledger: the
-    debits to its holdings' principal and interest-payable accounts."""
+    """What an issue's holders have been given, read from the ledger (not from the holdings):
+    - principal repaid: the debits to its holdings' principal (made owed by a redemption or maturity);
+    - interest paid: the net interest credited to them, to their interest payable or, reinvested, to
+      their principal;
+    - interest waived: the memorandum credits of what they forwent."""
     holding_ids = list(Holding.objects.filter(issue=issue).values_list("pk", flat=True))
+    principal = [accounts.principal_of(pk) for pk in holding_ids]
 
-    def debits(codes: list[str]) -> int:
-        return (
-            LedgerPosting.objects.filter(
-                account__issuer_id=issue.issuer_id, account__code__in=codes, amount_pence__gt=0
-            ).aggregate(total=Sum("amount_pence"))["total"]
-            or 0
-        )
+    def total(codes: list[str], *, debits: bool, kind: str | None = None) -> int:
+        postings = LedgerPosting.objects.filter(account__issuer_id=issue.issuer_id, account__code__in=codes)
+        postings = postings.filter(amount_pence__gt=0) if debits else postings.filter(amount_pence__lt=0)
+        if kind is not None:
+            postings = postings.filter(entry__kind=kind)
+        return abs(postings.aggregate(total=Sum("amount_pence"))["total"] or 0)
 
     return {
-        "principal_repaid_pence": debits([accounts.principal_of(pk) for pk in holding_ids]),
-        "interest_paid_pence": debits([accounts.interest_payable_of(pk) for pk in holding_ids]),
+        "principal_repaid_pence": total(principal, debits=True),
+        "interest_paid_pence": total([accounts.interest_payable_of(pk) for pk in holding_ids], debits=False)
+        + total(principal, debits=False, kind=EntryKind.INTEREST_REINVESTMENT),
+        "interest_waived_pence": total([accounts.interest_waived_of(pk) for pk in holding_ids], debits=False),
     }
 
 

@@ -4,7 +4,8 @@ Invariants kept here:
 - an issuer's `asset_lock_basis` fits its `legal_form` (see
   `issuers.services.ALLOWED_ASSET_LOCK_BASES`); checked by the service that
   creates issuers, since it is a rule with a source, not a data type;
-- `max_interest_rate_percent` lies in [0, 100] (a database constraint);
+- `max_interest_rate_percent` and `interest_tax_withholding_percent` lie in
+  [0, 100] (database constraints);
 - a person holds a role in an issuer at most once (a unique constraint).
 """
 
@@ -45,6 +46,12 @@ class Issuer(models.Model):
     bank_account_name = models.CharField(max_length=200, blank=True)
     sort_code = models.CharField(max_length=8, blank=True)
     account_number = models.CharField(max_length=8, blank=True)
+    # Basic-rate income tax deducted from interest paid to individuals (ITA 2007
+    # s.874). Registered societies pay gross to UK residents whatever this says
+    # (ITA 2007 s.887), and report instead (the HMRC return of interest).
+    interest_tax_withholding_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("20.00")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -54,6 +61,11 @@ class Issuer(models.Model):
                 condition=models.Q(max_interest_rate_percent__gte=Decimal("0"))
                 & models.Q(max_interest_rate_percent__lte=Decimal("100")),
                 name="issuer_max_rate_in_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(interest_tax_withholding_percent__gte=Decimal("0"))
+                & models.Q(interest_tax_withholding_percent__lte=Decimal("100")),
+                name="issuer_withholding_in_range",
             ),
         ]
 

@@ -42,6 +42,10 @@ class AccountType(models.TextChoices):
     EQUITY = "equity", "Equity"
     INCOME = "income", "Income"
     EXPENSE = "expense", "Expense"
+    # Off the balance sheet: a record the auditor sees (interest a holder waived),
+    # kept in pairs of memorandum accounts that net each other, so the trial
+    # balance of the real accounts is untouched.
+    MEMORANDUM = "memorandum", "Memorandum"
 
 
 class Side(models.TextChoices):
@@ -73,6 +77,10 @@ ACCOUNT_CHART: dict[str, ChartLine] = {
     "tax_payable": ChartLine(AccountType.LIABILITY, Side.CREDIT),
     "stripe_fees": ChartLine(AccountType.EXPENSE, Side.DEBIT),
     "distributions": ChartLine(AccountType.EQUITY, Side.DEBIT),
+    "redemption_payable": ChartLine(AccountType.LIABILITY, Side.CREDIT, needs_id=True),
+    # Interest a holder waived (per holding), against one contra account per issuer.
+    "memo_interest_waived": ChartLine(AccountType.MEMORANDUM, Side.CREDIT, needs_id=True),
+    "memo_interest_waived_contra": ChartLine(AccountType.MEMORANDUM, Side.DEBIT),
 }
 
 ACCOUNT_CODE_RE = re.compile(r"^(?P<prefix>[a-z_]+)(?::(?P<id>[1-9][0-9]{0,18}))?$")
@@ -104,6 +112,7 @@ class EntryKind(models.TextChoices):
     TRANSFER = "transfer", "Transfer between own accounts"
     REVERSAL = "reversal", "Reversal"
     ADJUSTMENT = "adjustment", "Adjustment"
+    PAYOUT = "payout", "Payout sent to a holder"
 
 
 class LedgerAccount(models.Model):

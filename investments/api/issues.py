@@ -37,6 +37,7 @@ class BondIssueSerializer(serializers.ModelSerializer):
     )
     cooling_off_days = serializers.IntegerField(min_value=0, max_value=365, default=14)
     notice_days = serializers.IntegerField(min_value=0, max_value=3650, default=90)
+    reinvestment_allowed = serializers.BooleanField(default=False)
     status = serializers.CharField(read_only=True)
     raised = MoneyField(source="raised_pence", read_only=True)
     committed = MoneyField(source="committed_pence", read_only=True)
@@ -65,6 +66,7 @@ class BondIssueSerializer(serializers.ModelSerializer):
             "eligible_postcode_prefixes",
             "cooling_off_days",
             "notice_days",
+            "reinvestment_allowed",
             "status",
             "raised",
             "committed",
@@ -200,6 +202,7 @@ class TransparencySerializer(serializers.Serializer):
     investor_count = serializers.IntegerField()
     local_investor_share = ShareField(allow_null=True)
     interest_paid = MoneyField(source="interest_paid_pence", allow_zero=True)
+    interest_waived = MoneyField(source="interest_waived_pence", allow_zero=True)
     principal_repaid = MoneyField(source="principal_repaid_pence", allow_zero=True)
     ledger_head = inline_serializer(
         "LedgerHeadRef", {"sequence": serializers.IntegerField(), "hash": serializers.CharField()}

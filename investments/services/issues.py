@@ -54,6 +54,7 @@ TERM_FIELDS = (
     "eligible_postcode_prefixes",
     "cooling_off_days",
     "notice_days",
+    "reinvestment_allowed",
 )
 
 

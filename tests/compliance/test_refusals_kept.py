@@ -23,6 +23,7 @@ from bondplatform.errors import RuleViolation
 from compliance.asset_lock import Outflow, asset_lock_judge
 from compliance.models import Decision, Outcome
 from compliance.services import refusals_kept
+from investments.interest import add_months
 from ledger.models import LedgerEntry
 from ledger.services import Posting, entry_post
 from tests.conftest import assert_error, client_for
@@ -157,9 +158,9 @@ def test_reference_mismatch(society, officer, resident):
     assert denied(society, "reference_mismatch").actor == officer
 
 
-def test_asset_lock_violation(society, officer):
-    # Until an API pays out (the bond-life and distribution services), the guard is driven
-    # as those services drive it: inside their transaction, wrapped in refusals_kept.
+def test_asset_lock_violation_leaves_the_ledger_untouched(society, officer):
+    # The guard as every outflow service drives it: inside the transaction that would
+    # post the outflow, wrapped in refusals_kept.
     outflow = Outflow(purpose="other", amount_pence=100_00, recipient="a director")
     with pytest.raises(RuleViolation) as refused:
         with refusals_kept(actor=officer, issuer=society), transaction.atomic():
@@ -177,6 +178,101 @@ def test_asset_lock_violation(society, officer):
     decision = denied(society, "asset_lock")
     assert decision.context["purpose"] == "other"
     assert "SI 2006/264" in decision.context["source"]
+
+
+def allotted(society, officer, resident, **terms):
+    """An issue of 4 % annual bonds allotted today to the resident (£1,000)."""
+    issue = make_issue(
+        society,
+        officer,
+        coupon_rate_percent=Decimal("4.00"),
+        term_months=36,
+        interest_frequency="annual",
+        **terms,
+    )
+    pay(officer, subscribe(resident, issue, "1000.00").json())
+    for step in ("close", "allot"):
+        assert client_for(officer).post(f"/api/v1/issues/{issue.pk}/{step}/").status_code == 200
+    issue.refresh_from_db()
+    return issue
+
+
+def ask_for_interest(officer, issue, period_end, *, on):
+    with time_machine.travel(dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC)):
+        return client_for(officer).post(
+            f"/api/v1/issues/{issue.pk}/interest-runs/", {"period_end": period_end.isoformat()}, format="json"
+        )
+
+
+def test_not_a_coupon_date(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    day = issue.allotted_on + dt.timedelta(days=100)
+    assert_error(ask_for_interest(officer, issue, day, on=day), 422, "not_a_coupon_date")
+    assert denied(society, "interest_run_period").subject_id == str(issue.pk)
+
+
+def test_period_not_ended(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    coupon = add_months(issue.allotted_on, 12)
+    assert_error(ask_for_interest(officer, issue, coupon, on=issue.allotted_on), 422, "period_not_ended")
+    denied(society, "interest_run_period")
+
+
+def test_earlier_period_not_run(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    second = add_months(issue.allotted_on, 24)
+    assert_error(ask_for_interest(officer, issue, second, on=second), 422, "earlier_period_not_run")
+    assert (
+        denied(society, "interest_run_order").context["period_end"]
+        == add_months(issue.allotted_on, 12).isoformat()
+    )
+
+
+def test_reinvestment_not_allowed(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    holding = issue.holdings.get()
+    response = client_for(resident).post(
+        f"/api/v1/holdings/{holding.pk}/interest-preference/", {"preference": "reinvest"}, format="json"
+    )
+    assert_error(response, 422, "reinvestment_not_allowed")
+    assert denied(society, "reinvestment").actor == resident
+
+
+def ask_back(resident, issue, amount):
+    holding = issue.holdings.get()
+    return client_for(resident).post(
+        f"/api/v1/holdings/{holding.pk}/redemption-requests/", {"amount": amount}, format="json"
+    )
+
+
+def test_exceeds_principal(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    assert_error(ask_back(resident, issue, "1000.01"), 422, "exceeds_principal")
+    assert denied(society, "redemption_amount").context["amount_pence"] == 1000_01
+
+
+def test_matures_first(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    with time_machine.travel(timezone.now() + dt.timedelta(days=3 * 365 - 30)):
+        assert_error(ask_back(resident, issue, "100.00"), 422, "matures_first")
+    denied(society, "redemption_notice")
+
+
+def test_asset_lock_violation(society, officer, resident):
+    """A payout above what the ledger says the holder is owed never leaves the bank."""
+    from investments.models import Payout
+
+    issue = allotted(society, officer, resident)
+    coupon = add_months(issue.allotted_on, 12)
+    ask_for_interest(officer, issue, coupon, on=coupon)
+    from investments.services.interest_runs import interest_run_execute
+
+    interest_run_execute(run_id=issue.interest_runs.get().pk)
+    Payout.objects.update(amount_pence=40_01)
+    batch = Payout.objects.get().batch_id
+    response = client_for(officer).post(f"/api/v1/payout-batches/{batch}/mark-sent/")
+    assert_error(response, 422, "asset_lock_violation")
+    assert denied(society, "asset_lock").context["owed_pence"] == 40_00
 
 
 # Refusals that are not a rule judging an actor's request, and why.
