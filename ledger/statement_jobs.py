@@ -232,6 +232,11 @@ def _part_store(job_id: int, part: RenderedPart) -> None:
     """Keep a part and count its progress, in one transaction; a part already kept is left alone."""
     try:
         with transaction.atomic(durable=True):
+            # A second worker on the same job (a retry racing a continuation) stops at the lock
+            # and finds the part stored, or the job finished: it stores nothing then.
+            job = StatementJob.objects.select_for_update().only("status").get(pk=job_id)
+            if job.status != StatementJobStatus.RUNNING:
+                return
             StatementJobPart.objects.create(
                 job_id=job_id,
                 index=part.index,
