@@ -208,13 +208,14 @@ def statement_part_render(
 def statement_pdf_parts(
     statement: StatementLike,
     *,
-    postings: int = PART_POSTINGS,
+    postings: int | None = None,
     index: int = 0,
     low: int | None = None,
     first_page: int = 1,
 ) -> Iterator[RenderedPart]:
     """The statement's parts in order, laid out one at a time. A resumed job passes where the
     next part starts: its index, its first entry and its first page."""
+    postings = postings or PART_POSTINGS
     low = statement.from_sequence if low is None else low
     while True:
         part = statement_part_render(

@@ -15,7 +15,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from ledger import statement_jobs, statements
+from ledger import statement_jobs, statement_pdf, statements
 from ledger.models import StatementJob, StatementJobPart, StatementJobSlice
 from tests.conftest import assert_error, client_for
 from tests.ledger.ledger_helpers import tamper
@@ -221,3 +221,17 @@ def test_finished_jobs_are_deleted_after_a_week(long_ledger, auditor, django_cap
     assert statement_jobs.statement_jobs_clean(now=finished + dt.timedelta(days=8)) == 1
     assert not StatementJob.objects.filter(pk=job_id).exists()
     assert not StatementJobSlice.objects.exists()
+
+
+def test_a_statement_within_the_cap_is_laid_out_in_parts_and_answered_at_once(
+    long_ledger, officer, monkeypatch
+):
+    monkeypatch.setattr(statements, "PDF_MAX_POSTINGS", 100)
+    monkeypatch.setattr(statement_pdf, "PART_POSTINGS", 30)
+    response = client_for(officer).get(f"/api/v1/ledger/statement.pdf?issuer={long_ledger.pk}")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    texts = page_texts(response.content)
+    assert [t.rstrip().rsplit("page ", 1)[-1] for t in texts] == [str(n) for n in range(1, len(texts) + 1)]
+    whole = "\n".join(texts)
+    assert all(f"Subscription {number} received" in whole for number in range(1, 41))
+    assert "Verification" in texts[-1]
