@@ -388,3 +388,14 @@ def test_the_register_is_for_the_issuers_officers_and_auditors(
 def test_a_bad_or_future_date_is_refused(rita, cic_officer, as_at):
     body = assert_error(register(cic_officer, rita["cic"].issue_id, as_at), 400, "invalid")
     assert "as_at" in body["fields"]
+
+
+def test_the_residents_page_links_to_the_certificates_and_the_statement(rita, resident, client):
+    with on(dt.date(2027, 4, 10)):
+        client.force_login(resident)
+        page = client.get("/me/").content.decode()
+        url = f"/api/v1/holdings/{rita['cic'].pk}/certificate.pdf"
+        assert url in page and 'action="/api/v1/me/statement.pdf"' in page
+        # Signed in on the site, the links work as they are.
+        assert client.get(url)["Content-Type"] == "application/pdf"
+        assert client.get("/api/v1/me/statement.pdf?year=2026")["Content-Type"] == "application/pdf"
