@@ -80,6 +80,7 @@ def test_the_job_lays_out_parts_and_joins_them_into_one_pdf(
     for number in (1, 17, 40):
         assert f"Subscription {number} received" in whole
     assert "Totals per account over the period" in texts[-1] and "Verification" in texts[-1]
+    assert "Rendered to PDF" not in whole  # the template's comments stay out of the document
     # Once joined, the parts are gone; the file is kept in slices.
     assert not StatementJobPart.objects.exists()
     assert StatementJobSlice.objects.filter(job_id=job["id"]).count() == 1
@@ -235,3 +236,17 @@ def test_a_statement_within_the_cap_is_laid_out_in_parts_and_answered_at_once(
     whole = "\n".join(texts)
     assert all(f"Subscription {number} received" in whole for number in range(1, 41))
     assert "Verification" in texts[-1]
+
+
+def test_the_joined_pdf_is_one_document_with_one_catalog_and_page_tree(
+    long_ledger, auditor, small_parts, django_capture_on_commit_callbacks
+):
+    job_id = ask(auditor, {"issuer": long_ledger.pk}, django_capture_on_commit_callbacks).json()["id"]
+    pdf = b"".join(client_for(auditor).get(f"{JOBS}{job_id}/statement.pdf").streaming_content)
+    reader = PdfReader(io.BytesIO(pdf), strict=True)
+    assert reader.metadata.title.startswith("Ledger statement: Sheffield Citylife Society")
+    assert len(reader.pages) == StatementJob.objects.get(pk=job_id).pages_done
+    # Each part's own catalog and page tree were left behind: every page hangs from the one tree.
+    tree = reader.trailer["/Root"]["/Pages"]
+    assert all(page["/Parent"].get_object() == tree.get_object() for page in reader.pages)
+    assert pdf.count(b"/Type /Catalog") == 1
