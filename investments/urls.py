@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from investments import views, views_officer
+from investments import views, views_officer, views_statements
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -43,4 +43,9 @@ urlpatterns = [
         name="officer-bank-statement",
     ),
     path("auditor/issuers/<int:issuer_id>/", views_officer.auditor_issuer, name="auditor-issuer"),
+    path(
+        "auditor/issuers/<int:issuer_id>/statements/",
+        views_statements.auditor_statement_jobs,
+        name="auditor-statement-jobs",
+    ),
 ]

@@ -51,6 +51,7 @@ __all__ = [
     "statement_job_progress",
     "statement_job_run",
     "statement_jobs_clean",
+    "statement_jobs_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,13 @@ def statement_job_get(*, actor: Actor, job_id: int) -> StatementJob:
         raise NotFound("No such statement job.", code="statement_job_not_found")
     gates.require_ledger_reader(actor, job.issuer)
     return job
+
+
+def statement_jobs_of(*, actor: Actor, issuer_id: int, limit: int = 20) -> list[StatementJob]:
+    """An issuer's latest jobs, newest first, for the readers of its books (404, then 401/403)."""
+    issuer = issuer_get(issuer_id)
+    gates.require_ledger_reader(actor, issuer)
+    return list(StatementJob.objects.filter(issuer=issuer).select_related("requested_by")[:limit])
 
 
 def statement_job_file(*, actor: Actor, job_id: int) -> tuple[StatementJob, Iterator[bytes]]:

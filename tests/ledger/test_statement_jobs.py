@@ -250,3 +250,44 @@ def test_the_joined_pdf_is_one_document_with_one_catalog_and_page_tree(
     tree = reader.trailer["/Root"]["/Pages"]
     assert all(page["/Parent"].get_object() == tree.get_object() for page in reader.pages)
     assert pdf.count(b"/Type /Catalog") == 1
+
+
+# --- the auditors' page ------------------------------------------------------------------
+
+
+def test_the_auditors_page_asks_for_a_statement_and_shows_its_progress_and_download(
+    long_ledger, auditor, client, small_parts, django_capture_on_commit_callbacks
+):
+    client.force_login(auditor)
+    page_url = f"/auditor/issuers/{long_ledger.pk}/statements/"
+    assert f'href="{page_url}"' in client.get(f"/auditor/issuers/{long_ledger.pk}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(page_url, {"date_from": "", "date_to": ""})
+    assert response.status_code == 302 and response["Location"] == page_url
+    page = client.get(page_url).content.decode()
+    assert "Queued" in page and 'http-equiv="refresh"' in page  # reloads itself while the PDF is made
+    for run in queued:
+        with django_capture_on_commit_callbacks(execute=True):
+            run()
+    page = client.get(page_url).content.decode()
+    job = StatementJob.objects.get()
+    assert "Completed" in page and "100 %" in page and "80 of 80 postings" in page
+    assert f'href="/api/v1/ledger/statement-jobs/{job.pk}/statement.pdf"' in page
+    assert 'http-equiv="refresh"' not in page
+    assert (
+        client.get(f"/api/v1/ledger/statement-jobs/{job.pk}/statement.pdf")["Content-Type"]
+        == "application/pdf"
+    )
+
+
+def test_the_auditors_page_refuses_others_and_bad_periods(long_ledger, auditor, resident, client):
+    page_url = f"/auditor/issuers/{long_ledger.pk}/statements/"
+    client.force_login(resident)
+    assert client.get(page_url).status_code == 403
+    assert client.post(page_url, {}).status_code == 403
+    assert not StatementJob.objects.exists()
+    client.force_login(auditor)
+    response = client.post(page_url, {"date_from": "2025-05-01", "date_to": "2025-04-01"}, follow=True)
+    assert "The period ends before it starts." in response.content.decode()
+    assert not StatementJob.objects.exists()
+    assert client.get("/auditor/issuers/424242/statements/").status_code == 404
