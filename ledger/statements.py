@@ -311,6 +311,15 @@ def _csv_preamble(statement: Statement) -> list[tuple[str, object]]:
         ("checkpoint_signed_at", format_timestamp(checkpoint.signed_at) if checkpoint else ""),
         ("checkpoint_key_id", checkpoint.key_id if checkpoint else ""),
         ("checkpoint_signature", checkpoint.signature if checkpoint else ""),
+        # A format-2 checkpoint also signs the Merkle tree head (RFC 9162).
+        *(
+            [
+                ("checkpoint_tree_size", checkpoint.tree_size),
+                ("checkpoint_merkle_root", checkpoint.merkle_root),
+            ]
+            if checkpoint is not None and checkpoint.merkle_root
+            else []
+        ),
     ]
 
 
