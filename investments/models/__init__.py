@@ -2,7 +2,6 @@
 holdings) in `offers.py`, and a bond's life after allotment (interest runs, redemptions,
 payouts, payout accounts) in `servicing.py`. Each module opens with the invariants it keeps."""
 
-# The Stripe webhook inbox is a model of this app, kept with the payments package.
 from investments.models.offers import (
     LIVE_SUBSCRIPTION_STATUSES,
     BondIssue,
@@ -33,6 +32,8 @@ from investments.models.servicing import (
     RedemptionRequest,
     RedemptionStatus,
 )
+
+# The Stripe webhook inbox is a model of this app, kept with the payments package.
 from investments.payments.models import StripeEvent, StripeEventOutcome
 
 __all__ = [
