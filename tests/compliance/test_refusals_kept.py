@@ -179,6 +179,14 @@ def test_asset_lock_violation(society, officer):
     assert "SI 2006/264" in decision.context["source"]
 
 
+def test_segregation_of_duties(society, officer):
+    response = client_for(officer).post(
+        f"/api/v1/issuers/{society.pk}/auditors/", {"username": officer.username}, format="json"
+    )
+    assert_error(response, 422, "segregation_of_duties")
+    assert denied(society, "segregation_of_duties").actor == officer
+
+
 # Refusals that are not a rule judging an actor's request, and why.
 NOT_DECISIONS = {
     # The ledger refuses to sign a chain that fails verification: an integrity
