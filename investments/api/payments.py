@@ -53,6 +53,10 @@ class SubscriptionRecordPaymentApi(APIView):
 
 class RefundMarkSentApi(APIView):
     @extend_schema(
+        description=(
+            "An officer has sent a bank-transfer refund by hand. A card refund is the payment "
+            "provider's to send: 422 `refund_is_providers`."
+        ),
         request=None,
         responses=inline_serializer(
             "RefundOut", {"id": serializers.IntegerField(), "status": serializers.CharField()}
