@@ -184,6 +184,14 @@ LOGOUT_REDIRECT_URL = "/"
 
 # Bodies larger than this are refused with 400 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(1024 * 1024)))
+# An uploaded file (a bank statement) larger than this is refused while it streams in,
+# 413 file_too_large, before the rest is read (bondplatform.uploads).
+UPLOAD_MAX_FILE_SIZE = int(os.environ.get("UPLOAD_MAX_FILE_SIZE", str(5 * 1024 * 1024)))
+FILE_UPLOAD_HANDLERS = [
+    "bondplatform.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # How many reverse proxies (load balancer, nginx) stand in front of the service
 # and append to X-Forwarded-For. 0 (the default): the client's address is the
