@@ -10,7 +10,7 @@ first problem (with the entry's sequence, when it is about one) and exits 1.
 This is, on purpose, a second implementation of the ledger's canonical
 encoding, written from the published specification below and importing
 nothing from the service (whose own encoder is
-`investments/ledger/canonical.py`). An auditor checks the service with code
+`ledger/canonical.py`). An auditor checks the service with code
 that is not the service's: a bug or a change in the service's encoder cannot
 vouch for itself, and this file is short enough to read in full before
 running it.
