@@ -11,7 +11,7 @@ first problem (with the entry's sequence, when it is about one) and exits 1.
 This is, on purpose, a second implementation of the ledger's canonical
 encoding, written from the published specification below and importing
 nothing from the service (whose own encoder is
-`investments/ledger/canonical.py`). An auditor checks the service with code
+`ledger/canonical.py`). An auditor checks the service with code
 that is not the service's: a bug or a change in the service's encoder cannot
 vouch for itself, and this file is short enough to read in full before
 running it.
@@ -71,6 +71,19 @@ The file: lines "# key: value" (the facts above, the key, the signatures),
 then CSV with a header row and one row per posting, the entry's own fields
 repeated on each of its rows.
 
+Format version 2 guards against spreadsheet formulas (OWASP "CSV
+injection"): a text cell, that is every column but sequence, reverses,
+position, amount_pence, debit and credit, that begins with "=", "+", "-",
+"@", a tab, a carriage return or an apostrophe is written with one more
+apostrophe in front, which a spreadsheet shows as text rather than running.
+Before anything is checked or hashed, that one apostrophe is removed; a
+text cell that begins with an apostrophe followed by anything else, or with
+one of those characters and no apostrophe, is malformed. The numbers are
+never changed: amount_pence is a signed integer
+("-25000" is a credit). Version 1, written before, has no such apostrophes.
+The issuer_name line is for people and not signed: after a comma, where a
+spreadsheet would start a new cell, it may carry an apostrophe too.
+
 A second use: `verify_statement.py consistency OLDER.json NEWER.json PROOF.json
 --public-key HEX` checks two signed checkpoints (objects of GET
 /api/v1/ledger/checkpoints/) and the RFC 9162 consistency proof between them
@@ -93,6 +106,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 FORMAT = "mutual-bonds-ledger-statement"
+VERSIONS = ("1", "2")
 GENESIS = "0" * 64
 PUBLISHED_AT = "/api/v1/ledger/public-key/"
 ENTRY_FIELDS = (
@@ -106,6 +120,9 @@ ENTRY_FIELDS = (
     "hash",
 )
 COLUMNS = ("sequence", *ENTRY_FIELDS, "position", "account", "currency", "amount_pence", "debit", "credit")
+NUMBER_COLUMNS = ("sequence", "reverses", "position", "amount_pence", "debit", "credit")
+# What a spreadsheet reads as the start of a formula, and the apostrophe that escapes it (version 2).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 CHECKPOINT_FACTS = (
     "checkpoint_sequence",
     "checkpoint_hash",
@@ -190,6 +207,20 @@ def is_timestamp(text: str) -> bool:
 # Reading the file
 
 
+def unescaped(column: str, value: str, number: int) -> str:
+    """A version 2 text cell as it was hashed: without the apostrophe that kept it from being a formula."""
+    if column in NUMBER_COLUMNS or not value.startswith(FORMULA_STARTS):
+        return value
+    if not value.startswith("'"):
+        raise Problem(
+            f"CSV row {number}: {column} would run as a formula in a spreadsheet, and the service always "
+            "escapes such cells: the file was changed (do not open it in a spreadsheet)"
+        )
+    if not value[1:].startswith(FORMULA_STARTS):
+        raise Problem(f"CSV row {number}: {column} has an apostrophe in front that nothing needed")
+    return value[1:]
+
+
 def read_statement(lines):
     """(the "# key: value" facts, an iterator of row dicts) from the file's lines."""
     facts: dict[str, str] = {}
@@ -210,11 +241,16 @@ def read_statement(lines):
     if missing:
         raise Problem(f"the header row lacks the columns {', '.join(missing)}")
 
+    escaped = facts.get("format_version") == "2"
+
     def rows():
         for number, values in enumerate(reader, start=2):
             if len(values) != len(header):
                 raise Problem(f"CSV row {number} has {len(values)} fields, not {len(header)}")
-            yield dict(zip(header, values, strict=True))
+            row = dict(zip(header, values, strict=True))
+            if escaped:
+                row = {column: unescaped(column, value, number) for column, value in row.items()}
+            yield row
 
     return facts, rows()
 
@@ -244,7 +280,7 @@ def check_signatures(
     checkpoint = None
     if fact(facts, "format") != FORMAT:
         raise Problem(f"not a ledger statement (format {facts['format']!r})")
-    if fact(facts, "format_version") != "1":
+    if fact(facts, "format_version") not in VERSIONS:
         raise Problem(f"format version {facts['format_version']!r} is not one this verifier knows")
     unknown = sorted(set(facts) - set(FACTS) - set(TREE_FACTS))
     if unknown:

@@ -28,10 +28,14 @@ def subscribe(user, issue, amount="250.00", method="bank_transfer", key=None):
     )
 
 
-def record_payment(officer, subscription_id, amount, reference, key="k1", received_on="2026-11-20"):
+def record_payment(officer, subscription_id, amount, reference, key="k1", received_on=None):
     return client_for(officer).post(
         f"/api/v1/subscriptions/{subscription_id}/record-payment/",
-        {"amount": amount, "reference": reference, "received_on": received_on},
+        {
+            "amount": amount,
+            "reference": reference,
+            "received_on": received_on or timezone.localdate().isoformat(),
+        },
         format="json",
         HTTP_IDEMPOTENCY_KEY=key,
     )
