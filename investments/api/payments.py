@@ -32,12 +32,17 @@ class RecordPaymentInputSerializer(serializers.Serializer):
 
 
 class SubscriptionRecordPaymentApi(APIView):
+    permission_classes = [IsAuthenticated]  # who asks before what they send (401 first)
+
     @extend_schema(
         request=RecordPaymentInputSerializer,
         responses=SubscriptionSerializer,
         parameters=[IDEMPOTENCY_HEADER],
     )
     def post(self, request, subscription_id: int):
+        # Who may see it before what is sent: 404 for anyone else's or a missing one, 403 for
+        # a resident's own, then the body (the service checks the same gate for its other callers).
+        selectors.subscription_get_for_officer(subscription_id, actor=request.user)
         serializer = RecordPaymentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         key = idempotency_key(request)
@@ -53,6 +58,8 @@ class SubscriptionRecordPaymentApi(APIView):
 
 
 class RefundMarkSentApi(APIView):
+    permission_classes = [IsAuthenticated]  # who asks before what they send (401 first)
+
     @extend_schema(
         description=(
             "An officer has sent a bank-transfer refund by hand. A card refund is the payment "

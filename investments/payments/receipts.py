@@ -85,7 +85,7 @@ def receipt_record(
     is money seen in the issuer's bank account: it lands in cash at bank,
     whatever the subscription's method, never in Stripe clearing. Only a
     provider announcing its own payment (Stripe's webhook) names itself."""
-    subscription = selectors.subscription_get(subscription_id)
+    subscription = selectors.subscription_get_private(subscription_id, actor=actor)
     issuer = subscription.issue.issuer
     gates.require_officer(actor, issuer)
     received_on_check(issue=subscription.issue, received_on=received_on)

@@ -159,7 +159,7 @@ def refund_mark_sent(*, actor: Actor, refund_id: int) -> Refund:
     the provider's to send (`refund_settle_with_provider`, retried while Stripe is
     down): marked sent here it would be closed with no refund at Stripe, and the
     resident never paid back. 422 `refund_is_providers`, its deny decision kept."""
-    refund = selectors.refund_get(refund_id)
+    refund = selectors.refund_get_private(refund_id, actor=actor)
     issuer = refund.subscription.issue.issuer
     gates.require_officer(actor, issuer)
     with refusals_kept(actor=actor, issuer=issuer, subject=refund, context={"provider": refund.provider}):
