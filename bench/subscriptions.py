@@ -152,6 +152,7 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
         "SECRET_KEY": "bench-" + "x" * 40,
         "LEDGER_SIGNING_KEY": "11" * 32,
         "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback: no TLS to redirect to
         "LOG_LEVEL": "WARNING",
         "CONN_MAX_AGE": "600",
     }

@@ -6,6 +6,7 @@ from compliance import api as compliance_api
 from investments.api import ledger as investments_ledger_api
 from issuers import api as issuers_api
 from ledger import api as ledger_api
+from ledger import api_proofs as ledger_proofs_api
 from ledger import api_statement_jobs as statement_jobs_api
 from people import api as people_api
 
@@ -32,6 +33,12 @@ urlpatterns = [
     path("ledger/verify/", ledger_api.LedgerVerifyApi.as_view(), name="ledger-verify"),
     path("ledger/statement.csv", ledger_api.LedgerStatementCsvApi.as_view(), name="ledger-statement-csv"),
     path("ledger/statement.pdf", ledger_api.LedgerStatementPdfApi.as_view(), name="ledger-statement-pdf"),
+    path("ledger/checkpoints/", ledger_proofs_api.LedgerCheckpointsApi.as_view(), name="ledger-checkpoints"),
+    path(
+        "ledger/consistency-proof/",
+        ledger_proofs_api.LedgerConsistencyProofApi.as_view(),
+        name="ledger-consistency-proof",
+    ),
     path("ledger/public-key/", ledger_api.LedgerPublicKeyApi.as_view(), name="ledger-public-key"),
     # PDF statements of any size, made in the background.
     path(

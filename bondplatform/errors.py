@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.shortcuts import render
 from django.urls import is_valid_path
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
@@ -88,6 +89,13 @@ class TooManyAttempts(ServiceError):
     def __init__(self, detail: str, *, retry_after_seconds: int, code: str | None = None):
         super().__init__(detail, code=code, extra={"retry_after": max(1, int(retry_after_seconds))})
         self.retry_after_seconds = max(1, int(retry_after_seconds))
+
+
+class UploadTooLarge(RequestDataTooBig):
+    """A file in an upload passed UPLOAD_MAX_FILE_SIZE (`bondplatform.uploads`): 413 `file_too_large`.
+
+    A `SuspiciousOperation`, like Django's own RequestDataTooBig, so that where
+    it is raised outside the API (the CSRF check reading a form) Django answers 400."""
 
 
 class RuleViolation(ServiceError):
@@ -173,6 +181,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return _validation_response(detail)
+    if isinstance(exc, UploadTooLarge):
+        return Response(
+            error_body("file_too_large", str(exc)), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        )
     if isinstance(exc, RequestDataTooBig):
         return Response(
             error_body("request_too_large", "The request body is too large."),
@@ -211,7 +223,11 @@ def _is_api(request) -> bool:
 def handler400(request, exception=None):
     """Bad requests that never reach DRF (an oversized body read by a plain view, a bad Host header)."""
     if not _is_api(request):
+        if isinstance(exception, UploadTooLarge):
+            return render(request, "upload_too_large.html", {"detail": str(exception)}, status=413)
         return defaults.bad_request(request, exception)
+    if isinstance(exception, UploadTooLarge):
+        return JsonResponse(error_body("file_too_large", str(exception)), status=413)
     if isinstance(exception, RequestDataTooBig):
         return JsonResponse(error_body("request_too_large", "The request body is too large."), status=400)
     return JsonResponse(error_body("bad_request", "The request could not be understood."), status=400)

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "django_q",
     "bondplatform",
     "people",
@@ -73,6 +76,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Outside the session and CSRF middleware, so that it sees the cookies they set.
+    "bondplatform.headers.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -184,6 +190,14 @@ LOGOUT_REDIRECT_URL = "/"
 
 # Bodies larger than this are refused with 400 before they are parsed.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", str(1024 * 1024)))
+# An uploaded file (a bank statement) larger than this is refused while it streams in,
+# 413 file_too_large, before the rest is read (bondplatform.uploads).
+UPLOAD_MAX_FILE_SIZE = int(os.environ.get("UPLOAD_MAX_FILE_SIZE", str(5 * 1024 * 1024)))
+FILE_UPLOAD_HANDLERS = [
+    "bondplatform.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # How many reverse proxies (load balancer, nginx) stand in front of the service
 # and append to X-Forwarded-For. 0 (the default): the client's address is the
@@ -224,7 +238,35 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # One name for a choice set that several fields use (`interest_preference`, `preference`).
     "ENUM_NAME_OVERRIDES": {"InterestPreferenceEnum": "investments.models.InterestPreference"},
+    # Swagger UI's files come with drf-spectacular-sidecar and are served by the service
+    # itself, not fetched from a CDN into pages that hold a signed-in officer's session.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+
+# Content-Security-Policy (django-csp): scripts, styles and everything else from the service
+# itself, nothing inline (the pages keep their scripts and styles in static files); Stripe.js
+# on the card-payment page, its frames (card field, 3-D Secure) and its API. No page may be
+# framed by another site (as X-Frame-Options: DENY says for older browsers).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, "https://js.stripe.com"],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF, "https://api.stripe.com"],
+        "frame-src": ["https://js.stripe.com", "https://hooks.stripe.com"],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+# Where browsers report what the policy blocked (optional): a URL that collects CSP reports.
+if os.environ.get("CSP_REPORT_URI"):
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [os.environ["CSP_REPORT_URI"]]
 
 # django-q2: the database is the broker unless Redis is configured.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -321,3 +363,22 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    # HTTPS only. Plain HTTP is redirected to HTTPS, except the load balancer's health
+    # check; and browsers that have seen the service over HTTPS are told to use nothing
+    # else for SECURE_HSTS_SECONDS (a year), its subdomains included, with the `preload`
+    # flag that lets the domain be put on browsers' built-in lists. HSTS is hard to take
+    # back: read the README's production notes before changing these.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 60 * 60)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# Behind a reverse proxy that ends TLS, Django sees plain HTTP: name the header the proxy
+# sets to "https" for HTTPS requests (e.g. X-Forwarded-Proto), or the redirect to HTTPS
+# never ends. The proxy must overwrite that header from clients, which could fake it.
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + os.environ["SECURE_PROXY_SSL_HEADER"].strip().upper().replace("-", "_"),
+        "https",
+    )

@@ -64,13 +64,5 @@ class AllotForm(forms.Form):
 
 
 class BankStatementForm(forms.Form):
-    # The same limit as the API's upload: a statement is read into memory once.
-    MAX_BYTES = 5 * 1024 * 1024
-
+    # At most UPLOAD_MAX_FILE_SIZE, refused as it streams in (bondplatform.uploads), like the API's.
     file = forms.FileField(label="Bank statement (CSV: date, amount, reference)")
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError(f"At most {self.MAX_BYTES // (1024 * 1024)} MB.")
-        return upload

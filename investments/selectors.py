@@ -110,16 +110,30 @@ def subscription_get(subscription_id: int) -> Subscription:
     return subscription
 
 
-def subscription_get_for(subscription_id: int, *, actor: Actor) -> Subscription:
-    """A resident's own subscription (404, then 401/403 for anyone else's)."""
+def subscription_get_private(subscription_id: int, *, actor: Actor) -> Subscription:
+    """A subscription, for those who may know it exists: its investor, the officers and auditors
+    of its issuer, staff (401 for nobody, then 404 for everyone else: `gates.require_private`)."""
+    gates.require_signed_in(actor)
     subscription = subscription_get(subscription_id)
+    gates.require_private(
+        actor,
+        issuer_id=subscription.issue.issuer_id,
+        owner_id=subscription.investor_id,
+        missing=NotFound("No such subscription.", code="subscription_not_found"),
+    )
+    return subscription
+
+
+def subscription_get_for(subscription_id: int, *, actor: Actor) -> Subscription:
+    """A resident's own subscription (401, then 404 for anyone who may not see it, 403 for an officer)."""
+    subscription = subscription_get_private(subscription_id, actor=actor)
     gates.require_self(actor, subscription.investor_id)
     return subscription
 
 
 def subscription_get_for_officer(subscription_id: int, *, actor: Actor) -> Subscription:
-    """A subscription, for one of its issuer's finance officers to act on (404, then 401/403)."""
-    subscription = subscription_get(subscription_id)
+    """A subscription, for one of its issuer's finance officers to act on (401, 404, then 403)."""
+    subscription = subscription_get_private(subscription_id, actor=actor)
     gates.require_officer(actor, subscription.issue.issuer_id)
     return subscription
 
@@ -261,9 +275,22 @@ def refund_get(refund_id: int) -> Refund:
     return refund
 
 
-def refund_get_for_officer(refund_id: int, *, actor: Actor) -> Refund:
-    """A refund, for one of its issuer's finance officers to act on (404, then 401/403)."""
+def refund_get_private(refund_id: int, *, actor: Actor) -> Refund:
+    """A refund, for its investor, the officers and auditors of its issuer, and staff (401, then 404)."""
+    gates.require_signed_in(actor)
     refund = refund_get(refund_id)
+    gates.require_private(
+        actor,
+        issuer_id=refund.subscription.issue.issuer_id,
+        owner_id=refund.subscription.investor_id,
+        missing=NotFound("No such refund.", code="refund_not_found"),
+    )
+    return refund
+
+
+def refund_get_for_officer(refund_id: int, *, actor: Actor) -> Refund:
+    """A refund, for one of its issuer's finance officers to act on (401, 404, then 403)."""
+    refund = refund_get_private(refund_id, actor=actor)
     gates.require_officer(actor, refund.subscription.issue.issuer_id)
     return refund
 

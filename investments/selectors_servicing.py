@@ -32,10 +32,12 @@ from issuers.selectors import issuer_get
 
 def interest_run_get_for(viewer: Any, run_id: int) -> InterestRun:
     """A run, for the officers and auditors of its issuer (and staff)."""
+    missing = NotFound("No such interest run.", code="interest_run_not_found")
+    gates.require_signed_in(viewer)
     run = InterestRun.objects.select_related("issue").filter(pk=run_id).first()
     if run is None:
-        gates.require_signed_in(viewer)
-        raise NotFound("No such interest run.", code="interest_run_not_found")
+        raise missing
+    gates.require_private(viewer, issuer_id=run.issue.issuer_id, owner_id=None, missing=missing)
     gates.require_ledger_reader(viewer, run.issue.issuer_id)
     return run
 

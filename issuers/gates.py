@@ -12,7 +12,7 @@ from __future__ import annotations
 from rest_framework.exceptions import NotAuthenticated
 
 from bondplatform.actors import Actor, SystemActor, is_system
-from bondplatform.errors import NotPermitted
+from bondplatform.errors import NotFound, NotPermitted
 from issuers.models import Issuer, Role, RoleGrant
 
 # The gates about the person alone live with people (below issuers), so that
@@ -34,6 +34,7 @@ __all__ = [
     "require_officer",
     "require_officer_or_staff",
     "require_person",
+    "require_private",
     "require_register_reader",
     "require_role_holder",
     "require_self",
@@ -127,6 +128,22 @@ def require_register_reader(user: User, issuer: Issuer | int) -> None:
             code="not_an_officer_or_auditor",
         )
     require_two_factor(user)
+
+
+def require_private(user: User, *, issuer_id: int, owner_id: int | None, missing: NotFound) -> None:
+    """Whether `user` may know that a private object exists: 401 for nobody, then `missing`
+    (a 404) for anyone who is neither its owner, an officer or auditor of its issuer, nor
+    staff. Private objects (a person's subscription, holding or redemption request; an
+    issuer's refunds, runs and payout batches) answer 404, never 403, to everyone else, so
+    an id reveals nothing; what may then be done with it is the next gate's to say (403)."""
+    require_signed_in(user)
+    if is_system(user) or is_staff(user):
+        return
+    if owner_id is not None and user.pk == owner_id:
+        return
+    if roles_in(user, issuer_id) & {Role.FINANCE_OFFICER, Role.AUDITOR}:
+        return
+    raise missing
 
 
 def require_self(user: User, owner_id: int) -> None:

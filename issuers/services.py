@@ -10,7 +10,8 @@ from django.db import IntegrityError, transaction
 
 from bondplatform.actors import Actor, person_or_none
 from bondplatform.audit import audit_record
-from bondplatform.errors import BadInput, Conflict, NotFound
+from bondplatform.errors import BadInput, Conflict, NotFound, RuleViolation
+from bondplatform.refusals import refusals_kept
 from issuers import gates
 from issuers.models import CIC_FORMS, AssetLockBasis, Issuer, LegalForm, Role, RoleGrant
 
@@ -67,7 +68,77 @@ def issuer_create(*, actor: Actor, **fields: Any) -> Issuer:
     return issuer
 
 
+# What staff may change on an issuer (the admin's form), each judged like a new issuer's.
+ISSUER_CHANGEABLE_FIELDS = (
+    "name",
+    "legal_form",
+    "registration_number",
+    "asset_lock_basis",
+    "max_interest_rate_percent",
+    "bank_account_name",
+    "sort_code",
+    "account_number",
+)
+
+
 @transaction.atomic
+def issuer_update(*, actor: Actor, issuer_id: int, **fields: Any) -> Issuer:
+    """Staff correct an issuer: its constitution is judged as on creation, and every change
+    is audited with its old and new values."""
+    gates.require_staff(actor)
+    unknown = set(fields) - set(ISSUER_CHANGEABLE_FIELDS)
+    if unknown:
+        raise BadInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    issuer = Issuer.objects.select_for_update().filter(pk=issuer_id).first()
+    if issuer is None:
+        raise NotFound("There is no such issuer.", code="issuer_not_found")
+    changed = {
+        name: [str(getattr(issuer, name)), str(value)]
+        for name, value in fields.items()
+        if getattr(issuer, name) != value
+    }
+    for name, value in fields.items():
+        setattr(issuer, name, value)
+    issuer_validate_constitution(
+        legal_form=issuer.legal_form,
+        asset_lock_basis=issuer.asset_lock_basis,
+        max_interest_rate_percent=issuer.max_interest_rate_percent,
+    )
+    if changed:
+        issuer.save(update_fields=sorted(changed))
+        audit_record(actor=actor, issuer=issuer, action="issuer.update", obj=issuer, data=changed)
+    return issuer
+
+
+# Segregation of duties: who keeps an issuer's books may not also audit them, and nobody
+# grants themselves a role (an officer could otherwise make itself its own auditor).
+INCOMPATIBLE_ROLES: dict[str, frozenset[str]] = {
+    Role.FINANCE_OFFICER: frozenset({Role.AUDITOR}),
+    Role.AUDITOR: frozenset({Role.FINANCE_OFFICER}),
+}
+
+
+def _duties_kept_apart(*, actor: Actor, issuer: Issuer, user: Any, role: Role) -> None:
+    if getattr(actor, "pk", None) == user.pk:
+        raise RuleViolation(
+            "Nobody may grant themselves a role: another officer of the issuer, or staff, must do it.",
+            code="segregation_of_duties",
+        )
+    held = set(
+        RoleGrant.objects.filter(issuer=issuer, user=user, role__in=INCOMPATIBLE_ROLES[role]).values_list(
+            "role", flat=True
+        )
+    )
+    if held:
+        holds = " and ".join(sorted(Role(other).label.lower() for other in held))
+        raise RuleViolation(
+            f"{user.username} is {holds} of {issuer.name}: one person may not both keep and audit "
+            f"an issuer's books.",
+            code="segregation_of_duties",
+            extra={"held": sorted(held)},
+        )
+
+
 def role_grant(*, actor: Actor, issuer: Issuer, username: str, role: Role) -> RoleGrant:
     gates.require_officer_or_staff(actor, issuer)
     user = get_user_model().objects.filter(username=username).first()
@@ -77,16 +148,41 @@ def role_grant(*, actor: Actor, issuer: Issuer, username: str, role: Role) -> Ro
             code="user_not_found",
             fields={"username": ["No such user."]},
         )
-    try:
-        with transaction.atomic():
-            grant = RoleGrant.objects.create(
-                issuer=issuer, user=user, role=role, granted_by=person_or_none(actor)
-            )
-    except IntegrityError:
-        raise Conflict(
-            f"{username} is already {Role(role).label.lower()} of {issuer.name}.", code="already_granted"
-        ) from None
-    audit_record(
-        actor=actor, issuer=issuer, action="role.grant", obj=grant, data={"user": user.pk, "role": role}
-    )
+    with (
+        refusals_kept(actor=actor, issuer=issuer, context={"user": user.pk, "role": str(role)}),
+        transaction.atomic(),
+    ):
+        # The grantee's row is locked, so that two grants of incompatible roles to one
+        # person at once are judged one after the other (the second sees the first).
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        _duties_kept_apart(actor=actor, issuer=issuer, user=user, role=role)
+        try:
+            with transaction.atomic():
+                grant = RoleGrant.objects.create(
+                    issuer=issuer, user=user, role=role, granted_by=person_or_none(actor)
+                )
+        except IntegrityError:
+            raise Conflict(
+                f"{username} is already {Role(role).label.lower()} of {issuer.name}.", code="already_granted"
+            ) from None
+        audit_record(
+            actor=actor, issuer=issuer, action="role.grant", obj=grant, data={"user": user.pk, "role": role}
+        )
     return grant
+
+
+@transaction.atomic
+def role_revoke(*, actor: Actor, grant_id: int) -> None:
+    """Staff end someone's role in an issuer (audited; the grant row goes)."""
+    gates.require_staff(actor)
+    grant = RoleGrant.objects.select_for_update().select_related("issuer").filter(pk=grant_id).first()
+    if grant is None:
+        raise NotFound("There is no such role grant.", code="role_grant_not_found")
+    audit_record(
+        actor=actor,
+        issuer=grant.issuer,
+        action="role.revoke",
+        obj=grant,
+        data={"user": grant.user_id, "role": grant.role},
+    )
+    grant.delete()

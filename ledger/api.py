@@ -25,9 +25,9 @@ from bondplatform.money import format_pence
 from bondplatform.pagination import BoundedLimitOffsetPagination
 from issuers.selectors import issuer_get
 from ledger import selectors
-from ledger.canonical import format_timestamp, signed_bytes
+from ledger.canonical import format_timestamp
 from ledger.models import LedgerEntry, LedgerPosting
-from ledger.signing import public_key_info
+from ledger.signing import checkpoint_message, public_key_info
 from ledger.statements import (
     PDF_MAX_POSTINGS,
     statement_build,
@@ -225,13 +225,7 @@ class CheckpointSerializer(serializers.Serializer):
         return format_timestamp(checkpoint.signed_at)
 
     def get_signed_message(self, checkpoint) -> str:
-        return signed_bytes(
-            issuer_id=checkpoint.issuer_id,
-            sequence=checkpoint.sequence,
-            hash=checkpoint.hash,
-            signed_at=checkpoint.signed_at,
-            key_id=checkpoint.key_id,
-        ).decode("ascii")
+        return checkpoint_message(checkpoint).decode("ascii")
 
 
 class PublicKeyQuerySerializer(serializers.Serializer):

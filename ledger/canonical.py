@@ -109,20 +109,34 @@ def chain_hash(prev_hash: str, canonical: bytes) -> str:
 
 
 def signed_bytes(
-    *, issuer_id: int, sequence: int, hash: str, signed_at: dt.datetime | str, key_id: str
+    *,
+    issuer_id: int,
+    sequence: int,
+    hash: str,
+    signed_at: dt.datetime | str,
+    key_id: str,
+    tree_size: int | None = None,
+    merkle_root: str | None = None,
 ) -> bytes:
-    """What a checkpoint signature covers: the issuer's chain head at a moment, by one key."""
-    return _encode(
-        {
-            "hash": hash,
-            "issuer": int(issuer_id),
-            "key_id": key_id,
-            "sequence": int(sequence),
-            "signed_at": format_timestamp(signed_at),
-            "type": "ledger_checkpoint",
-            "v": FORMAT_VERSION,
-        }
-    ).encode("ascii")
+    """What a checkpoint signature covers: the issuer's chain head at a moment, by one key.
+
+    Format 1 (before the Merkle tree): {"hash", "issuer", "key_id", "sequence",
+    "signed_at", "type": "ledger_checkpoint", "v": 1}. Format 2 adds the signed
+    tree head of RFC 9162: "merkle_root" (64 hex) and "tree_size" (int, equal
+    to "sequence"), with "v": 2. Old checkpoints keep verifying as format 1.
+    """
+    message = {
+        "hash": hash,
+        "issuer": int(issuer_id),
+        "key_id": key_id,
+        "sequence": int(sequence),
+        "signed_at": format_timestamp(signed_at),
+        "type": "ledger_checkpoint",
+        "v": FORMAT_VERSION,
+    }
+    if merkle_root is not None:
+        message.update({"merkle_root": merkle_root, "tree_size": int(tree_size or 0), "v": 2})
+    return _encode(message).encode("ascii")
 
 
 def statement_signed_bytes(

@@ -238,6 +238,10 @@ class LedgerCheckpoint(models.Model):
     # The first 16 bytes of SHA-256 of the raw public key, hex.
     key_id = models.CharField(max_length=32)
     signature = models.CharField(max_length=128)
+    # Since the Merkle tree (format 2): the signed tree head, RFC 9162. The tree
+    # covers entries 1..tree_size (tree_size == sequence); null on format-1 checkpoints.
+    tree_size = models.BigIntegerField(null=True, blank=True)
+    merkle_root = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta:
         # Table name kept from when the ledger lived in `investments` (see migration 0001).

@@ -149,5 +149,10 @@ def ledger_head(*, issuer) -> tuple[int, str]:
     return head.first() or (0, GENESIS_HASH)
 
 
+def checkpoint_list(*, issuer) -> QuerySet[LedgerCheckpoint]:
+    """Every signed checkpoint of the issuer, oldest first (public: hashes only)."""
+    return LedgerCheckpoint.objects.filter(issuer_id=_issuer_id(issuer)).order_by("sequence", "id")
+
+
 def checkpoint_latest(*, issuer) -> LedgerCheckpoint | None:
     return LedgerCheckpoint.objects.filter(issuer_id=_issuer_id(issuer)).order_by("-sequence", "-id").first()

@@ -31,11 +31,13 @@ from django.utils import timezone
 from bondplatform.errors import RuleViolation
 from ledger.canonical import signed_bytes
 from ledger.models import LedgerCheckpoint
+from ledger.proofs import IssuerTree
 from ledger.verify import ledger_verify
 
 __all__ = [
     "ALGORITHM",
     "PublicKeyInfo",
+    "checkpoint_message",
     "checkpoint_sign",
     "checkpoint_signature_valid",
     "public_key_info",
@@ -142,12 +144,15 @@ def checkpoint_sign(*, issuer) -> LedgerCheckpoint | None:
     if existing is not None:
         return existing
     signed_at = timezone.now()
+    merkle_root = IssuerTree(issuer_id).root(result.head_sequence).hex()
     message = signed_bytes(
         issuer_id=issuer_id,
         sequence=result.head_sequence,
         hash=result.head_hash,
         signed_at=signed_at,
         key_id=key_id,
+        tree_size=result.head_sequence,
+        merkle_root=merkle_root,
     )
     try:
         with transaction.atomic():
@@ -159,9 +164,24 @@ def checkpoint_sign(*, issuer) -> LedgerCheckpoint | None:
                 algorithm=ALGORITHM,
                 key_id=key_id,
                 signature=key.sign(message).hex(),
+                tree_size=result.head_sequence,
+                merkle_root=merkle_root,
             )
     except IntegrityError:  # signed concurrently by another worker
         return LedgerCheckpoint.objects.get(issuer_id=issuer_id, sequence=result.head_sequence, key_id=key_id)
+
+
+def checkpoint_message(checkpoint: LedgerCheckpoint) -> bytes:
+    """The bytes the checkpoint's signature covers (format 1, or 2 with the Merkle tree head)."""
+    return signed_bytes(
+        issuer_id=checkpoint.issuer_id,
+        sequence=checkpoint.sequence,
+        hash=checkpoint.hash,
+        signed_at=checkpoint.signed_at,
+        key_id=checkpoint.key_id,
+        tree_size=checkpoint.tree_size,
+        merkle_root=checkpoint.merkle_root,
+    )
 
 
 def checkpoint_signature_valid(
@@ -171,13 +191,7 @@ def checkpoint_signature_valid(
     public = public_key or signing_key().public_key()
     if checkpoint.key_id != key_id_of(public):
         return False
-    message = signed_bytes(
-        issuer_id=checkpoint.issuer_id,
-        sequence=checkpoint.sequence,
-        hash=checkpoint.hash,
-        signed_at=checkpoint.signed_at,
-        key_id=checkpoint.key_id,
-    )
+    message = checkpoint_message(checkpoint)
     try:
         public.verify(bytes.fromhex(checkpoint.signature), message)
     except (InvalidSignature, ValueError):

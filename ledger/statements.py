@@ -23,6 +23,17 @@ made and two hashes, the chain before its first entry (`prev_hash`) and after
 its last (`last_hash`). Each entry's hash covers the one before, so those two
 pin every entry in between. The CSV carries everything needed to recompute
 those hashes; `tools/verify_statement.py` checks it without our code.
+
+Spreadsheets run a cell that begins with `=`, `+`, `-` or `@` (or a tab or a
+carriage return) as a formula, and a description is free text
+(`=HYPERLINK(...)`, OWASP "CSV injection"). So, from format version 2, a text
+cell (every column but the numbers: sequence, reverses, position,
+amount_pence, debit, credit) that begins with one of those characters, or
+with an apostrophe, is written with one apostrophe in front, which a
+spreadsheet shows as text; the verifier removes exactly that one apostrophe
+before it hashes. Amounts stay numbers (`-25000` is a credit). The unsigned
+`issuer_name` line, for people only, gets an apostrophe wherever a
+spreadsheet would start a cell with such a character (after a comma).
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -46,6 +58,7 @@ from ledger.statement_pdf import pdf_join, statement_pdf_parts
 __all__ = [
     "CSV_COLUMNS",
     "CSV_FORMAT",
+    "CSV_TEXT_COLUMNS",
     "PDF_MAX_POSTINGS",
     "Statement",
     "StatementEntry",
@@ -58,7 +71,8 @@ __all__ = [
 ]
 
 CSV_FORMAT = "mutual-bonds-ledger-statement"
-CSV_FORMAT_VERSION = 1
+# 2: text cells that a spreadsheet would run as a formula carry a leading apostrophe (above).
+CSV_FORMAT_VERSION = 2
 # One row per posting; the entry's own fields are repeated on each of its rows.
 CSV_COLUMNS = (
     "sequence",
@@ -77,6 +91,15 @@ CSV_COLUMNS = (
     "prev_hash",
     "hash",
 )
+# The columns that hold text, neutralised against formulas; the others are whole numbers.
+CSV_NUMBER_COLUMNS = frozenset({"sequence", "reverses", "position", "amount_pence", "debit", "credit"})
+CSV_TEXT_COLUMNS = tuple(column for column in CSV_COLUMNS if column not in CSV_NUMBER_COLUMNS)
+# What makes a spreadsheet read a cell as a formula; the apostrophe is escaped too, so
+# that removing one leading apostrophe always gives back the text that was hashed.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+# In the free-text preamble line, whose first cell starts with "#": a spreadsheet starts
+# a new cell after each comma; there, past any spaces and quotes, a formula character.
+_PREAMBLE_FORMULA = re.compile(r"""(,[\s"]*)(?=[=+\-@])""")
 # What a web request waits for: laid out in parts (ledger.statement_pdf), 2,000
 # postings take about 12 s on a 2-core machine. A longer period is made in the
 # background (ledger.statement_jobs), or read as the CSV, which streams.
@@ -293,13 +316,22 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def csv_text_cell(text: str) -> str:
+    """A text cell as written: one apostrophe in front if a spreadsheet would run it as a formula."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _preamble_text(text: str) -> str:
+    return _PREAMBLE_FORMULA.sub(r"\1'", _one_line(text))
+
+
 def _csv_preamble(statement: Statement) -> list[tuple[str, object]]:
     checkpoint = statement.checkpoint
     return [
         ("format", CSV_FORMAT),
         ("format_version", CSV_FORMAT_VERSION),
         ("issuer", statement.issuer_id),
-        ("issuer_name", _one_line(statement.issuer_name)),
+        ("issuer_name", _preamble_text(statement.issuer_name)),
         ("date_from", format_date(statement.date_from) if statement.date_from else ""),
         ("date_to", format_date(statement.date_to)),
         ("from_sequence", statement.from_sequence),
@@ -316,6 +348,15 @@ def _csv_preamble(statement: Statement) -> list[tuple[str, object]]:
         ("checkpoint_signed_at", format_timestamp(checkpoint.signed_at) if checkpoint else ""),
         ("checkpoint_key_id", checkpoint.key_id if checkpoint else ""),
         ("checkpoint_signature", checkpoint.signature if checkpoint else ""),
+        # A format-2 checkpoint also signs the Merkle tree head (RFC 9162).
+        *(
+            [
+                ("checkpoint_tree_size", checkpoint.tree_size),
+                ("checkpoint_merkle_root", checkpoint.merkle_root),
+            ]
+            if checkpoint is not None and checkpoint.merkle_root
+            else []
+        ),
     ]
 
 
@@ -323,7 +364,8 @@ def statement_csv_lines(statement: Statement) -> Iterator[str]:
     """The CSV, a block of lines at a time (for a StreamingHttpResponse).
 
     First `# key: value` lines (the signed facts, the key, the signature and
-    the checkpoint), then a header row and one row per posting.
+    the checkpoint), then a header row and one row per posting, its text cells
+    neutralised against formulas (`csv_text_cell`).
     """
     yield "".join(f"# {key}: {value}\r\n" for key, value in _csv_preamble(statement))
     buffer = io.StringIO()
@@ -336,20 +378,20 @@ def statement_csv_lines(statement: Statement) -> Iterator[str]:
             writer.writerow(
                 (
                     entry.sequence,
-                    entry.recorded_at,
-                    entry.value_date,
-                    entry.kind,
-                    entry.description,
-                    entry.idempotency_key,
+                    csv_text_cell(entry.recorded_at),
+                    csv_text_cell(entry.value_date),
+                    csv_text_cell(entry.kind),
+                    csv_text_cell(entry.description),
+                    csv_text_cell(entry.idempotency_key),
                     reverses,
                     posting.position,
-                    posting.account,
-                    posting.currency,
+                    csv_text_cell(posting.account),
+                    csv_text_cell(posting.currency),
                     posting.amount_pence,
                     format_pence(posting.debit_pence),
                     format_pence(posting.credit_pence),
-                    entry.prev_hash,
-                    entry.hash,
+                    csv_text_cell(entry.prev_hash),
+                    csv_text_cell(entry.hash),
                 )
             )
             rows += 1

@@ -7,8 +7,20 @@ from people.services import two_factor
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
+    """Residents' profiles, to look at only: a date of birth or a postcode decides who may
+    invest in which issue, and no service changes them with an audit row yet."""
+
     list_display = ["full_name", "user", "postcode"]
     search_fields = ["full_name", "user__username", "postcode"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(TotpDevice)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+
 """Check a Mutual Bonds ledger statement (the CSV) offline, without trusting the service.
 
     python verify_statement.py statement.csv [--public-key HEX]
@@ -10,7 +11,7 @@ first problem (with the entry's sequence, when it is about one) and exits 1.
 This is, on purpose, a second implementation of the ledger's canonical
 encoding, written from the published specification below and importing
 nothing from the service (whose own encoder is
-`investments/ledger/canonical.py`). An auditor checks the service with code
+`ledger/canonical.py`). An auditor checks the service with code
 that is not the service's: a bug or a change in the service's encoder cannot
 vouch for itself, and this file is short enough to read in full before
 running it.
@@ -59,12 +60,35 @@ and is the chain head the service signed, with the same key, when it made
 the statement: the statement never goes past it, and where it falls on the
 statement's last entry (a statement that runs to the day it was made) it
 must name that entry's hash. Only a statement of an empty ledger has none.
+A checkpoint that also signs the RFC 9162 Merkle tree head over the entry
+hashes (lines checkpoint_tree_size and checkpoint_merkle_root present) is
+signed over the same object with "merkle_root": hex and "tree_size": int
+added and "v": 2.
 
 A key id is the first 16 bytes of SHA-256 of the raw 32-byte public key, hex.
 
 The file: lines "# key: value" (the facts above, the key, the signatures),
 then CSV with a header row and one row per posting, the entry's own fields
 repeated on each of its rows.
+
+Format version 2 guards against spreadsheet formulas (OWASP "CSV
+injection"): a text cell, that is every column but sequence, reverses,
+position, amount_pence, debit and credit, that begins with "=", "+", "-",
+"@", a tab, a carriage return or an apostrophe is written with one more
+apostrophe in front, which a spreadsheet shows as text rather than running.
+Before anything is checked or hashed, that one apostrophe is removed; a
+text cell that begins with an apostrophe followed by anything else, or with
+one of those characters and no apostrophe, is malformed. The numbers are
+never changed: amount_pence is a signed integer
+("-25000" is a credit). Version 1, written before, has no such apostrophes.
+The issuer_name line is for people and not signed: after a comma, where a
+spreadsheet would start a new cell, it may carry an apostrophe too.
+
+A second use: `verify_statement.py consistency OLDER.json NEWER.json PROOF.json
+--public-key HEX` checks two signed checkpoints (objects of GET
+/api/v1/ledger/checkpoints/) and the RFC 9162 consistency proof between them
+(GET /api/v1/ledger/consistency-proof/): that the ledger an auditor saw signed
+then is the beginning of the ledger signed now, nothing rewritten.
 """
 
 from __future__ import annotations
@@ -82,6 +106,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 FORMAT = "mutual-bonds-ledger-statement"
+VERSIONS = ("1", "2")
 GENESIS = "0" * 64
 PUBLISHED_AT = "/api/v1/ledger/public-key/"
 ENTRY_FIELDS = (
@@ -95,6 +120,9 @@ ENTRY_FIELDS = (
     "hash",
 )
 COLUMNS = ("sequence", *ENTRY_FIELDS, "position", "account", "currency", "amount_pence", "debit", "credit")
+NUMBER_COLUMNS = ("sequence", "reverses", "position", "amount_pence", "debit", "credit")
+# What a spreadsheet reads as the start of a formula, and the apostrophe that escapes it (version 2).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 CHECKPOINT_FACTS = (
     "checkpoint_sequence",
     "checkpoint_hash",
@@ -102,6 +130,8 @@ CHECKPOINT_FACTS = (
     "checkpoint_key_id",
     "checkpoint_signature",
 )
+# The signed tree head of a format-2 checkpoint: both lines, or neither.
+TREE_FACTS = ("checkpoint_tree_size", "checkpoint_merkle_root")
 # Every "# key: value" line of format version 1; issuer_name is for people and is not signed.
 FACTS = (
     "format",
@@ -177,6 +207,20 @@ def is_timestamp(text: str) -> bool:
 # Reading the file
 
 
+def unescaped(column: str, value: str, number: int) -> str:
+    """A version 2 text cell as it was hashed: without the apostrophe that kept it from being a formula."""
+    if column in NUMBER_COLUMNS or not value.startswith(FORMULA_STARTS):
+        return value
+    if not value.startswith("'"):
+        raise Problem(
+            f"CSV row {number}: {column} would run as a formula in a spreadsheet, and the service always "
+            "escapes such cells: the file was changed (do not open it in a spreadsheet)"
+        )
+    if not value[1:].startswith(FORMULA_STARTS):
+        raise Problem(f"CSV row {number}: {column} has an apostrophe in front that nothing needed")
+    return value[1:]
+
+
 def read_statement(lines):
     """(the "# key: value" facts, an iterator of row dicts) from the file's lines."""
     facts: dict[str, str] = {}
@@ -197,11 +241,16 @@ def read_statement(lines):
     if missing:
         raise Problem(f"the header row lacks the columns {', '.join(missing)}")
 
+    escaped = facts.get("format_version") == "2"
+
     def rows():
         for number, values in enumerate(reader, start=2):
             if len(values) != len(header):
                 raise Problem(f"CSV row {number} has {len(values)} fields, not {len(header)}")
-            yield dict(zip(header, values, strict=True))
+            row = dict(zip(header, values, strict=True))
+            if escaped:
+                row = {column: unescaped(column, value, number) for column, value in row.items()}
+            yield row
 
     return facts, rows()
 
@@ -231,9 +280,9 @@ def check_signatures(
     checkpoint = None
     if fact(facts, "format") != FORMAT:
         raise Problem(f"not a ledger statement (format {facts['format']!r})")
-    if fact(facts, "format_version") != "1":
+    if fact(facts, "format_version") not in VERSIONS:
         raise Problem(f"format version {facts['format_version']!r} is not one this verifier knows")
-    unknown = sorted(set(facts) - set(FACTS))
+    unknown = sorted(set(facts) - set(FACTS) - set(TREE_FACTS))
     if unknown:
         raise Problem(f"the statement has lines this format does not define: {', '.join(unknown)}")
     missing = [key for key in FACTS if key not in facts]
@@ -284,17 +333,26 @@ def check_signatures(
     if any(facts[key] for key in CHECKPOINT_FACTS):
         if fact(facts, "checkpoint_key_id") != key_id:
             raise Problem(f"the checkpoint is not signed by key {key_id}, as the statement is")
-        message = canonical(
-            {
-                "hash": fact(facts, "checkpoint_hash", HEX64),
-                "issuer": int(facts["issuer"]),
-                "key_id": key_id,
-                "sequence": int(fact(facts, "checkpoint_sequence", SEQUENCE)),
-                "signed_at": fact(facts, "checkpoint_signed_at", TIMESTAMP),
-                "type": "ledger_checkpoint",
-                "v": 1,
-            }
-        )
+        signed = {
+            "hash": fact(facts, "checkpoint_hash", HEX64),
+            "issuer": int(facts["issuer"]),
+            "key_id": key_id,
+            "sequence": int(fact(facts, "checkpoint_sequence", SEQUENCE)),
+            "signed_at": fact(facts, "checkpoint_signed_at", TIMESTAMP),
+            "type": "ledger_checkpoint",
+            "v": 1,
+        }
+        if any(facts.get(key) for key in TREE_FACTS):
+            signed.update(
+                {
+                    "merkle_root": fact(facts, "checkpoint_merkle_root", HEX64),
+                    "tree_size": int(fact(facts, "checkpoint_tree_size", SEQUENCE)),
+                    "v": 2,
+                }
+            )
+            if signed["tree_size"] != signed["sequence"]:
+                raise Problem("the checkpoint's tree size is not its sequence")
+        message = canonical(signed)
         if not verified(key, fact(facts, "checkpoint_signature"), message):
             raise Problem("the checkpoint's signature does not verify")
         checkpoint = (int(facts["checkpoint_sequence"]), facts["checkpoint_hash"])
@@ -429,7 +487,100 @@ def verify(path: str, public_key_hex: str | None) -> tuple[str, list[str]]:
     return summary, warnings
 
 
+# --- Merkle tree heads (RFC 9162 §2.1): the ledger has only grown between two checkpoints ---
+#
+# Written out here, not imported, like everything in this file: the service's own code is
+# ledger/merkle.py, and this is the RFC's verification algorithm (§2.1.4.2) again, so that a
+# checker needs nothing of the service.
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def consistency_holds(
+    first: int, second: int, first_root: bytes, second_root: bytes, proof: list[bytes]
+) -> bool:
+    if not 0 < first <= second:
+        return False
+    if first == second:
+        return not proof and first_root == second_root
+    path = list(proof)
+    if first & (first - 1) == 0:
+        path.insert(0, first_root)
+    if not path:
+        return False
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = _node(c, fr), _node(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = _node(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == first_root and sr == second_root
+
+
+def checkpoint_verified(checkpoint: dict, key: Ed25519PublicKey, key_id: str) -> tuple[int, bytes]:
+    """A format-2 checkpoint (as GET /api/v1/ledger/checkpoints/ gives it) signed by the key: (tree size, root)."""
+    if checkpoint.get("key_id") != key_id:
+        raise Problem(f"checkpoint #{checkpoint.get('sequence')} is not signed by key {key_id}")
+    if not checkpoint.get("merkle_root") or not checkpoint.get("tree_size"):
+        raise Problem(f"checkpoint #{checkpoint.get('sequence')} signs no Merkle tree head (format 1)")
+    message = canonical(
+        {
+            "hash": checkpoint["hash"],
+            "issuer": int(checkpoint["issuer"]),
+            "key_id": key_id,
+            "merkle_root": checkpoint["merkle_root"],
+            "sequence": int(checkpoint["sequence"]),
+            "signed_at": checkpoint["signed_at"],
+            "tree_size": int(checkpoint["tree_size"]),
+            "type": "ledger_checkpoint",
+            "v": 2,
+        }
+    )
+    if not verified(key, checkpoint.get("signature", ""), message):
+        raise Problem(f"checkpoint #{checkpoint['sequence']}'s signature does not verify")
+    return int(checkpoint["tree_size"]), bytes.fromhex(checkpoint["merkle_root"])
+
+
+def verify_consistency(older_path: str, newer_path: str, proof_path: str, public_key_hex: str) -> str:
+    """Two checkpoints the service signed, and the proof it gives between them: OK or a Problem."""
+    raw = bytes.fromhex(public_key_hex)
+    key, key_id = Ed25519PublicKey.from_public_bytes(raw), key_id_of(raw)
+    with open(older_path) as f1, open(newer_path) as f2, open(proof_path) as f3:
+        older, newer, proof = json.load(f1), json.load(f2), json.load(f3)
+    if older.get("issuer") != newer.get("issuer") or older.get("issuer") != proof.get("issuer"):
+        raise Problem("the checkpoints and the proof are not of one issuer")
+    first, first_root = checkpoint_verified(older, key, key_id)
+    second, second_root = checkpoint_verified(newer, key, key_id)
+    if (proof.get("first"), proof.get("second")) != (first, second):
+        raise Problem(
+            f"the proof is for tree sizes {proof.get('first')} to {proof.get('second')}, not {first} to {second}"
+        )
+    nodes = [bytes.fromhex(node) for node in proof.get("proof", [])]
+    if not consistency_holds(first, second, first_root, second_root, nodes):
+        raise Problem(
+            f"the tree of {second} entries does not extend the signed tree of {first}: history was rewritten"
+        )
+    return f"OK: issuer {older['issuer']}: the ledger of {second} entries extends the one of {first} signed on {older['signed_at']}."
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["consistency"]:
+        return consistency_main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("statement", help="the statement CSV (GET /api/v1/ledger/statement.csv)")
     parser.add_argument(
@@ -452,6 +603,33 @@ def main(argv: list[str] | None = None) -> int:
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(summary)
+    return 0
+
+
+def consistency_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="verify_statement.py consistency",
+        description="Check that an issuer's ledger has only grown between two signed checkpoints.",
+    )
+    parser.add_argument(
+        "older", help="the older checkpoint, one object of GET /api/v1/ledger/checkpoints/, as JSON"
+    )
+    parser.add_argument("newer", help="the newer checkpoint, as JSON")
+    parser.add_argument("proof", help="GET /api/v1/ledger/consistency-proof/?issuer=&first=&second=, as JSON")
+    parser.add_argument(
+        "--public-key", metavar="HEX", required=True, help=f"public_key_hex at {PUBLISHED_AT}"
+    )
+    args = parser.parse_args(argv)
+    if not HEX64.fullmatch(args.public_key.strip().lower()):
+        parser.error("--public-key must be 64 hex characters (public_key_hex)")
+    try:
+        print(verify_consistency(args.older, args.newer, args.proof, args.public_key.strip().lower()))
+    except Problem as problem:
+        print(f"FAILED: {problem}")
+        return 1
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"FAILED: cannot read the checkpoints or the proof: {exc}")
+        return 1
     return 0
 
 

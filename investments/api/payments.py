@@ -11,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -32,12 +32,17 @@ class RecordPaymentInputSerializer(serializers.Serializer):
 
 
 class SubscriptionRecordPaymentApi(APIView):
+    permission_classes = [IsAuthenticated]  # who asks before what they send (401 first)
+
     @extend_schema(
         request=RecordPaymentInputSerializer,
         responses=SubscriptionSerializer,
         parameters=[IDEMPOTENCY_HEADER],
     )
     def post(self, request, subscription_id: int):
+        # Who may see it before what is sent: 404 for anyone else's or a missing one, 403 for
+        # a resident's own, then the body (the service checks the same gate for its other callers).
+        selectors.subscription_get_for_officer(subscription_id, actor=request.user)
         serializer = RecordPaymentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         key = idempotency_key(request)
@@ -53,7 +58,13 @@ class SubscriptionRecordPaymentApi(APIView):
 
 
 class RefundMarkSentApi(APIView):
+    permission_classes = [IsAuthenticated]  # who asks before what they send (401 first)
+
     @extend_schema(
+        description=(
+            "An officer has sent a bank-transfer refund by hand. A card refund is the payment "
+            "provider's to send: 422 `refund_is_providers`."
+        ),
         request=None,
         responses=inline_serializer(
             "RefundOut", {"id": serializers.IntegerField(), "status": serializers.CharField()}
@@ -88,7 +99,8 @@ class StripeWebhookApi(APIView):
         summary="Stripe webhook (signed by Stripe)",
         description=(
             "The raw body is verified against `STRIPE_WEBHOOK_SECRET` and the `Stripe-Signature` header "
-            "(timestamp at most five minutes old); anything else is 400 `invalid_signature`. Verified events "
+            "(timestamp at most five minutes old, and not more than five minutes ahead); anything else is 400 "
+            "`invalid_signature`. A signed body nested more than 64 deep is 400 `malformed_request`. Verified events "
             "are stored, then handled once; unknown types are acknowledged and ignored."
         ),
         request={"application/json": OpenApiTypes.OBJECT},
@@ -191,8 +203,9 @@ class BankStatementImportApi(APIView):
     """An officer uploads the issuer's bank statement; lines are matched to subscriptions by reference."""
 
     parser_classes = [MultiPartParser]
-    # A statement may be larger than a JSON body; it is read into memory once.
-    MAX_BYTES = 5 * 1024 * 1024
+    # Signed in before the body is read: the file (up to UPLOAD_MAX_FILE_SIZE, refused with
+    # 413 file_too_large as it streams in past that) is read into memory once.
+    permission_classes = [IsAuthenticated]
 
     @extend_schema(
         summary="Import a bank statement (CSV) and record the payments it shows",
@@ -209,8 +222,6 @@ class BankStatementImportApi(APIView):
         serializer = BankStatementUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]
-        if upload.size > self.MAX_BYTES:
-            raise serializers.ValidationError({"file": [f"At most {self.MAX_BYTES // (1024 * 1024)} MB."]})
         report = bank_statements.bank_statement_import(
             actor=request.user, issuer_id=issuer_id, content=upload.read()
         )

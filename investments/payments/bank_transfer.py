@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class BankTransferProvider(PaymentProvider):
     name = "bank_transfer"
     clearing_account = accounts.CASH_AT_BANK
+    refunds_sent_by_hand = True
 
     def is_available(self) -> bool:
         return True

@@ -37,6 +37,9 @@ class PaymentProvider(ABC):
     name: str
     #: the ledger account where this provider's money lands
     clearing_account: str
+    #: whether an officer sends this provider's refunds and marks them sent (a bank
+    #: transfer), rather than the provider sending them and telling us (a card, at Stripe)
+    refunds_sent_by_hand: bool = False
 
     @abstractmethod
     def is_available(self) -> bool: ...

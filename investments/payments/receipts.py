@@ -21,7 +21,7 @@ from django.utils import timezone
 from bondplatform.actors import Actor, person_or_none
 from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
-from bondplatform.errors import Conflict, RuleViolation
+from bondplatform.errors import BadInput, Conflict, RuleViolation
 from compliance.services import refusals_kept
 from investments import accounts, selectors
 from investments.locks import capacity_mark_paid, subscription_lock
@@ -38,6 +38,24 @@ from investments.payments.providers import provider_named
 from issuers import gates
 from ledger.models import EntryKind
 from ledger.services import Posting, entry_post
+
+# Money may reach the bank a little before an offer opens here (a paper offer opened the
+# day before, a resident who paid on the announcement); never after today.
+RECEIVED_BEFORE_OPENING = dt.timedelta(days=7)
+
+
+def received_on_check(*, issue: BondIssue, received_on: dt.date) -> None:
+    """400 `invalid_received_on` for a date money cannot have arrived on: before the week
+    before the offer opened, or after today (any date from year 1 to 9999 was taken)."""
+    earliest = timezone.localdate(issue.opens_at) - RECEIVED_BEFORE_OPENING
+    today = timezone.localdate()
+    if not earliest <= received_on <= today:
+        raise BadInput(
+            f"Money for this issue cannot have been received on {received_on.isoformat()}: "
+            f"give a date from {earliest.isoformat()} to today ({today.isoformat()}).",
+            code="invalid_received_on",
+            fields={"received_on": [f"From {earliest.isoformat()} to {today.isoformat()}."]},
+        )
 
 
 def _fingerprint(**fields: Any) -> str:
@@ -67,9 +85,10 @@ def receipt_record(
     is money seen in the issuer's bank account: it lands in cash at bank,
     whatever the subscription's method, never in Stripe clearing. Only a
     provider announcing its own payment (Stripe's webhook) names itself."""
-    subscription = selectors.subscription_get(subscription_id)
+    subscription = selectors.subscription_get_private(subscription_id, actor=actor)
     issuer = subscription.issue.issuer
     gates.require_officer(actor, issuer)
+    received_on_check(issue=subscription.issue, received_on=received_on)
     fingerprint = _fingerprint(
         subscription=subscription_id, amount=amount_pence, reference=reference, received_on=received_on
     )

@@ -18,7 +18,8 @@ from django.utils import timezone
 from bondplatform.actors import SYSTEM, Actor
 from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
-from bondplatform.errors import ServiceError
+from bondplatform.errors import RuleViolation, ServiceError
+from compliance.services import refusals_kept
 from investments import accounts, selectors
 from investments.models import (
     Receipt,
@@ -152,9 +153,22 @@ def refund_confirm_sent(*, refund_id: int, provider_refund_id: str) -> Refund:
 
 
 def refund_mark_sent(*, actor: Actor, refund_id: int) -> Refund:
-    """An officer has sent a bank-transfer refund."""
-    refund = selectors.refund_get(refund_id)
-    gates.require_officer(actor, refund.subscription.issue.issuer_id)
+    """An officer has sent a bank-transfer refund.
+
+    Only a refund that an officer sends can be marked sent by hand. A card refund is
+    the provider's to send (`refund_settle_with_provider`, retried while Stripe is
+    down): marked sent here it would be closed with no refund at Stripe, and the
+    resident never paid back. 422 `refund_is_providers`, its deny decision kept."""
+    refund = selectors.refund_get_private(refund_id, actor=actor)
+    issuer = refund.subscription.issue.issuer
+    gates.require_officer(actor, issuer)
+    with refusals_kept(actor=actor, issuer=issuer, subject=refund, context={"provider": refund.provider}):
+        if not provider_named(refund.provider).refunds_sent_by_hand:
+            raise RuleViolation(
+                f"Refund {refund.pk} goes back to the card it came from: the payment provider sends it "
+                "(retried until it can), so it cannot be marked sent by hand.",
+                code="refund_is_providers",
+            )
     return _refund_mark_sent(actor=actor, refund_id=refund_id, provider_refund_id=None)
 
 

@@ -24,6 +24,7 @@ import contextlib
 import functools
 import json
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from django.conf import settings
 from rest_framework import status
 
 from bondplatform.errors import BadInput, ServiceError
+from bondplatform.parsers import JSON_MAX_DEPTH, json_too_deep
 
 logger = logging.getLogger(__name__)
 
@@ -200,13 +202,22 @@ def _plain(obj: Any) -> dict[str, Any]:
     return json.loads(str(obj))
 
 
+# How far ahead of our clock a webhook's signed timestamp may be (clocks drift);
+# how old it may be is Stripe's own tolerance, five minutes, against replays.
+WEBHOOK_CLOCK_SKEW_SECONDS = 5 * 60
+WEBHOOK_TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE
+
+
 def webhook_event(*, payload: bytes, signature: str | None) -> dict[str, Any]:
     """Verify a webhook delivery against `STRIPE_WEBHOOK_SECRET` and return the event as plain data.
 
     Refused (400 `invalid_signature`): no secret configured, no or malformed
     header, a signature made with another secret or over other bytes (a body
-    re-serialised on the way counts as other bytes), or a timestamp more than
-    five minutes old (a replay)."""
+    re-serialised on the way counts as other bytes), or a signed timestamp
+    more than five minutes old (a replay) or more than five minutes ahead of
+    our clock (a delivery signed to be replayed later). A signed body that is
+    not an event, not JSON, or JSON nested more than `JSON_MAX_DEPTH` deep is
+    400 `malformed_request`: the body is judged before it is parsed."""
     secret = settings.STRIPE_WEBHOOK_SECRET
     if not secret:
         logger.error("A Stripe webhook arrived but STRIPE_WEBHOOK_SECRET is not set: refused.")
@@ -214,12 +225,25 @@ def webhook_event(*, payload: bytes, signature: str | None) -> dict[str, Any]:
     if not signature:
         raise InvalidSignature("The Stripe-Signature header is missing.")
     try:
-        stripe.Webhook.construct_event(payload=payload, sig_header=signature, secret=secret)
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput("The event is not UTF-8 JSON.", code="malformed_request") from exc
+    try:
+        # The signature alone (construct_event would parse the body before we could bound it).
+        stripe.WebhookSignature.verify_header(text, signature, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError as exc:
         raise InvalidSignature("The Stripe signature could not be verified.") from exc
-    except ValueError as exc:  # signed, but not UTF-8 JSON
+    if _signed_at(signature) > time.time() + WEBHOOK_CLOCK_SKEW_SECONDS:
+        raise InvalidSignature("The Stripe signature is dated in the future.")
+    if json_too_deep(payload):
+        raise BadInput(
+            f"The event is nested more than {JSON_MAX_DEPTH} deep: no Stripe event is.",
+            code="malformed_request",
+        )
+    try:
+        event = json.loads(text)
+    except ValueError as exc:  # signed, but not JSON
         raise BadInput("The event is not valid JSON.", code="malformed_request") from exc
-    event = json.loads(payload)
     if not (
         isinstance(event, dict)
         and isinstance(event.get("id"), str)
@@ -231,3 +255,12 @@ def webhook_event(*, payload: bytes, signature: str | None) -> dict[str, Any]:
     ):
         raise BadInput("The event lacks an id, type, created time or data object.", code="malformed_request")
     return event
+
+
+def _signed_at(signature: str) -> int:
+    """The `t=` of a Stripe-Signature header that has verified (the one Stripe's check used)."""
+    for part in signature.split(","):
+        key, _, value = part.partition("=")
+        if key == "t":
+            return int(value.split("=")[0])  # as Stripe's verify_header reads it
+    raise InvalidSignature("The Stripe-Signature header has no timestamp.")

@@ -21,9 +21,13 @@ from issuers import gates
 def holding_preference_set(*, actor: Actor, holding_id: int, preference: str) -> Holding:
     """The holder chooses `pay`, `waive` or `reinvest` (422 `reinvestment_not_allowed` where the terms do not)."""
     gates.require_signed_in(actor)
+    missing = NotFound("No such holding.", code="holding_not_found")
     holding = Holding.objects.select_related("issue__issuer").filter(pk=holding_id).first()
     if holding is None:
-        raise NotFound("No such holding.", code="holding_not_found")
+        raise missing
+    gates.require_private(
+        actor, issuer_id=holding.issue.issuer_id, owner_id=holding.holder_id, missing=missing
+    )
     gates.require_self(actor, holding.holder_id)
     if preference not in InterestPreference.values:
         raise BadInput(

@@ -115,9 +115,11 @@ def payout_account_set(
 
 def payout_batch_get_for_officer(actor: Actor, batch_id: int) -> PayoutBatch:
     gates.require_signed_in(actor)
+    missing = NotFound("No such payout batch.", code="payout_batch_not_found")
     batch = PayoutBatch.objects.select_related("issuer", "interest_run").filter(pk=batch_id).first()
     if batch is None:
-        raise NotFound("No such payout batch.", code="payout_batch_not_found")
+        raise missing
+    gates.require_private(actor, issuer_id=batch.issuer_id, owner_id=None, missing=missing)
     gates.require_officer(actor, batch.issuer)
     return batch
 

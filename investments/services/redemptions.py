@@ -76,9 +76,13 @@ def redemption_request_create(
     requests already ask for); 422 `matures_first` when the notice period
     would end on or after maturity (the bond is repaid then anyway)."""
     gates.require_signed_in(actor)
+    missing = NotFound("No such holding.", code="holding_not_found")
     holding = Holding.objects.select_related("issue__issuer").filter(pk=holding_id).first()
     if holding is None:
-        raise NotFound("No such holding.", code="holding_not_found")
+        raise missing
+    gates.require_private(
+        actor, issuer_id=holding.issue.issuer_id, owner_id=holding.holder_id, missing=missing
+    )
     gates.require_self(actor, holding.holder_id)
     context = {"amount_pence": amount_pence}
     with (
@@ -149,9 +153,13 @@ def redemption_request_create(
 
 def _request_for_officer(actor: Actor, request_id: int) -> RedemptionRequest:
     gates.require_signed_in(actor)
+    missing = NotFound("No such redemption request.", code="redemption_request_not_found")
     request = RedemptionRequest.objects.select_related("holding__issue__issuer").filter(pk=request_id).first()
     if request is None:
-        raise NotFound("No such redemption request.", code="redemption_request_not_found")
+        raise missing
+    gates.require_private(
+        actor, issuer_id=request.holding.issue.issuer_id, owner_id=request.holding.holder_id, missing=missing
+    )
     gates.require_officer(actor, request.holding.issue.issuer)
     return request
 

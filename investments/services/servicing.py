@@ -2,7 +2,7 @@
 
 Shared by interest runs, redemptions and maturity, so that a coupon and the
 interest accrued to a redemption date are taxed and posted the same way
-(the postings are listed in `investments/servicing_models.py`).
+(the postings are listed in `investments/models/servicing.py`).
 
 Tax: registered societies pay interest gross to UK residents (ITA 2007
 s.887) and report it instead (the HMRC return); other issuers deduct their

@@ -123,7 +123,9 @@ def subscription_create(
     gates.require_email_verified(actor)
     investor, profile = _resident(actor)
     issue = BondIssue.objects.select_related("issuer").filter(pk=issue_id).first()
-    if issue is None:
+    # A draft is not public: to a subscriber it does not exist (404, and nothing logged
+    # in the issuer's decision log about someone who could not have seen it).
+    if issue is None or issue.status == IssueStatus.DRAFT:
         raise NotFound("No such bond issue.", code="issue_not_found")
     request = (issue.pk, amount_pence, payment_method)
     earlier = _earlier_with_key(investor, idempotency_key, request)
@@ -327,7 +329,7 @@ def subscription_cancel(*, actor: Actor, subscription_id: int) -> Subscription:
 
     An unpaid subscription can be cancelled at any time before allotment:
     nothing has been paid, so there is nothing to cool off from."""
-    subscription = selectors.subscription_get(subscription_id)
+    subscription = selectors.subscription_get_private(subscription_id, actor=actor)
     gates.require_self(actor, subscription.investor_id)
     with (
         refusals_kept(actor=actor, issuer=subscription.issue.issuer, subject=subscription),

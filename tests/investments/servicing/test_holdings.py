@@ -77,7 +77,8 @@ def test_the_holder_chooses_how_interest_is_applied(society, officer, resident, 
         assert response.json()["interest_preference"] == preference
         holding.refresh_from_db()
         assert holding.interest_preference == preference
-    assert_error(prefer(outsider, holding, "waive"), 403, "not_yours")
+    # Another person's holding does not exist for them (404); its issuer's officer sees it but may not choose.
+    assert_error(prefer(outsider, holding, "waive"), 404, "holding_not_found")
     assert_error(prefer(officer, holding, "waive"), 403, "not_yours")
     assert prefer(None, holding, "waive").status_code == 401
     assert_error(prefer(resident, holding, "donate"), 400, "invalid")

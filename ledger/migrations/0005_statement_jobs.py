@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('issuers', '0002_interest_tax_withholding'),
-        ('ledger', '0003_memorandum_accounts_and_payouts'),
+        ('ledger', '0004_checkpoint_tree_head'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

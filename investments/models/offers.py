@@ -21,8 +21,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from investments.payments.models import StripeEvent, StripeEventOutcome  # noqa: F401 - the webhook inbox
-
 
 class IssueStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -312,19 +310,3 @@ class Holding(models.Model):
     def outstanding_pence(self) -> int:
         """Principal still lent to the issuer: what earns interest and is repaid at maturity."""
         return self.principal_pence - self.redeemed_pence
-
-
-# A bond's life after allotment: interest runs, redemptions, payouts and payout accounts.
-from investments.servicing_models import (  # noqa: E402, F401
-    InterestLine,
-    InterestRun,
-    InterestRunStatus,
-    Payout,
-    PayoutAccount,
-    PayoutBatch,
-    PayoutBatchStatus,
-    PayoutKind,
-    PayoutStatus,
-    RedemptionRequest,
-    RedemptionStatus,
-)

@@ -37,7 +37,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from investments.models import InterestPreference
+from investments.models.offers import InterestPreference
 
 
 class InterestRunStatus(models.TextChoices):

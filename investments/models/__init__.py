@@ -1,0 +1,68 @@
+"""The investments app's models: the offer (issues, subscriptions, receipts, refunds,
+holdings) in `offers.py`, and a bond's life after allotment (interest runs, redemptions,
+payouts, payout accounts) in `servicing.py`. Each module opens with the invariants it keeps."""
+
+from investments.models.offers import (
+    LIVE_SUBSCRIPTION_STATUSES,
+    BondIssue,
+    DayCount,
+    Holding,
+    HoldingStatus,
+    InterestFrequency,
+    InterestPreference,
+    IssueStatus,
+    PaymentMethod,
+    Receipt,
+    Refund,
+    RefundReason,
+    RefundStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+from investments.models.servicing import (
+    InterestLine,
+    InterestRun,
+    InterestRunStatus,
+    Payout,
+    PayoutAccount,
+    PayoutBatch,
+    PayoutBatchStatus,
+    PayoutKind,
+    PayoutStatus,
+    RedemptionRequest,
+    RedemptionStatus,
+)
+
+# The Stripe webhook inbox is a model of this app, kept with the payments package.
+from investments.payments.models import StripeEvent, StripeEventOutcome
+
+__all__ = [
+    "LIVE_SUBSCRIPTION_STATUSES",
+    "BondIssue",
+    "DayCount",
+    "Holding",
+    "HoldingStatus",
+    "InterestFrequency",
+    "InterestLine",
+    "InterestPreference",
+    "InterestRun",
+    "InterestRunStatus",
+    "IssueStatus",
+    "PaymentMethod",
+    "Payout",
+    "PayoutAccount",
+    "PayoutBatch",
+    "PayoutBatchStatus",
+    "PayoutKind",
+    "PayoutStatus",
+    "Receipt",
+    "RedemptionRequest",
+    "RedemptionStatus",
+    "Refund",
+    "RefundReason",
+    "RefundStatus",
+    "StripeEvent",
+    "StripeEventOutcome",
+    "Subscription",
+    "SubscriptionStatus",
+]
