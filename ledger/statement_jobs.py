@@ -99,11 +99,14 @@ def statement_job_create(
 
 
 def statement_job_get(*, actor: Actor, job_id: int) -> StatementJob:
-    """A job, for the readers of its issuer's books (404, then 401/403)."""
+    """A job, for the readers of its issuer's books: 401 for nobody, 404 for anyone who may not
+    know it exists (`gates.require_private`: ids reveal nothing), then the readers' gate (403)."""
+    gates.require_signed_in(actor)
+    missing = NotFound("No such statement job.", code="statement_job_not_found")
     job = StatementJob.objects.select_related("issuer").filter(pk=job_id).first()
     if job is None:
-        gates.require_signed_in(actor)
-        raise NotFound("No such statement job.", code="statement_job_not_found")
+        raise missing
+    gates.require_private(actor, issuer_id=job.issuer_id, owner_id=job.requested_by_id, missing=missing)
     gates.require_ledger_reader(actor, job.issuer)
     return job
 

@@ -64,11 +64,17 @@ def holder_name(user) -> str:
 
 
 def holding_get_for_documents(holding_id: int, *, actor: Actor) -> Holding:
-    """A holding, for its holder or for the officers and auditors of its issuer (401, 404, 403)."""
+    """A holding, for its holder or for the officers and auditors of its issuer: 401 for nobody,
+    404 for anyone who may not know it exists (`gates.require_private`: ids reveal nothing),
+    then 403 for staff, who may know it but not read a holder's papers."""
     gates.require_signed_in(actor)
+    missing = NotFound("No such holding.", code="holding_not_found")
     holding = Holding.objects.select_related("issue__issuer", "holder__profile").filter(pk=holding_id).first()
     if holding is None:
-        raise NotFound("No such holding.", code="holding_not_found")
+        raise missing
+    gates.require_private(
+        actor, issuer_id=holding.issue.issuer_id, owner_id=holding.holder_id, missing=missing
+    )
     if not is_system(actor) and actor.pk == holding.holder_id:
         return holding
     gates.require_register_reader(actor, holding.issue.issuer_id)

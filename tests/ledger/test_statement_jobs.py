@@ -166,8 +166,9 @@ def test_others_may_not_ask_watch_or_download(
         403,
         "not_an_officer_or_auditor",
     )
-    assert_error(client_for(user).get(f"{JOBS}{job_id}/"), 403, "not_an_officer_or_auditor")
-    assert_error(client_for(user).get(f"{JOBS}{job_id}/statement.pdf"), 403, "not_an_officer_or_auditor")
+    # Ids reveal nothing: another issuer's statement job is not found.
+    assert_error(client_for(user).get(f"{JOBS}{job_id}/"), 404, "statement_job_not_found")
+    assert_error(client_for(user).get(f"{JOBS}{job_id}/statement.pdf"), 404, "statement_job_not_found")
 
 
 def test_nobody_signed_in_is_asked_to_sign_in(long_ledger, auditor, django_capture_on_commit_callbacks):

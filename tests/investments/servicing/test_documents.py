@@ -308,9 +308,15 @@ def test_the_issuers_officers_and_auditors_may_download_a_certificate(rita, pers
 
 def test_others_may_not_download_a_certificate(rita, outsider, officer, staff):
     url = f"/api/v1/holdings/{rita['cic'].pk}/certificate.pdf"
-    assert_error(client_for(outsider).get(url), 403, "not_an_officer_or_auditor")
+    # Ids reveal nothing: to whoever may not know the holding exists, it answers like a missing one.
+    theirs = client_for(outsider).get(url)
+    missing = client_for(outsider).get("/api/v1/holdings/424242/certificate.pdf")
+    assert (theirs.status_code, theirs.json()) == (missing.status_code, missing.json())
+    assert_error(theirs, 404, "holding_not_found")
     # The society's officer is not the CIC's.
-    assert_error(client_for(officer).get(url), 403, "not_an_officer_or_auditor")
+    assert_error(client_for(officer).get(url), 404, "holding_not_found")
+    # Staff may know it exists, but a holder's papers are for the holder and the issuer's people.
+    assert_error(client_for(staff).get(url), 403, "not_an_officer_or_auditor")
     assert_error(client_for(None).get(url), 401, "not_authenticated")
     assert_error(
         client_for(outsider).get("/api/v1/holdings/424242/certificate.pdf"), 404, "holding_not_found"
