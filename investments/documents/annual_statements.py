@@ -21,6 +21,8 @@ Per line, the JSON twin carries the whole entry (every field its hash
 covers, `ledger.canonical`) and an inclusion proof (RFC 9162 §2.1.3) of
 the entry in the issuer's Merkle tree at its latest signed checkpoint, from
 `ledger.proofs`: see `line_inclusion_proof`, the one place that makes them.
+The checkpoint is the latest that signs a tree head (format 2: `tree_size`
+and `merkle_root`); the statement carries it with its signed message.
 An entry newer than that checkpoint has `inclusion_proof: null` until the
 next checkpoint (daily) covers it. The entries of one holding name only
 issuer-wide accounts and that holding's: a proof reveals hashes, and the
@@ -46,9 +48,10 @@ from investments.documents.certificates import holder_name
 from investments.models import Holding
 from issuers import gates
 from issuers.models import Issuer
-from ledger.canonical import format_timestamp, signed_bytes
+from ledger.canonical import format_timestamp
 from ledger.models import EntryKind, LedgerCheckpoint, LedgerEntry, LedgerPosting
 from ledger.proofs import IssuerTree
+from ledger.signing import checkpoint_message
 
 __all__ = [
     "FIRST_TAX_YEAR",
@@ -292,11 +295,11 @@ def annual_statement_for(*, actor: Actor, year: int, with_proofs: bool = True) -
 
 
 def _checkpoints(issuer_ids: list[int]) -> dict[int, LedgerCheckpoint]:
-    """Each issuer's latest signed checkpoint (one query)."""
+    """Each issuer's latest checkpoint that signs a Merkle tree head (format 2), one query.
+    An older checkpoint signs the chain head alone: no root to prove a line against."""
     latest: dict[int, LedgerCheckpoint] = {}
-    for checkpoint in LedgerCheckpoint.objects.filter(issuer_id__in=issuer_ids).order_by(
-        "issuer_id", "-sequence", "-id"
-    ):
+    signed_heads = LedgerCheckpoint.objects.filter(issuer_id__in=issuer_ids, merkle_root__isnull=False)
+    for checkpoint in signed_heads.order_by("issuer_id", "-sequence", "-id"):
         latest.setdefault(checkpoint.issuer_id, checkpoint)
     return latest
 
@@ -311,12 +314,13 @@ def line_inclusion_proof(
     `checkpoint.sequence` entries (`ledger.proofs`: leaf hash
     SHA-256(0x00 || entry hash)); `audit_path` from the leaf up, hex. The
     checkpoint the proof is against is in the statement's `checkpoints`."""
-    if checkpoint is None or sequence > checkpoint.sequence:
+    if checkpoint is None or checkpoint.tree_size is None or sequence > checkpoint.tree_size:
         return None
-    path = tree.inclusion_proof(sequence, checkpoint.sequence)
+    path = tree.inclusion_proof(sequence, checkpoint.tree_size)
     return {
         "checkpoint_sequence": checkpoint.sequence,
-        "tree_size": checkpoint.sequence,
+        "tree_size": checkpoint.tree_size,
+        "merkle_root": checkpoint.merkle_root,
         "leaf_index": sequence - 1,
         "audit_path": [node.hex() for node in path],
     }
@@ -350,13 +354,9 @@ def checkpoint_facts(checkpoint: LedgerCheckpoint) -> dict[str, Any]:
         "algorithm": checkpoint.algorithm,
         "key_id": checkpoint.key_id,
         "signature": checkpoint.signature,
-        "signed_message": signed_bytes(
-            issuer_id=checkpoint.issuer_id,
-            sequence=checkpoint.sequence,
-            hash=checkpoint.hash,
-            signed_at=checkpoint.signed_at,
-            key_id=checkpoint.key_id,
-        ).decode("ascii"),
+        "tree_size": checkpoint.tree_size,
+        "merkle_root": checkpoint.merkle_root,
+        "signed_message": checkpoint_message(checkpoint).decode("ascii"),
     }
 
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import time
 
 import pytest
 import time_machine
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pypdf import PdfReader
 
 from investments import accounts
@@ -186,14 +188,26 @@ def test_each_line_carries_an_inclusion_proof_against_the_latest_checkpoint(rita
     checkpoint = checkpoint_sign(issuer=cic)
     with on(dt.date(2027, 4, 10)):
         body = statement(resident, 2026).json()
-    assert {"issuer": cic.pk, "sequence": checkpoint.sequence, "hash": checkpoint.hash}.items() <= next(
-        c for c in body["checkpoints"] if c["issuer"] == cic.pk
-    ).items()
-    root = IssuerTree(cic.pk).root(checkpoint.sequence)
+    facts = next(c for c in body["checkpoints"] if c["issuer"] == cic.pk)
+    assert (facts["sequence"], facts["hash"], facts["tree_size"], facts["merkle_root"]) == (
+        checkpoint.sequence,
+        checkpoint.hash,
+        checkpoint.tree_size,
+        checkpoint.merkle_root,
+    )
+    # The statement carries what the checkpoint signs, and the signature holds under the published key.
+    public_key = client_for(None).get("/api/v1/ledger/public-key/").json()["public_key_hex"]
+    Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key)).verify(
+        bytes.fromhex(facts["signature"]), facts["signed_message"].encode("ascii")
+    )
+    assert json.loads(facts["signed_message"])["merkle_root"] == checkpoint.merkle_root
+    root = IssuerTree(cic.pk).root(checkpoint.tree_size)
+    assert root.hex() == checkpoint.merkle_root  # the root the checkpoint signs
     cic_lines = next(h for h in body["holdings"] if h["holding"] == rita["cic"].pk)["lines"]
     for line in cic_lines:
         proof = line["inclusion_proof"]
-        assert proof["tree_size"] == checkpoint.sequence and proof["leaf_index"] == line["sequence"] - 1
+        assert proof["tree_size"] == checkpoint.tree_size and proof["leaf_index"] == line["sequence"] - 1
+        assert proof["merkle_root"] == checkpoint.merkle_root
         path = [bytes.fromhex(node) for node in proof["audit_path"]]
         leaf = merkle.leaf_hash(line["entry"]["hash"])
         assert merkle.verify_inclusion(leaf, proof["leaf_index"], proof["tree_size"], path, root)
