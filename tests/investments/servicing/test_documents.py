@@ -26,6 +26,7 @@ from pypdf import PdfReader
 
 from investments import accounts
 from investments.documents.certificates import verification_code
+from investments.models import BondIssue
 from ledger import merkle
 from ledger.models import LedgerEntry
 from ledger.proofs import IssuerTree
@@ -264,25 +265,34 @@ def test_the_statement_needs_someone_signed_in(kind):
 def test_the_statement_of_ten_holdings_is_quick(
     society, officer, resident, make_user, allot, run_interest, capsys
 ):
-    """Prints the time (issue 13 asks for under 2 s); never asserted."""
+    """Prints the time (issue 13 asks for under 2 s); never asserted.
+
+    A web process loads WeasyPrint with its first PDF (about a second, once): the
+    first request is made and not counted; then the best of three, wall and CPU."""
     others = [make_user(f"neighbour{n}") for n in range(3)]
     for _ in range(10):
         allot(society, officer, {resident: "1000.00", **{o: "500.00" for o in others}})
     with on(dt.date(2027, 3, 3)):
-        for issue_id in {h.issue_id for h in resident.holdings.all()}:
-            from investments.models import BondIssue
-
-            run_interest(officer, BondIssue.objects.get(pk=issue_id), dt.date(2027, 3, 2))
+        for issue in BondIssue.objects.filter(holdings__holder=resident).distinct():
+            run_interest(officer, issue, dt.date(2027, 3, 2))
     checkpoint_sign(issuer=society)
     with on(dt.date(2027, 4, 10)):
         timings = {}
         for kind in ("json", "pdf"):
-            start = time.perf_counter()
-            response = statement(resident, 2026, kind)
-            timings[kind] = time.perf_counter() - start
-            assert response.status_code == 200
+            assert statement(resident, 2026, kind).status_code == 200
+            runs = []
+            for _ in range(3):
+                start, cpu = time.perf_counter(), time.process_time()
+                response = statement(resident, 2026, kind)
+                runs.append((time.perf_counter() - start, time.process_time() - cpu))
+                assert response.status_code == 200
+            timings[kind] = min(runs)
+        assert len(statement(resident, 2026).json()["holdings"]) == 10
     with capsys.disabled():
-        print(f"\nannual statement of 10 holdings: JSON {timings['json']:.2f} s, PDF {timings['pdf']:.2f} s")
+        print(
+            "\nannual statement of 10 holdings (best of 3, wall / CPU): "
+            + ", ".join(f"{kind.upper()} {wall:.2f} s / {cpu:.2f} s" for kind, (wall, cpu) in timings.items())
+        )
 
 
 # --- the certificate ---------------------------------------------------------------------
