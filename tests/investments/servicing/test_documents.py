@@ -28,6 +28,7 @@ from investments import accounts
 from investments.documents.certificates import verification_code
 from investments.models import BondIssue
 from ledger import merkle
+from ledger.canonical import chain_hash, entry_canonical_bytes
 from ledger.models import LedgerEntry
 from ledger.proofs import IssuerTree
 from ledger.signing import checkpoint_sign
@@ -135,6 +136,20 @@ def test_the_annual_statement_shows_each_line_with_its_sequence_and_adds_up_to_t
             assert line["entry"]["postings"] == [
                 [p.account.code, p.currency, p.amount_pence] for p in entry.postings.order_by("position")
             ]
+            # ...and the line alone is enough to recompute the entry's hash (ledger.canonical).
+            fields = line["entry"]
+            canonical = entry_canonical_bytes(
+                issuer_id=fields["issuer"],
+                sequence=fields["sequence"],
+                kind=fields["kind"],
+                value_date=fields["value_date"],
+                description=fields["description"],
+                idempotency_key=fields["idempotency_key"],
+                reverses_sequence=fields["reverses"],
+                recorded_at=fields["recorded_at"],
+                postings=[tuple(p) for p in fields["postings"]],
+            )
+            assert chain_hash(fields["prev_hash"], canonical) == fields["hash"]
     # The closing principal is the ledger's balance, and the holding's own totals agree.
     assert books(cic)[accounts.principal_of(rita["cic"].pk)] == -600_00
     cic_holding = rita["cic"]
