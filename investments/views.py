@@ -42,7 +42,12 @@ def issue_detail(request, issue_id: int):
     return render(
         request,
         "investments/issue_detail.html",
-        {"issue": issue, "form": form, "transparency": selectors.transparency_of(issue)},
+        {
+            "issue": issue,
+            "form": form,
+            "transparency": selectors.transparency_of(issue),
+            "allowance": selectors.allowance_of(issue, request.user),
+        },
     )
 
 
