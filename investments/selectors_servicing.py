@@ -196,3 +196,17 @@ def payouts_of_batch(batch: PayoutBatch) -> list[PayoutRow]:
             )
         )
     return rows
+
+
+def payout_account_of(user: Any) -> PayoutAccount | None:
+    """Where a resident's payouts go, if they have said."""
+    return PayoutAccount.objects.filter(user=user).first()
+
+
+def redemption_requests_of_holder(user: Any) -> QuerySet[RedemptionRequest]:
+    """A person's own requests for early repayment, newest first."""
+    return (
+        RedemptionRequest.objects.filter(holding__holder=user)
+        .select_related("holding__issue")
+        .order_by("-id")
+    )

@@ -14,6 +14,9 @@ urlpatterns = [
         name="subscription-cancel-page",
     ),
     path("me/", views.my_investments, name="my-investments"),
+    path("me/payout-account/", views.payout_account, name="payout-account-page"),
+    path("holdings/<int:holding_id>/preference/", views.holding_preference, name="holding-preference-page"),
+    path("holdings/<int:holding_id>/redeem/", views.holding_redeem, name="holding-redeem-page"),
     # Finance officers and auditors
     path("officer/", views_officer.officer_home, name="officer-home"),
     path("officer/issues/<int:issue_id>/", views_officer.officer_issue, name="officer-issue"),
