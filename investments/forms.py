@@ -90,3 +90,12 @@ class AllotForm(forms.Form):
 class BankStatementForm(forms.Form):
     # At most UPLOAD_MAX_FILE_SIZE, refused as it streams in (bondplatform.uploads), like the API's.
     file = forms.FileField(label="Bank statement (CSV: date, amount, reference)")
+
+
+class InterestRunForm(forms.Form):
+    period_end = forms.DateField(label="Coupon date (the end of the period)", widget=IsoDateInput)
+
+
+class RedemptionDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
+    reason = forms.CharField(label="Reason (the holder reads it)", max_length=500, required=False)

@@ -45,5 +45,28 @@ urlpatterns = [
         views_officer.officer_bank_statement,
         name="officer-bank-statement",
     ),
+    path(
+        "officer/issues/<int:issue_id>/interest-runs/",
+        views_officer.officer_interest_run_request,
+        name="officer-interest-run-request",
+    ),
+    path(
+        "officer/interest-runs/<int:run_id>/", views_officer.officer_interest_run, name="officer-interest-run"
+    ),
+    path(
+        "officer/redemption-requests/<int:request_id>/decide/",
+        views_officer.officer_redemption_decide,
+        name="officer-redemption-decide",
+    ),
+    path(
+        "officer/issuers/<int:issuer_id>/payout-batches/",
+        views_officer.officer_payout_batches,
+        name="officer-payout-batches",
+    ),
+    path(
+        "officer/payout-batches/<int:batch_id>/mark-sent/",
+        views_officer.officer_payout_batch_sent,
+        name="officer-payout-batch-sent",
+    ),
     path("auditor/issuers/<int:issuer_id>/", views_officer.auditor_issuer, name="auditor-issuer"),
 ]

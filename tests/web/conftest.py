@@ -45,3 +45,33 @@ def open_issue(db):
         return issue
 
     return make
+
+
+@pytest.fixture
+def allotted_holding(society, officer, resident, open_issue):
+    """`allotted_holding(allotted_on=None, amount_pence=1_000_00)`: the resident's paid subscription
+    to an issue opened over a year ago, allotted (on `allotted_on`, default today)."""
+    from investments.models import Holding
+    from investments.payments.receipts import receipt_record
+    from investments.services import issues as issue_services
+    from investments.services.subscriptions import subscription_create
+
+    def make(*, allotted_on=None, amount_pence=1_000_00):
+        now = timezone.now()
+        issue = open_issue(society, officer, min_raise_pence=100_00, opens_at=now - dt.timedelta(days=800))
+        subscription, _ = subscription_create(
+            actor=resident, issue_id=issue.pk, amount_pence=amount_pence, payment_method="bank_transfer"
+        )
+        receipt_record(
+            actor=officer,
+            subscription_id=subscription.pk,
+            amount_pence=amount_pence,
+            reference=subscription.reference,
+            received_on=subscription.created_at.date(),
+            idempotency_key=f"web-{subscription.pk}",
+        )
+        issue_services.issue_close(actor=officer, issue_id=issue.pk)
+        issue_services.issue_allot(actor=officer, issue_id=issue.pk, allotted_on=allotted_on)
+        return Holding.objects.get(subscription=subscription)
+
+    return make

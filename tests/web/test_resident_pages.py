@@ -2,32 +2,14 @@
 
 import pytest
 
-from investments.models import Holding, PayoutAccount
+from investments.models import PayoutAccount
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def holding(society, officer, resident, open_issue):
-    from investments.payments.receipts import receipt_record
-    from investments.services import issues as issue_services
-    from investments.services.subscriptions import subscription_create
-
-    issue = open_issue(society, officer, min_raise_pence=100_00)
-    subscription, _ = subscription_create(
-        actor=resident, issue_id=issue.pk, amount_pence=1_000_00, payment_method="bank_transfer"
-    )
-    receipt_record(
-        actor=officer,
-        subscription_id=subscription.pk,
-        amount_pence=1_000_00,
-        reference=subscription.reference,
-        received_on=subscription.created_at.date(),
-        idempotency_key="web-1",
-    )
-    issue_services.issue_close(actor=officer, issue_id=issue.pk)
-    issue_services.issue_allot(actor=officer, issue_id=issue.pk)
-    return Holding.objects.get(subscription=subscription)
+def holding(allotted_holding):
+    return allotted_holding()
 
 
 def test_my_investments_shows_the_bond_and_its_next_interest(client, resident, holding):
