@@ -26,6 +26,7 @@ urlpatterns = [
     path("issuers/<int:issuer_id>/officers/", issuers_api.OfficerGrantApi.as_view(), name="issuer-officers"),
     path("issuers/<int:issuer_id>/auditors/", issuers_api.AuditorGrantApi.as_view(), name="issuer-auditors"),
     path("", include("investments.api_urls")),
+    path("", include("compliance.api_urls")),
     path("ledger/entries/", investments_ledger_api.IssueLedgerEntriesApi.as_view(), name="ledger-entries"),
     path("ledger/balances/", ledger_api.LedgerBalancesApi.as_view(), name="ledger-balances"),
     path("ledger/verify/", ledger_api.LedgerVerifyApi.as_view(), name="ledger-verify"),
