@@ -66,6 +66,9 @@ class BondIssue(models.Model):
     notice_days = models.PositiveIntegerField(default=90)
     # Whether holders may have their interest added to their principal (`reinvest`).
     reinvestment_allowed = models.BooleanField(default=False)
+    # Interest that depends on the issuer's performance (profits, output): for a CIC
+    # capped at 20 % a year (CIC Regulations 2005 reg 21); the coupon is its maximum.
+    performance_related = models.BooleanField(default=False)
 
     status = models.CharField(max_length=10, choices=IssueStatus.choices, default=IssueStatus.DRAFT)
     # Pending + paid subscriptions: the capacity taken. Changed only by one

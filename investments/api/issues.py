@@ -38,6 +38,11 @@ class BondIssueSerializer(serializers.ModelSerializer):
     cooling_off_days = serializers.IntegerField(min_value=0, max_value=365, default=14)
     notice_days = serializers.IntegerField(min_value=0, max_value=3650, default=90)
     reinvestment_allowed = serializers.BooleanField(default=False)
+    performance_related = serializers.BooleanField(
+        default=False,
+        help_text="Interest that depends on the issuer's performance; the coupon is its maximum. "
+        "A CIC's is capped at 20 % a year (422 `rate_cap_exceeded` on opening).",
+    )
     status = serializers.CharField(read_only=True)
     raised = MoneyField(source="raised_pence", read_only=True)
     committed = MoneyField(source="committed_pence", read_only=True)
@@ -67,6 +72,7 @@ class BondIssueSerializer(serializers.ModelSerializer):
             "cooling_off_days",
             "notice_days",
             "reinvestment_allowed",
+            "performance_related",
             "status",
             "raised",
             "committed",
