@@ -317,6 +317,9 @@ class Holding(models.Model):
         return self.principal_pence - self.redeemed_pence
 
 
+# An issue's public accountability: what its money was used for.
+from investments.accountability_models import UseOfFunds  # noqa: E402, F401
+
 # A bond's life after allotment: interest runs, redemptions, payouts and payout accounts.
 from investments.servicing_models import (  # noqa: E402, F401
     InterestLine,

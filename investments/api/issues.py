@@ -200,8 +200,20 @@ class ShareField(serializers.Field):
         return f"{value:.2f}"
 
 
+class SignedLedgerHeadSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField(help_text="0 before the issuer's first signed checkpoint.")
+    hash = serializers.CharField()
+    signature = serializers.CharField(
+        allow_null=True, help_text="Ed25519, hex; null before the first checkpoint."
+    )
+    key_id = serializers.CharField(allow_null=True, help_text="As served by GET ledger/public-key/.")
+    algorithm = serializers.CharField(allow_null=True)
+    signed_at = serializers.CharField(allow_null=True, help_text="In the form the signature covers.")
+
+
 class TransparencySerializer(serializers.Serializer):
     issue = serializers.IntegerField()
+    issuer = serializers.IntegerField()
     status = serializers.CharField()
     currency = serializers.CharField()
     raised = MoneyField(source="raised_pence")
@@ -210,8 +222,14 @@ class TransparencySerializer(serializers.Serializer):
     interest_paid = MoneyField(source="interest_paid_pence", allow_zero=True)
     interest_waived = MoneyField(source="interest_waived_pence", allow_zero=True)
     principal_repaid = MoneyField(source="principal_repaid_pence", allow_zero=True)
-    ledger_head = inline_serializer(
-        "LedgerHeadRef", {"sequence": serializers.IntegerField(), "hash": serializers.CharField()}
+    uses_of_funds_total = MoneyField(
+        source="uses_of_funds_total_pence",
+        allow_zero=True,
+        help_text="What officers report the money was used for.",
+    )
+    ledger_head = SignedLedgerHeadSerializer(help_text="The issuer's latest signed checkpoint.")
+    ledger_tip = inline_serializer(
+        "LedgerTip", {"sequence": serializers.IntegerField(), "hash": serializers.CharField()}
     )
 
 
