@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from compliance import api as compliance_api
+from investments.api import decisions as investments_decisions_api
 from investments.api import ledger as investments_ledger_api
 from issuers import api as issuers_api
 from ledger import api as ledger_api
@@ -33,5 +33,14 @@ urlpatterns = [
     path("ledger/statement.csv", ledger_api.LedgerStatementCsvApi.as_view(), name="ledger-statement-csv"),
     path("ledger/statement.pdf", ledger_api.LedgerStatementPdfApi.as_view(), name="ledger-statement-pdf"),
     path("ledger/public-key/", ledger_api.LedgerPublicKeyApi.as_view(), name="ledger-public-key"),
-    path("compliance/decisions/", compliance_api.DecisionListApi.as_view(), name="compliance-decisions"),
+    path(
+        "compliance/decisions/",
+        investments_decisions_api.IssueDecisionListApi.as_view(),
+        name="compliance-decisions",
+    ),
+    path(
+        "compliance/decisions.csv",
+        investments_decisions_api.IssueDecisionCsvApi.as_view(),
+        name="compliance-decisions-csv",
+    ),
 ]

@@ -1,13 +1,26 @@
-"""Reads for the public accountability pages: uses of funds, and the participation audit's facts."""
+"""Reads for accountability: uses of funds, the participation audit's facts, and an issue's decisions."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 
-from django.db.models import Min, QuerySet
+from django.db.models import CharField, Min, Q, QuerySet
+from django.db.models.functions import Cast
 
-from investments.models import BondIssue, IssueStatus, Subscription, SubscriptionStatus, UseOfFunds
+from investments.models import (
+    BondIssue,
+    Holding,
+    InterestRun,
+    IssueStatus,
+    PayoutBatch,
+    RedemptionRequest,
+    Refund,
+    Subscription,
+    SubscriptionStatus,
+    UseOfFunds,
+)
 from investments.participation import InvestorFacts, participation_summarise
 from issuers.models import Issuer
 from people.postcodes import postcode_matches_prefix
@@ -74,3 +87,38 @@ def participation_of(issuer: Issuer) -> dict:
         "area": issuer_area(issuer),
         **participation_summarise(participation_facts(issuer)),
     }
+
+
+# --- which decisions concern an issue -------------------------------------------------
+#
+# A decision names its subject by model name and id. These are the subjects the
+# services judge that belong to one issue, each with the rows of that issue; a
+# decision with no subject (a distribution: an issuer's, not an issue's) or with
+# another is not any one issue's. tests/compliance/test_decisions_api.py fails if a
+# service starts recording decisions about a subject missing here.
+
+
+def _ids_as_text(rows: QuerySet) -> QuerySet:
+    return rows.annotate(as_text=Cast("pk", CharField())).values("as_text")
+
+
+ISSUE_SUBJECTS: dict[str, Callable[[int], QuerySet]] = {
+    "bondissue": lambda issue_id: BondIssue.objects.filter(pk=issue_id),
+    "subscription": lambda issue_id: Subscription.objects.filter(issue_id=issue_id),
+    "refund": lambda issue_id: Refund.objects.filter(subscription__issue_id=issue_id),
+    "holding": lambda issue_id: Holding.objects.filter(issue_id=issue_id),
+    "interestrun": lambda issue_id: InterestRun.objects.filter(issue_id=issue_id),
+    "redemptionrequest": lambda issue_id: RedemptionRequest.objects.filter(holding__issue_id=issue_id),
+    # A day's batch may pay holders of several issues: it concerns each of them.
+    "payoutbatch": lambda issue_id: PayoutBatch.objects.filter(
+        payouts__holding__issue_id=issue_id
+    ).distinct(),
+}
+
+
+def decision_subjects_of_issue(issue_id: int) -> Q:
+    """The decisions about an issue: about it, or about its subscriptions, holdings, runs and payouts."""
+    subjects = Q(pk__in=[])
+    for subject_type, rows in ISSUE_SUBJECTS.items():
+        subjects |= Q(subject_type=subject_type, subject_id__in=_ids_as_text(rows(issue_id)))
+    return subjects
