@@ -146,6 +146,8 @@ def test_the_transparency_figures_carry_the_latest_signed_head(society, officer,
         "key_id": None,
         "algorithm": None,
         "signed_at": None,
+        "tree_size": None,
+        "merkle_root": None,
     }
     assert before["ledger_tip"]["sequence"] == 2  # the receipt and the allotment
     checkpoint = checkpoint_sign(issuer=society)
