@@ -2,11 +2,14 @@
 
 from django.urls import path
 
-from investments import views, views_officer
+from investments import views, views_officer, views_public
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("issues/<int:issue_id>/", views.issue_detail, name="issue-page"),
+    path(
+        "issues/<int:issue_id>/transparency/", views_public.issue_transparency, name="issue-transparency-page"
+    ),
     path("subscriptions/<int:subscription_id>/", views.subscription_detail, name="subscription-detail"),
     path(
         "subscriptions/<int:subscription_id>/cancel/",
