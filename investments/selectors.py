@@ -16,6 +16,7 @@ from bondplatform.actors import Actor
 from bondplatform.errors import NotFound
 from investments import accounts
 from investments.models import (
+    LIVE_SUBSCRIPTION_STATUSES,
     BondIssue,
     Holding,
     HoldingStatus,
@@ -338,3 +339,38 @@ def issue_ledger_accounts(issue_id: int) -> list[str]:
     """The ledger account codes of one issue: its held money and its holdings' accounts."""
     holding_ids = Holding.objects.filter(issue_id=issue_id).values_list("pk", flat=True)
     return accounts.issue_account_codes(issue_id, holding_ids)
+
+
+# --- for the residents' pages --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What one resident may still put into one issue, for the subscribe form to say at once.
+
+    `left_pence` is the issue's per-person maximum less their live (pending and paid)
+    subscriptions to it, and never more than the issue has left; the service checks the
+    same caps again, under its locks, when they subscribe (and the society member cap)."""
+
+    min_pence: int
+    max_pence: int
+    already_pence: int
+    left_pence: int
+
+
+def allowance_of(issue: BondIssue, user: Any) -> Allowance:
+    already = 0
+    if getattr(user, "is_authenticated", False):
+        already = (
+            Subscription.objects.filter(
+                issue=issue, investor=user, status__in=LIVE_SUBSCRIPTION_STATUSES
+            ).aggregate(total=Sum("amount_pence"))["total"]
+            or 0
+        )
+    left = max(0, min(issue.max_subscription_pence - already, issue.remaining_pence))
+    return Allowance(
+        min_pence=issue.min_subscription_pence,
+        max_pence=issue.max_subscription_pence,
+        already_pence=already,
+        left_pence=left,
+    )
