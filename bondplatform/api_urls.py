@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from compliance import api as compliance_api
+from investments.api import decisions as investments_decisions_api
 from investments.api import ledger as investments_ledger_api
 from issuers import api as issuers_api
 from ledger import api as ledger_api
@@ -28,6 +28,7 @@ urlpatterns = [
     path("issuers/<int:issuer_id>/officers/", issuers_api.OfficerGrantApi.as_view(), name="issuer-officers"),
     path("issuers/<int:issuer_id>/auditors/", issuers_api.AuditorGrantApi.as_view(), name="issuer-auditors"),
     path("", include("investments.api_urls")),
+    path("", include("compliance.api_urls")),
     path("ledger/entries/", investments_ledger_api.IssueLedgerEntriesApi.as_view(), name="ledger-entries"),
     path("ledger/balances/", ledger_api.LedgerBalancesApi.as_view(), name="ledger-balances"),
     path("ledger/verify/", ledger_api.LedgerVerifyApi.as_view(), name="ledger-verify"),
@@ -54,5 +55,14 @@ urlpatterns = [
         statement_jobs_api.StatementJobPdfApi.as_view(),
         name="ledger-statement-job-pdf",
     ),
-    path("compliance/decisions/", compliance_api.DecisionListApi.as_view(), name="compliance-decisions"),
+    path(
+        "compliance/decisions/",
+        investments_decisions_api.IssueDecisionListApi.as_view(),
+        name="compliance-decisions",
+    ),
+    path(
+        "compliance/decisions.csv",
+        investments_decisions_api.IssueDecisionCsvApi.as_view(),
+        name="compliance-decisions-csv",
+    ),
 ]

@@ -128,3 +128,19 @@ urlpatterns += [
         name="issue-register-csv",
     ),
 ]
+
+# Horizontal accountability: what the money was used for, and who took part (public).
+from investments.api import accountability as accountability_api  # noqa: E402
+
+urlpatterns += [
+    path(
+        "issues/<int:issue_id>/uses-of-funds/",
+        accountability_api.IssueUsesOfFundsApi.as_view(),
+        name="issue-uses-of-funds",
+    ),
+    path(
+        "issuers/<int:issuer_id>/participation/",
+        accountability_api.IssuerParticipationApi.as_view(),
+        name="issuer-participation",
+    ),
+]

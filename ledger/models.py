@@ -77,6 +77,8 @@ ACCOUNT_CHART: dict[str, ChartLine] = {
     "tax_payable": ChartLine(AccountType.LIABILITY, Side.CREDIT),
     "stripe_fees": ChartLine(AccountType.EXPENSE, Side.DEBIT),
     "distributions": ChartLine(AccountType.EQUITY, Side.DEBIT),
+    # What the issuer buys for full consideration (a supplier paid against an invoice).
+    "goods_and_services": ChartLine(AccountType.EXPENSE, Side.DEBIT),
     "redemption_payable": ChartLine(AccountType.LIABILITY, Side.CREDIT, needs_id=True),
     # Interest a holder waived (per holding), against one contra account per issuer.
     "memo_interest_waived": ChartLine(AccountType.MEMORANDUM, Side.CREDIT, needs_id=True),

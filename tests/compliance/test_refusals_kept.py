@@ -300,6 +300,51 @@ def test_refund_is_providers(society, officer, resident):
     assert denied(society, "refund_is_providers").subject_id == str(refund.pk)
 
 
+def spend(officer, issuer, amount) -> int:
+    """An officer pays a supplier (a distribution): the sequence of its ledger entry."""
+    response = client_for(officer).post(
+        f"/api/v1/issuers/{issuer.pk}/distributions/",
+        {
+            "kind": "consideration",
+            "recipient_name": "Hall Builders Ltd",
+            "invoice_reference": "INV-1",
+            "amount": amount,
+            "purpose": "Roof",
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=f"spend-{amount}",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["ledger_entry"]["sequence"]
+
+
+def report_use(officer, issue, amount, sequence):
+    return client_for(officer).post(
+        f"/api/v1/issues/{issue.pk}/uses-of-funds/",
+        {
+            "amount": amount,
+            "purpose": "Roof",
+            "spent_on": timezone.localdate().isoformat(),
+            "ledger_sequence": sequence,
+        },
+        format="json",
+    )
+
+
+def test_exceeds_ledger_entry(society, officer, resident):
+    issue = allotted(society, officer, resident)
+    roof = spend(officer, society, "300.00")
+    assert_error(report_use(officer, issue, "300.01", roof), 422, "exceeds_ledger_entry")
+    assert denied(society, "use_of_funds").context["ledger_sequence"] == roof
+
+
+def test_exceeds_funds_raised(society, officer, resident):
+    issue = allotted(society, officer, resident)  # £1,000 raised
+    roof = spend(officer, society, "2000.00")
+    assert_error(report_use(officer, issue, "1000.01", roof), 422, "exceeds_funds_raised")
+    assert denied(society, "use_of_funds").context["amount_pence"] == 1000_01
+
+
 # Refusals that are not a rule judging an actor's request, and why.
 NOT_DECISIONS = {
     # The ledger refuses to sign a chain that fails verification: an integrity

@@ -440,7 +440,7 @@ def test_the_residents_page_links_to_the_certificates_and_the_statement(rita, re
         client.force_login(resident)
         page = client.get("/me/").content.decode()
         url = f"/api/v1/holdings/{rita['cic'].pk}/certificate.pdf"
-        assert url in page and 'action="/api/v1/me/statement.pdf"' in page
+        assert url in page and 'href="/api/v1/me/statement.pdf?year=2026"' in page
         # Signed in on the site, the links work as they are.
         assert client.get(url)["Content-Type"] == "application/pdf"
         assert client.get("/api/v1/me/statement.pdf?year=2026")["Content-Type"] == "application/pdf"
