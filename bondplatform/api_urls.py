@@ -7,6 +7,7 @@ from investments.api import ledger as investments_ledger_api
 from issuers import api as issuers_api
 from ledger import api as ledger_api
 from ledger import api_proofs as ledger_proofs_api
+from ledger import api_statement_jobs as statement_jobs_api
 from people import api as people_api
 
 urlpatterns = [
@@ -40,6 +41,20 @@ urlpatterns = [
         name="ledger-consistency-proof",
     ),
     path("ledger/public-key/", ledger_api.LedgerPublicKeyApi.as_view(), name="ledger-public-key"),
+    # PDF statements of any size, made in the background.
+    path(
+        "ledger/statement-jobs/", statement_jobs_api.StatementJobsApi.as_view(), name="ledger-statement-jobs"
+    ),
+    path(
+        "ledger/statement-jobs/<int:job_id>/",
+        statement_jobs_api.StatementJobDetailApi.as_view(),
+        name="ledger-statement-job",
+    ),
+    path(
+        "ledger/statement-jobs/<int:job_id>/statement.pdf",
+        statement_jobs_api.StatementJobPdfApi.as_view(),
+        name="ledger-statement-job-pdf",
+    ),
     path(
         "compliance/decisions/",
         investments_decisions_api.IssueDecisionListApi.as_view(),

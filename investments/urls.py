@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from investments import views, views_officer, views_public
+from investments import views, views_officer, views_public, views_statements
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -72,4 +72,9 @@ urlpatterns = [
         name="officer-payout-batch-sent",
     ),
     path("auditor/issuers/<int:issuer_id>/", views_officer.auditor_issuer, name="auditor-issuer"),
+    path(
+        "auditor/issuers/<int:issuer_id>/statements/",
+        views_statements.auditor_statement_jobs,
+        name="auditor-statement-jobs",
+    ),
 ]

@@ -294,3 +294,11 @@ __all__ = [
     "Side",
     "chart_line",
 ]
+
+# Large PDF statements made in the background (ledger.statement_jobs).
+from ledger.statement_job_models import (  # noqa: E402, F401
+    StatementJob,
+    StatementJobPart,
+    StatementJobSlice,
+    StatementJobStatus,
+)

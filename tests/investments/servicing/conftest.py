@@ -116,3 +116,18 @@ def entry_count():
         return LedgerEntry.objects.filter(issuer=issuer).count()
 
     return count
+
+
+@pytest.fixture
+def cic_officer(make_user, cic):
+    """A finance officer of the CIC (which withholds 20 % tax on interest)."""
+    from issuers.models import RoleGrant
+
+    user = make_user("cora_cic_officer", resident=False)
+    RoleGrant.objects.create(issuer=cic, user=user, role="finance_officer")
+    return user
+
+
+@pytest.fixture
+def signing_key(settings):
+    settings.LEDGER_SIGNING_KEY = "07" * 32
