@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A cut connection or an exhausted retry: 503 with Retry-After (bondplatform.faults).
+    "bondplatform.faults.TransientDatabaseErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -117,6 +119,9 @@ def database_from_url(url: str) -> dict:
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", "60")),
+            # A kept connection that died between requests (a database restart) is
+            # replaced before its first use, instead of failing one request per process.
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
         }
     if parsed.scheme == "sqlite":

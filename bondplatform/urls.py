@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from bondplatform import errors, health
+from bondplatform import errors, faults, health
 from people import views as people_views
 
 urlpatterns = [
@@ -23,4 +23,4 @@ urlpatterns = [
 handler400 = errors.handler400
 handler403 = errors.handler403
 handler404 = errors.handler404
-handler500 = errors.handler500
+handler500 = faults.handler500
