@@ -4,6 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 
+from bondplatform.query import id_field, query_validated
 from compliance import selectors
 from compliance.models import Decision, Outcome
 
@@ -20,7 +21,7 @@ class DecisionSerializer(serializers.ModelSerializer):
 
 
 class DecisionQuerySerializer(serializers.Serializer):
-    issuer = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    issuer = id_field()
     rule = serializers.CharField(max_length=60, required=False)
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
 
@@ -42,11 +43,10 @@ class DecisionListApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        query = DecisionQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_validated(self.request, DecisionQuerySerializer)
         return selectors.decision_list(
             actor=self.request.user,
-            issuer_id=query.validated_data["issuer"],
-            rule=query.validated_data.get("rule"),
-            outcome=query.validated_data.get("outcome"),
+            issuer_id=query["issuer"],
+            rule=query.get("rule"),
+            outcome=query.get("outcome"),
         )

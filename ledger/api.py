@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from bondplatform.money import format_pence
 from bondplatform.pagination import BoundedLimitOffsetPagination
+from bondplatform.query import id_field, query_validated
 from issuers.selectors import issuer_get
 from ledger import selectors
 from ledger.canonical import format_timestamp, signed_bytes
@@ -41,7 +42,7 @@ ISSUER_PARAM = OpenApiParameter("issuer", int, required=True, description="The i
 
 
 class IssuerQuerySerializer(serializers.Serializer):
-    issuer = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    issuer = id_field()
 
 
 class EntryQuerySerializer(IssuerQuerySerializer):
@@ -63,10 +64,9 @@ class _BooksApi(APIView):
 def _readable_issuer(request, query_serializer: type[serializers.Serializer]):
     """Validate the query, then the selector finds the issuer and checks the reader; returns
     (issuer, validated query)."""
-    query = query_serializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    issuer = selectors.ledger_issuer_get(query.validated_data["issuer"], actor=request.user)
-    return issuer, query.validated_data
+    query = query_validated(request, query_serializer)
+    issuer = selectors.ledger_issuer_get(query["issuer"], actor=request.user)
+    return issuer, query
 
 
 class PostingOutSerializer(serializers.Serializer):
@@ -235,7 +235,7 @@ class CheckpointSerializer(serializers.Serializer):
 
 
 class PublicKeyQuerySerializer(serializers.Serializer):
-    issuer = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    issuer = id_field(required=False)
 
 
 class LedgerPublicKeyApi(APIView):
@@ -261,8 +261,7 @@ class LedgerPublicKeyApi(APIView):
         ),
     )
     def get(self, request):
-        query = PublicKeyQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_validated(request, PublicKeyQuerySerializer)
         key = public_key_info()
         data: dict[str, object] = {
             "algorithm": key.algorithm,
@@ -272,7 +271,7 @@ class LedgerPublicKeyApi(APIView):
             "public_key_pem": key.public_key_pem,
             "latest_checkpoint": None,
         }
-        issuer_id = query.validated_data.get("issuer")
+        issuer_id = query.get("issuer")
         if issuer_id is not None:
             checkpoint = selectors.checkpoint_latest(issuer=issuer_get(issuer_id))
             data["latest_checkpoint"] = CheckpointSerializer(checkpoint).data if checkpoint else None

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
 from bondplatform.money import format_pence
+from bondplatform.query import query_validated
 from bondplatform.spreadsheets import csv_text
 from investments.api.downloads import CsvDownloadApi
 from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
@@ -116,9 +117,8 @@ class IssuerInterestReturnCsvApi(CsvDownloadApi):
     )
     def get(self, request, issuer_id: int):
         gates.require_signed_in(request.user)
-        query = InterestReturnQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        date_from, date_to = query.validated_data["from"], query.validated_data["to"]
+        query = query_validated(request, InterestReturnQuerySerializer)
+        date_from, date_to = query["from"], query["to"]
         rows = interest_return_for(request.user, issuer_id=issuer_id, date_from=date_from, date_to=date_to)
         text = csv_text(
             ["name", "postcode", "gross_interest", "currency", "period_from", "period_to"],

@@ -7,12 +7,13 @@ Stripe's webhook, bank statements): `investments.api.payments`.
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
+from bondplatform.query import query_validated
 from investments import selectors
 from investments.models import BondIssue, DayCount, Holding, InterestFrequency, IssueStatus
 from investments.services import issues as issue_services
@@ -76,18 +77,20 @@ class BondIssueSerializer(serializers.ModelSerializer):
         ]
 
 
+class IssueListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=IssueStatus.choices, required=False, help_text="Only these.")
+
+
 class IssueListCreateApi(generics.ListAPIView):
     serializer_class = BondIssueSerializer
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=IssueStatus.values)])
+    @extend_schema(parameters=[IssueListQuerySerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        wanted = self.request.query_params.get("status") or None
-        if wanted is not None and wanted not in IssueStatus.values:
-            raise serializers.ValidationError({"status": [f"One of: {', '.join(IssueStatus.values)}."]})
-        return selectors.issue_list_for(actor=self.request.user, status=wanted)
+        query = query_validated(self.request, IssueListQuerySerializer)
+        return selectors.issue_list_for(actor=self.request.user, status=query.get("status"))
 
     @extend_schema(request=BondIssueSerializer, responses={201: BondIssueSerializer})
     def post(self, request):

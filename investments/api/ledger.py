@@ -7,14 +7,14 @@ app's knowledge (`investments.accounts`), so the narrowing is added here.
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
 
+from bondplatform.query import id_field
 from investments.selectors import issue_ledger_accounts
 from ledger.api import ENTRY_PARAMS, EntryOutSerializer, EntryQuerySerializer, LedgerEntriesApi
 
 
 class IssueEntryQuerySerializer(EntryQuerySerializer):
-    issue = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    issue = id_field(required=False)
 
 
 class IssueLedgerEntriesApi(LedgerEntriesApi):
