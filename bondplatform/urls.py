@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from bondplatform import errors, faults, health
+from bondplatform import errors, faults, health, metrics
 from people import views as people_views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/register/", people_views.register, name="register"),
     path("accounts/login/", people_views.SignInView.as_view(), name="login"),
