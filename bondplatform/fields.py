@@ -1,18 +1,16 @@
 """Serializer fields shared by the apps' APIs."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bondplatform.money import InvalidAmount, format_pence, parse_amount
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class MoneyField(serializers.Field):
     """Money in the API: '250.00' in, integer pence inside, '250.00' out.
 
     Bad input fails with the field code `invalid_amount`, which the error
-    handler promotes to the response's top-level code.
+    handler promotes to the response's top-level code. Its schema (patterns
+    in and out) is `bondplatform.schema.MoneyFieldExtension`.
     """
 
     default_error_messages = {"invalid_amount": "{message}"}

@@ -5,6 +5,7 @@ from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 
 from bondplatform.query import id_field, query_validated
+from bondplatform.schema import ID, refusals
 from compliance import selectors
 from compliance.models import Decision, Outcome
 
@@ -26,6 +27,13 @@ class DecisionQuerySerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
 
 
+@refusals(
+    {
+        401: ["not_authenticated"],
+        403: ["not_an_officer_or_auditor", "two_factor_required"],
+        404: ["issuer_not_found"],
+    }
+)
 class DecisionListApi(generics.ListAPIView):
     # Refusals in order: 401 nobody signed in, 400 the query, then (from the selector)
     # 404 no such issuer and 403 not an officer, auditor or staff.
@@ -34,7 +42,7 @@ class DecisionListApi(generics.ListAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("issuer", int, required=True),
+            OpenApiParameter("issuer", ID, required=True),
             OpenApiParameter("rule", str),
             OpenApiParameter("outcome", str, enum=Outcome.values),
         ]

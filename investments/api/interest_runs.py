@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from bondplatform.fields import MoneyField
 from bondplatform.money import format_pence
 from bondplatform.query import query_validated
+from bondplatform.schema import refusals
 from bondplatform.spreadsheets import csv_text
 from investments.api.downloads import CsvDownloadApi
 from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
@@ -56,11 +57,23 @@ class InterestRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(
+    examples=[OpenApiExample("A coupon date", value={"period_end": "2026-11-28"}, request_only=True)]
+)
 class InterestRunRequestSerializer(serializers.Serializer):
     period_end = serializers.DateField(help_text="A coupon date of the issue, reached.")
 
 
 class IssueInterestRunsApi(APIView):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issue_not_found"],
+            409: ["idempotency_key_reused", "issue_not_active"],
+            422: ["not_a_coupon_date", "period_not_ended", "earlier_period_not_run"],
+        }
+    )
     @extend_schema(
         request=InterestRunRequestSerializer,
         responses={202: InterestRunSerializer},
@@ -83,6 +96,13 @@ class IssueInterestRunsApi(APIView):
 
 
 class InterestRunDetailApi(APIView):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer_or_auditor", "two_factor_required"],
+            404: ["interest_run_not_found"],
+        }
+    )
     @extend_schema(responses=InterestRunSerializer)
     def get(self, request, run_id: int):
         return Response(InterestRunSerializer(interest_run_get_for(request.user, run_id)).data)
@@ -101,6 +121,13 @@ class InterestReturnQuerySerializer(serializers.Serializer):
 
 
 class IssuerInterestReturnCsvApi(CsvDownloadApi):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issuer_not_found"],
+        }
+    )
     @extend_schema(
         operation_id="v1_issuers_interest_return_csv",
         parameters=[

@@ -8,7 +8,13 @@ import logging
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -17,6 +23,7 @@ from rest_framework.views import APIView
 
 from bondplatform.errors import ServiceError
 from bondplatform.fields import MoneyField
+from bondplatform.schema import refusals
 from investments import selectors
 from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.api.subscriptions import SubscriptionSerializer
@@ -25,6 +32,15 @@ from investments.payments import bank_statements, receipts, refunds, stripe_clie
 logger = logging.getLogger(__name__)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A transfer received",
+            value={"amount": "200.00", "reference": "MB7K2Q9XPD", "received_on": "2026-11-30"},
+            request_only=True,
+        )
+    ]
+)
 class RecordPaymentInputSerializer(serializers.Serializer):
     amount = MoneyField()
     reference = serializers.CharField(max_length=100)
@@ -32,6 +48,16 @@ class RecordPaymentInputSerializer(serializers.Serializer):
 
 
 class SubscriptionRecordPaymentApi(APIView):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["subscription_not_found"],
+            400: ["invalid_amount"],
+            409: ["idempotency_key_reused", "invalid_state"],
+            422: ["reference_mismatch"],
+        }
+    )
     @extend_schema(
         request=RecordPaymentInputSerializer,
         responses=SubscriptionSerializer,
@@ -53,6 +79,14 @@ class SubscriptionRecordPaymentApi(APIView):
 
 
 class RefundMarkSentApi(APIView):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["refund_not_found"],
+            409: ["invalid_state"],
+        }
+    )
     @extend_schema(
         request=None,
         responses=inline_serializer(
@@ -84,6 +118,7 @@ class StripeWebhookApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @refusals({400: ["invalid_signature"], 503: ["webhook_not_handled"]}, signed_in=False)
     @extend_schema(
         summary="Stripe webhook (signed by Stripe)",
         description=(
@@ -194,6 +229,14 @@ class BankStatementImportApi(APIView):
     # A statement may be larger than a JSON body; it is read into memory once.
     MAX_BYTES = 5 * 1024 * 1024
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issuer_not_found"],
+            400: ["invalid_statement"],
+        }
+    )
     @extend_schema(
         summary="Import a bank statement (CSV) and record the payments it shows",
         description=(
