@@ -20,6 +20,8 @@ class MoneyField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> int:
+        if not isinstance(data, str):  # JSON numbers are floats to most clients: money is text
+            self.fail("invalid_amount", message='Give the amount as a string such as "250.00".')
         try:
             pence = parse_amount(data)
         except InvalidAmount as exc:
