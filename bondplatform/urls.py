@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
-from bondplatform import errors, faults, health, metrics
+from bondplatform import errors, faults, health, metrics, schema_view
 from people import views as people_views
 
 urlpatterns = [
@@ -14,7 +14,7 @@ urlpatterns = [
     path("accounts/verify-email/<str:token>/", people_views.verify_email, name="verify-email"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("bondplatform.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", schema_view.SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # Keep last among the /api/ paths: anything else under /api/ is a JSON 404.
     re_path(r"^api/", errors.api_not_found),
