@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test lint format migrate seed clean bench
+.PHONY: run test install install-test lint format migrate seed clean bench backup restore
 
 TEST_STAMP := $(VENV)/.installed-test-stamp
 
@@ -46,6 +46,15 @@ lint: install-test
 format: install-test
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+## backup: pg_dump of DATABASE_URL's database into backups/<name>-<UTC time>.dump (no signing key in it)
+backup: install
+	$(PY) manage.py db_backup --dir backups
+
+## restore: make restore FILE=backups/x.dump [FORCE=1], into RESTORE_DATABASE_URL (else DATABASE_URL)
+restore: install
+	@test -n "$(FILE)" || { echo "Say which backup: make restore FILE=backups/....dump" >&2; exit 2; }
+	$(PY) manage.py db_restore "$(FILE)" $(if $(FORCE),--force,)
 
 bench: install
 	$(PY) bench/ledger.py

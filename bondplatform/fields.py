@@ -1,18 +1,16 @@
 """Serializer fields shared by the apps' APIs."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bondplatform.money import InvalidAmount, format_pence, parse_amount
 
 
-@extend_schema_field(OpenApiTypes.STR)
 class MoneyField(serializers.Field):
     """Money in the API: '250.00' in, integer pence inside, '250.00' out.
 
     Bad input fails with the field code `invalid_amount`, which the error
-    handler promotes to the response's top-level code.
+    handler promotes to the response's top-level code. Its schema (patterns
+    in and out) is `bondplatform.schema.MoneyFieldExtension`.
     """
 
     default_error_messages = {"invalid_amount": "{message}"}
@@ -22,6 +20,8 @@ class MoneyField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> int:
+        if not isinstance(data, str):  # JSON numbers are floats to most clients: money is text
+            self.fail("invalid_amount", message='Give the amount as a string such as "250.00".')
         try:
             pence = parse_amount(data)
         except InvalidAmount as exc:

@@ -74,7 +74,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: times, names and logs the whole request, and gives it a request id.
+    "bondplatform.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A cut connection or an exhausted retry: 503 with Retry-After (bondplatform.faults).
+    "bondplatform.faults.TransientDatabaseErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     # Outside the session and CSRF middleware, so that it sees the cookies they set.
@@ -123,6 +127,9 @@ def database_from_url(url: str) -> dict:
             "HOST": parsed.hostname or "",
             "PORT": str(parsed.port or ""),
             "CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", "60")),
+            # A kept connection that died between requests (a database restart) is
+            # replaced before its first use, instead of failing one request per process.
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
         }
     if parsed.scheme == "sqlite":
@@ -223,7 +230,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "bondplatform.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "bondplatform.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "bondplatform.schema.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Signing in and registering are rate-limited per client address, against
     # password (and two-factor code) guessing. Counters live in the cache.
@@ -350,17 +357,44 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 SUBSCRIPTION_PAYMENT_WINDOW_HOURS = int(os.environ.get("SUBSCRIPTION_PAYMENT_WINDOW_HOURS", "72"))
 DEFAULT_CURRENCY = "GBP"
 
+# Logs: one line per request and per background task (bondplatform.requestlog),
+# JSON for a log collector in production, text for a person in development.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request_id": {"()": "bondplatform.logs.RequestIdFilter"},
+        "routine_worker": {"()": "bondplatform.logs.RoutineWorkerMessages"},
+    },
+    "formatters": {
+        "json": {"()": "bondplatform.logs.JsonFormatter"},
+        "text": {"()": "bondplatform.logs.TextFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    # WeasyPrint narrates every PDF step by step at INFO; its warnings still show.
     "loggers": {
+        # WeasyPrint narrates every PDF step by step at INFO; its warnings still show.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # The request line says each refusal once, at INFO with its code: Django's own
+        # WARNING "Unprocessable Entity" for every 4xx (and runserver's access line)
+        # would say it again, louder. Their 5xx errors, with tracebacks, still show.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "ERROR"},
+        # django-q2 says "created task ... from schedule" and "Processed ..." at INFO for
+        # every scheduled task every minute: DEBUG here (LOG_LEVEL=DEBUG shows them).
+        "django-q": {"filters": ["routine_worker"]},
     },
 }
+
+# /metrics (Prometheus) answers a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`,
+# and signed-in staff; anyone else gets 404. Unset: staff only.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)

@@ -20,6 +20,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from bondplatform.query import id_field, query_validated
+from bondplatform.schema import ID, refusals
 from bondplatform.spreadsheets import safe_cell
 from compliance import selectors
 from compliance.models import Decision, Outcome
@@ -46,7 +48,7 @@ class DecisionSerializer(serializers.ModelSerializer):
 
 
 class DecisionQuerySerializer(serializers.Serializer):
-    issuer = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    issuer = id_field()
     rule = serializers.CharField(max_length=60, required=False)
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False)
     since = serializers.DateField(required=False, help_text="Decided on or after this day (YYYY-MM-DD).")
@@ -60,7 +62,7 @@ class DecisionQuerySerializer(serializers.Serializer):
 
 
 DECISION_PARAMS = [
-    OpenApiParameter("issuer", int, required=True),
+    OpenApiParameter("issuer", ID, required=True),
     OpenApiParameter("rule", str),
     OpenApiParameter("outcome", str, enum=Outcome.values),
     OpenApiParameter("since", OpenApiTypes.DATE, description="Decided on or after this day."),
@@ -78,9 +80,7 @@ class _DecisionQuery:
         return None
 
     def decisions(self, request):
-        query = self.query_serializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = query_validated(request, self.query_serializer)
         return selectors.decision_list(
             actor=request.user,
             issuer_id=data["issuer"],
@@ -92,6 +92,13 @@ class _DecisionQuery:
         )
 
 
+@refusals(
+    {
+        401: ["not_authenticated"],
+        403: ["not_an_officer_or_auditor", "two_factor_required"],
+        404: ["issuer_not_found"],
+    }
+)
 class DecisionListApi(_DecisionQuery, generics.ListAPIView):
     # Refusals in order: 401 nobody signed in, 400 the query, then (from the selector)
     # 404 no such issuer and 403 not an officer, auditor or staff.

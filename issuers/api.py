@@ -6,6 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bondplatform.schema import refusals
 from issuers import gates, selectors, services
 from issuers.models import AssetLockBasis, Issuer, LegalForm, Role
 
@@ -47,6 +48,13 @@ class IssuerListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         return selectors.issuer_list()
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["staff_only", "two_factor_required"],
+            400: ["asset_lock_basis_mismatch", "rate_cap_exceeded"],
+        }
+    )
     @extend_schema(request=IssuerSerializer, responses={201: IssuerSerializer})
     def post(self, request):
         # The gate before the body: a stranger learns nothing about what a valid issuer looks
@@ -60,6 +68,7 @@ class IssuerListCreateApi(generics.ListAPIView):
 
 
 class IssuerDetailApi(APIView):
+    @refusals({404: ["issuer_not_found"]})
     @extend_schema(responses=IssuerSerializer)
     def get(self, request, issuer_id: int):
         return Response(IssuerSerializer(selectors.issuer_get(issuer_id)).data)
@@ -81,6 +90,14 @@ class _RoleGrantApi(APIView):
     permission_classes = [IsAuthenticated]
     role: Role
 
+    @refusals(
+        {
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issuer_not_found", "user_not_found"],
+            409: ["already_granted"],
+            422: ["segregation_of_duties"],
+        }
+    )
     @extend_schema(request=RoleGrantInputSerializer, responses={201: RoleGrantOutputSerializer})
     def post(self, request, issuer_id: int):
         issuer = selectors.issuer_get_to_grant(issuer_id, actor=request.user)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
@@ -23,6 +23,8 @@ from rest_framework.views import APIView
 
 from bondplatform.money import format_pence
 from bondplatform.pagination import BoundedLimitOffsetPagination
+from bondplatform.query import id_field, query_validated
+from bondplatform.schema import ID, MONEY_OUT, refusals
 from issuers.selectors import issuer_get
 from ledger import selectors
 from ledger.canonical import format_timestamp
@@ -37,11 +39,11 @@ from ledger.statements import (
 )
 from ledger.verify import ledger_verify
 
-ISSUER_PARAM = OpenApiParameter("issuer", int, required=True, description="The issuer's id.")
+ISSUER_PARAM = OpenApiParameter("issuer", ID, required=True, description="The issuer's id.")
 
 
 class IssuerQuerySerializer(serializers.Serializer):
-    issuer = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    issuer = id_field()
 
 
 class EntryQuerySerializer(IssuerQuerySerializer):
@@ -63,10 +65,9 @@ class _BooksApi(APIView):
 def _readable_issuer(request, query_serializer: type[serializers.Serializer]):
     """Validate the query, then the selector finds the issuer and checks the reader; returns
     (issuer, validated query)."""
-    query = query_serializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    issuer = selectors.ledger_issuer_get(query.validated_data["issuer"], actor=request.user)
-    return issuer, query.validated_data
+    query = query_validated(request, query_serializer)
+    issuer = selectors.ledger_issuer_get(query["issuer"], actor=request.user)
+    return issuer, query
 
 
 class PostingOutSerializer(serializers.Serializer):
@@ -75,9 +76,11 @@ class PostingOutSerializer(serializers.Serializer):
     credit = serializers.SerializerMethodField()
     currency = serializers.CharField()
 
+    @extend_schema_field(MONEY_OUT)
     def get_debit(self, posting: LedgerPosting) -> str:
         return format_pence(posting.debit_pence)
 
+    @extend_schema_field(MONEY_OUT)
     def get_credit(self, posting: LedgerPosting) -> str:
         return format_pence(posting.credit_pence)
 
@@ -124,6 +127,13 @@ class LedgerEntriesApi(_BooksApi):
     def account_codes(self, issuer, query: dict) -> list[str] | None:
         return None
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer_or_auditor", "two_factor_required"],
+            404: ["issuer_not_found"],
+        }
+    )
     @extend_schema(parameters=ENTRY_PARAMS, responses=EntryOutSerializer(many=True))
     def get(self, request):
         issuer, query = _readable_issuer(request, self.query_serializer)
@@ -146,17 +156,24 @@ class BalanceRowSerializer(serializers.Serializer):
     debit = serializers.SerializerMethodField()
     credit = serializers.SerializerMethodField()
 
+    @extend_schema_field(MONEY_OUT)
     def get_debit(self, row) -> str:
         return format_pence(row.debit_pence)
 
+    @extend_schema_field(MONEY_OUT)
     def get_credit(self, row) -> str:
         return format_pence(row.credit_pence)
 
 
+@extend_schema_field(MONEY_OUT)
+class _MoneyText(serializers.CharField):
+    """Money already formatted ("250.00")."""
+
+
 class BalanceTotalSerializer(serializers.Serializer):
     currency = serializers.CharField()
-    debit = serializers.CharField()
-    credit = serializers.CharField()
+    debit = _MoneyText()
+    credit = _MoneyText()
 
 
 class TrialBalanceSerializer(serializers.Serializer):
@@ -168,6 +185,13 @@ class TrialBalanceSerializer(serializers.Serializer):
 
 
 class LedgerBalancesApi(_BooksApi):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer_or_auditor", "two_factor_required"],
+            404: ["issuer_not_found"],
+        }
+    )
     @extend_schema(parameters=[ISSUER_PARAM], responses=TrialBalanceSerializer)
     def get(self, request):
         issuer, _ = _readable_issuer(request, IssuerQuerySerializer)
@@ -196,6 +220,13 @@ class VerificationSerializer(serializers.Serializer):
 
 
 class LedgerVerifyApi(_BooksApi):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer_or_auditor", "two_factor_required"],
+            404: ["issuer_not_found"],
+        }
+    )
     @extend_schema(parameters=[ISSUER_PARAM], responses=VerificationSerializer)
     def get(self, request):
         issuer, _ = _readable_issuer(request, IssuerQuerySerializer)
@@ -229,17 +260,18 @@ class CheckpointSerializer(serializers.Serializer):
 
 
 class PublicKeyQuerySerializer(serializers.Serializer):
-    issuer = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    issuer = id_field(required=False)
 
 
 class LedgerPublicKeyApi(APIView):
     authentication_classes: list = []
     permission_classes: list = []
 
+    @refusals({404: ["issuer_not_found"]}, signed_in=False)
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "issuer", int, required=False, description="Also return this issuer's latest checkpoint."
+                "issuer", ID, required=False, description="Also return this issuer's latest checkpoint."
             )
         ],
         responses=inline_serializer(
@@ -255,8 +287,7 @@ class LedgerPublicKeyApi(APIView):
         ),
     )
     def get(self, request):
-        query = PublicKeyQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = query_validated(request, PublicKeyQuerySerializer)
         key = public_key_info()
         data: dict[str, object] = {
             "algorithm": key.algorithm,
@@ -266,7 +297,7 @@ class LedgerPublicKeyApi(APIView):
             "public_key_pem": key.public_key_pem,
             "latest_checkpoint": None,
         }
-        issuer_id = query.validated_data.get("issuer")
+        issuer_id = query.get("issuer")
         if issuer_id is not None:
             checkpoint = selectors.checkpoint_latest(issuer=issuer_get(issuer_id))
             data["latest_checkpoint"] = CheckpointSerializer(checkpoint).data if checkpoint else None
@@ -330,6 +361,14 @@ class _StatementDownloadApi(_BooksApi):
 
 
 class LedgerStatementCsvApi(_StatementDownloadApi):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer_or_auditor", "two_factor_required"],
+            404: ["issuer_not_found"],
+            422: ["ledger_invalid"],
+        }
+    )
     @extend_schema(
         operation_id="v1_ledger_statement_csv",
         parameters=STATEMENT_PARAMS,
@@ -346,6 +385,15 @@ class LedgerStatementCsvApi(_StatementDownloadApi):
 
 
 class LedgerStatementPdfApi(_StatementDownloadApi):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer_or_auditor", "two_factor_required"],
+            404: ["issuer_not_found"],
+            400: ["statement_too_large"],
+            422: ["ledger_invalid"],
+        }
+    )
     @extend_schema(
         operation_id="v1_ledger_statement_pdf",
         parameters=STATEMENT_PARAMS,

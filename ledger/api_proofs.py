@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from bondplatform.errors import BadInput
 from bondplatform.pagination import BoundedLimitOffsetPagination
+from bondplatform.schema import ID
 from issuers.selectors import issuer_get
 from ledger import selectors
 from ledger.api import CheckpointSerializer
@@ -44,7 +45,7 @@ class LedgerCheckpointsApi(APIView):
     pagination_class = BoundedLimitOffsetPagination
 
     @extend_schema(
-        parameters=[OpenApiParameter("issuer", int, required=True, description="The issuer's id.")],
+        parameters=[OpenApiParameter("issuer", ID, required=True, description="The issuer's id.")],
         responses=TreeHeadSerializer(many=True),
     )
     def get(self, request):
@@ -77,9 +78,9 @@ class LedgerConsistencyProofApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("issuer", int, required=True, description="The issuer's id."),
-            OpenApiParameter("first", int, required=True, description="The older tree size."),
-            OpenApiParameter("second", int, required=True, description="The newer tree size."),
+            OpenApiParameter("issuer", ID, required=True, description="The issuer's id."),
+            OpenApiParameter("first", ID, required=True, description="The older tree size."),
+            OpenApiParameter("second", ID, required=True, description="The newer tree size."),
         ],
         responses=inline_serializer(
             "ConsistencyProof",

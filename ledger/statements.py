@@ -276,7 +276,11 @@ def statement_build(*, issuer, date_from: dt.date | None = None, date_to: dt.dat
     if date_to is None:
         date_to = timezone.now().astimezone(dt.UTC).date()
     if date_from is not None and date_from > date_to:
-        raise BadInput("The period ends before it starts.", fields={"to": ["Must not be before from."]})
+        raise BadInput(
+            "The period ends before it starts.",
+            code="invalid_query",
+            fields={"to": ["Must not be before from."]},
+        )
     checkpoint = checkpoint_sign(issuer=issuer)
     generated_at = timezone.now()
     cutoff = checkpoint.sequence if checkpoint is not None else 0

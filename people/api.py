@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from bondplatform.schema import refusals
 from people import selectors, sessions, totp
 from people.models import AuthToken, TotpDevice
 from people.services import registration, sign_in, tokens, two_factor
@@ -40,6 +41,12 @@ class RegisterApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "sign_in"
 
+    @refusals(
+        {
+            400: ["username_taken", "email_taken", "invalid_username", "invalid_postcode", "weak_password"],
+            429: ["throttled"],
+        }
+    )
     @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer})
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
@@ -81,6 +88,9 @@ class TokenApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "sign_in"
 
+    @refusals(
+        {400: ["invalid_credentials", "otp_required", "invalid_otp"], 429: ["throttled", "account_locked"]}
+    )
     @extend_schema(request=TokenInputSerializer, responses=TokenOutputSerializer)
     def post(self, request):
         serializer = TokenInputSerializer(data=request.data)
@@ -147,6 +157,7 @@ class TwoFactorApi(APIView):
     def get(self, request):
         return Response({"confirmed": selectors.two_factor_confirmed(request.user)})
 
+    @refusals({400: ["invalid_password"], 409: ["two_factor_already_confirmed"], 429: ["account_locked"]})
     @extend_schema(request=PasswordInputSerializer, responses={201: TwoFactorSerializer})
     def post(self, request):
         serializer = PasswordInputSerializer(data=request.data)
@@ -161,6 +172,14 @@ class TwoFactorApi(APIView):
             status=status.HTTP_201_CREATED,
         )
 
+    @refusals(
+        {
+            400: ["invalid_password"],
+            403: ["two_factor_required"],
+            409: ["two_factor_not_set_up"],
+            429: ["account_locked"],
+        }
+    )
     @extend_schema(request=PasswordInputSerializer, responses={204: None})
     def delete(self, request):
         serializer = PasswordInputSerializer(data=request.data)
@@ -177,6 +196,13 @@ class TwoFactorApi(APIView):
 class TwoFactorConfirmApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @refusals(
+        {
+            400: ["invalid_otp"],
+            409: ["two_factor_not_started", "two_factor_already_confirmed"],
+            429: ["account_locked"],
+        }
+    )
     @extend_schema(request=OtpInputSerializer, responses=TwoFactorSerializer)
     def post(self, request):
         serializer = OtpInputSerializer(data=request.data)
@@ -203,6 +229,10 @@ class EmailVerifyApi(APIView):
 
     authentication_classes: list = []
 
+    @refusals(
+        {400: ["invalid_verification_link", "verification_link_expired"], 404: ["user_not_found"]},
+        signed_in=False,
+    )
     @extend_schema(request=EmailVerificationInputSerializer, responses=EmailVerifiedSerializer)
     def post(self, request):
         serializer = EmailVerificationInputSerializer(data=request.data)
@@ -216,6 +246,7 @@ class EmailVerificationResendApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "sign_in"  # each one sends an e-mail
 
+    @refusals({400: ["no_email"], 429: ["throttled"]})
     @extend_schema(
         request=None, responses={202: inline_serializer("Sent", {"sent": serializers.BooleanField()})}
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
+from bondplatform.schema import ID
 from compliance.api import (
     CSV_SCHEMA,
     DECISION_PARAMS,
@@ -22,7 +23,7 @@ from investments.models import BondIssue
 from investments.selectors_accountability import decision_subjects_of_issue
 
 ISSUE_PARAM = OpenApiParameter(
-    "issue", int, required=False, description="Only the decisions about this bond issue."
+    "issue", ID, required=False, description="Only the decisions about this bond issue."
 )
 
 

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
 from bondplatform.pagination import BoundedLimitOffsetPagination
+from bondplatform.schema import refusals
 from investments.models import InterestPreference
 from investments.selectors_servicing import HoldingView, holding_get_for_holder, holdings_of_holder
 from investments.services import holdings as holding_services
@@ -68,6 +69,14 @@ class InterestPreferenceSerializer(serializers.Serializer):
 class HoldingInterestPreferenceApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @refusals(
+        {
+            403: ["not_yours"],
+            404: ["holding_not_found"],
+            409: ["holding_redeemed"],
+            422: ["reinvestment_not_allowed"],
+        }
+    )
     @extend_schema(
         request=InterestPreferenceSerializer,
         responses=MyHoldingSerializer,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -11,6 +11,8 @@ from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
 from bondplatform.money import format_pence
+from bondplatform.query import query_validated
+from bondplatform.schema import refusals
 from bondplatform.spreadsheets import csv_text
 from investments import selectors
 from investments.api.downloads import CsvDownloadApi
@@ -57,6 +59,9 @@ class InterestRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(
+    examples=[OpenApiExample("A coupon date", value={"period_end": "2026-11-28"}, request_only=True)]
+)
 class InterestRunRequestSerializer(serializers.Serializer):
     period_end = serializers.DateField(help_text="A coupon date of the issue, reached.")
 
@@ -64,6 +69,15 @@ class InterestRunRequestSerializer(serializers.Serializer):
 class IssueInterestRunsApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issue_not_found"],
+            409: ["idempotency_key_reused", "issue_not_active"],
+            422: ["not_a_coupon_date", "period_not_ended", "earlier_period_not_run"],
+        }
+    )
     @extend_schema(
         request=InterestRunRequestSerializer,
         responses={202: InterestRunSerializer},
@@ -87,6 +101,13 @@ class IssueInterestRunsApi(APIView):
 
 
 class InterestRunDetailApi(APIView):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer_or_auditor", "two_factor_required"],
+            404: ["interest_run_not_found"],
+        }
+    )
     @extend_schema(responses=InterestRunSerializer)
     def get(self, request, run_id: int):
         return Response(InterestRunSerializer(interest_run_get_for(request.user, run_id)).data)
@@ -105,6 +126,13 @@ class InterestReturnQuerySerializer(serializers.Serializer):
 
 
 class IssuerInterestReturnCsvApi(CsvDownloadApi):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issuer_not_found"],
+        }
+    )
     @extend_schema(
         operation_id="v1_issuers_interest_return_csv",
         parameters=[
@@ -121,9 +149,8 @@ class IssuerInterestReturnCsvApi(CsvDownloadApi):
     )
     def get(self, request, issuer_id: int):
         gates.require_signed_in(request.user)
-        query = InterestReturnQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        date_from, date_to = query.validated_data["from"], query.validated_data["to"]
+        query = query_validated(request, InterestReturnQuerySerializer)
+        date_from, date_to = query["from"], query["to"]
         rows = interest_return_for(request.user, issuer_id=issuer_id, date_from=date_from, date_to=date_to)
         text = csv_text(
             ["name", "postcode", "gross_interest", "currency", "period_from", "period_to"],

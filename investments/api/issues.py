@@ -7,18 +7,53 @@ Stripe's webhook, bank statements): `investments.api.payments`.
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
+from bondplatform.query import query_validated
+from bondplatform.schema import refusals
 from investments import selectors
 from investments.models import BondIssue, DayCount, Holding, InterestFrequency, IssueStatus
 from investments.services import issues as issue_services
 from issuers.models import Issuer
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A five-year bond at 4 %",
+            value={
+                "issuer": 1,
+                "name": "Community Energy Bond 2027",
+                "description": "Solar panels on the community centre.",
+                "currency": "GBP",
+                "coupon_rate_percent": "4.00",
+                "term_months": 60,
+                "interest_frequency": "annual",
+                "day_count": "act_365f",
+                "min_subscription": "100.00",
+                "max_subscription": "5000.00",
+                "min_raise": "1000.00",
+                "max_raise": "50000.00",
+                "opens_at": "2026-01-05T09:00:00Z",
+                "closes_at": "2099-12-31T17:00:00Z",
+                "eligible_postcode_prefixes": [],
+                "cooling_off_days": 14,
+                "notice_days": 90,
+            },
+            request_only=True,
+        )
+    ]
+)
 class BondIssueSerializer(serializers.ModelSerializer):
     issuer = serializers.PrimaryKeyRelatedField(queryset=Issuer.objects.all())
     coupon_rate_percent = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100)
@@ -48,7 +83,7 @@ class BondIssueSerializer(serializers.ModelSerializer):
     committed = MoneyField(source="committed_pence", read_only=True)
     remaining = MoneyField(source="remaining_pence", read_only=True)
     investor_count = serializers.IntegerField(read_only=True, default=0)
-    allotted_on = serializers.DateField(read_only=True)
+    allotted_on = serializers.DateField(read_only=True, allow_null=True, help_text="Null until allotment.")
 
     class Meta:
         model = BondIssue
@@ -82,19 +117,28 @@ class BondIssueSerializer(serializers.ModelSerializer):
         ]
 
 
+class IssueListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=IssueStatus.choices, required=False, help_text="Only these.")
+
+
 class IssueListCreateApi(generics.ListAPIView):
     serializer_class = BondIssueSerializer
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=IssueStatus.values)])
+    @extend_schema(parameters=[IssueListQuerySerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        wanted = self.request.query_params.get("status") or None
-        if wanted is not None and wanted not in IssueStatus.values:
-            raise serializers.ValidationError({"status": [f"One of: {', '.join(IssueStatus.values)}."]})
-        return selectors.issue_list_for(actor=self.request.user, status=wanted)
+        query = query_validated(self.request, IssueListQuerySerializer)
+        return selectors.issue_list_for(actor=self.request.user, status=query.get("status"))
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            400: ["invalid_terms", "invalid_amount"],
+        }
+    )
     @extend_schema(request=BondIssueSerializer, responses={201: BondIssueSerializer})
     def post(self, request):
         serializer = BondIssueSerializer(data=request.data)
@@ -107,10 +151,20 @@ class IssueListCreateApi(generics.ListAPIView):
 
 
 class IssueDetailApi(APIView):
+    @refusals({404: ["issue_not_found"]})
     @extend_schema(responses=BondIssueSerializer)
     def get(self, request, issue_id: int):
         return Response(BondIssueSerializer(selectors.issue_get_for(issue_id, actor=request.user)).data)
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issue_not_found"],
+            400: ["invalid_terms", "invalid_amount"],
+            409: ["terms_frozen"],
+        }
+    )
     @extend_schema(request=BondIssueSerializer, responses=BondIssueSerializer)
     def patch(self, request, issue_id: int):
         """Change a draft's terms (409 `terms_frozen` once it has opened)."""
@@ -128,12 +182,21 @@ class _IssueTransitionApi(APIView):
     def transition(self, request, issue_id: int) -> BondIssue:
         raise NotImplementedError
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issue_not_found"],
+            409: ["invalid_state"],
+        }
+    )
     @extend_schema(request=None, responses=BondIssueSerializer)
     def post(self, request, issue_id: int):
         issue = self.transition(request, issue_id)
         return Response(BondIssueSerializer(selectors.issue_get(issue.pk)).data)
 
 
+@refusals({422: ["closes_at_in_past", "rate_cap_exceeded"]})
 class IssueOpenApi(_IssueTransitionApi):
     def transition(self, request, issue_id):
         return issue_services.issue_open(actor=request.user, issue_id=issue_id)
@@ -154,6 +217,15 @@ class AllotInputSerializer(serializers.Serializer):
 
 
 class IssueAllotApi(APIView):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issue_not_found"],
+            409: ["invalid_state"],
+            400: ["invalid_allotment_date"],
+        }
+    )
     @extend_schema(request=AllotInputSerializer, responses=BondIssueSerializer)
     def post(self, request, issue_id: int):
         serializer = AllotInputSerializer(data=request.data)
@@ -184,6 +256,13 @@ class RegisterEntrySerializer(serializers.ModelSerializer):
         }
 
 
+@refusals(
+    {
+        401: ["not_authenticated"],
+        403: ["not_an_officer_or_auditor", "two_factor_required"],
+        404: ["issue_not_found"],
+    }
+)
 class IssueRegisterApi(generics.ListAPIView):
     serializer_class = RegisterEntrySerializer
 
@@ -240,6 +319,7 @@ class TransparencySerializer(serializers.Serializer):
 
 
 class IssueTransparencyApi(APIView):
+    @refusals({404: ["issue_not_found"]})
     @extend_schema(responses=TransparencySerializer)
     def get(self, request, issue_id: int):
         issue = selectors.issue_get_for(issue_id, actor=request.user)

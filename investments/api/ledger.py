@@ -7,14 +7,15 @@ app's knowledge (`investments.accounts`), so the narrowing is added here.
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
 
+from bondplatform.query import id_field
+from bondplatform.schema import ID, refusals
 from investments.selectors import issue_ledger_accounts
 from ledger.api import ENTRY_PARAMS, EntryOutSerializer, EntryQuerySerializer, LedgerEntriesApi
 
 
 class IssueEntryQuerySerializer(EntryQuerySerializer):
-    issue = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    issue = id_field(required=False)
 
 
 class IssueLedgerEntriesApi(LedgerEntriesApi):
@@ -24,10 +25,17 @@ class IssueLedgerEntriesApi(LedgerEntriesApi):
         issue_id = query.get("issue")
         return None if issue_id is None else issue_ledger_accounts(issue_id)
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer_or_auditor", "two_factor_required"],
+            404: ["issuer_not_found"],
+        }
+    )
     @extend_schema(
         parameters=[
             *ENTRY_PARAMS,
-            OpenApiParameter("issue", int, required=False, description="Only entries of this bond issue."),
+            OpenApiParameter("issue", ID, required=False, description="Only entries of this bond issue."),
         ],
         responses=EntryOutSerializer(many=True),
     )

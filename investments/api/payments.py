@@ -8,7 +8,13 @@ import logging
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -17,6 +23,7 @@ from rest_framework.views import APIView
 
 from bondplatform.errors import ServiceError
 from bondplatform.fields import MoneyField
+from bondplatform.schema import refusals
 from investments import selectors
 from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.api.subscriptions import SubscriptionSerializer
@@ -26,6 +33,15 @@ from issuers import selectors as issuer_selectors
 logger = logging.getLogger(__name__)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A transfer received",
+            value={"amount": "200.00", "reference": "MB7K2Q9XPD", "received_on": "2026-11-30"},
+            request_only=True,
+        )
+    ]
+)
 class RecordPaymentInputSerializer(serializers.Serializer):
     amount = MoneyField()
     reference = serializers.CharField(max_length=100)
@@ -35,6 +51,16 @@ class RecordPaymentInputSerializer(serializers.Serializer):
 class SubscriptionRecordPaymentApi(APIView):
     permission_classes = [IsAuthenticated]  # who asks before what they send (401 first)
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["subscription_not_found"],
+            400: ["invalid_amount", "invalid_received_on"],
+            409: ["idempotency_key_reused", "invalid_state"],
+            422: ["reference_mismatch"],
+        }
+    )
     @extend_schema(
         request=RecordPaymentInputSerializer,
         responses=SubscriptionSerializer,
@@ -61,6 +87,14 @@ class SubscriptionRecordPaymentApi(APIView):
 class RefundMarkSentApi(APIView):
     permission_classes = [IsAuthenticated]  # who asks before what they send (401 first)
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["refund_not_found"],
+            409: ["invalid_state"],
+        }
+    )
     @extend_schema(
         description=(
             "An officer has sent a bank-transfer refund by hand. A card refund is the payment "
@@ -96,6 +130,7 @@ class StripeWebhookApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
+    @refusals({400: ["invalid_signature"], 503: ["webhook_not_handled"]}, signed_in=False)
     @extend_schema(
         summary="Stripe webhook (signed by Stripe)",
         description=(
@@ -208,6 +243,14 @@ class BankStatementImportApi(APIView):
     # 413 file_too_large as it streams in past that) is read into memory once.
     permission_classes = [IsAuthenticated]
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issuer_not_found"],
+            400: ["invalid_statement"],
+        }
+    )
     @extend_schema(
         summary="Import a bank statement (CSV) and record the payments it shows",
         description=(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from bondplatform.errors import NotFound
 from bondplatform.fields import MoneyField
 from bondplatform.money import format_pence
+from bondplatform.schema import refusals
 from bondplatform.spreadsheets import csv_text
 from investments.api.downloads import CsvDownloadApi
 from investments.models import PayoutAccount, PayoutBatch
@@ -19,6 +20,15 @@ from investments.selectors_servicing import payout_batches_of, payouts_of_batch
 from investments.services import payouts as payout_services
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A UK account",
+            value={"account_name": "R Ahmed", "sort_code": "60-83-01", "account_number": "20345678"},
+            request_only=True,
+        )
+    ]
+)
 class PayoutAccountSerializer(serializers.Serializer):
     account_name = serializers.CharField(max_length=70)
     sort_code = serializers.CharField(max_length=12, required=False, allow_blank=True, default="")
@@ -36,6 +46,7 @@ class PayoutAccountSerializer(serializers.Serializer):
 class MyPayoutAccountApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @refusals({404: ["payout_account_not_found"]})
     @extend_schema(responses=PayoutAccountSerializer)
     def get(self, request):
         account = PayoutAccount.objects.filter(user=request.user).first()
@@ -43,6 +54,7 @@ class MyPayoutAccountApi(APIView):
             raise NotFound("You have not given a payout account yet.", code="payout_account_not_found")
         return Response(PayoutAccountSerializer(account).data)
 
+    @refusals({400: ["invalid_payout_account"]})
     @extend_schema(
         request=PayoutAccountSerializer,
         responses=PayoutAccountSerializer,
@@ -84,6 +96,9 @@ class PayoutBatchSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@refusals(
+    {401: ["not_authenticated"], 403: ["not_an_officer", "two_factor_required"], 404: ["issuer_not_found"]}
+)
 class IssuerPayoutBatchesApi(generics.ListAPIView):
     serializer_class = PayoutBatchSerializer
 
@@ -108,6 +123,13 @@ PAYOUT_CSV_HEADER = [
 
 
 class PayoutBatchCsvApi(CsvDownloadApi):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["payout_batch_not_found"],
+        }
+    )
     @extend_schema(
         operation_id="v1_payout_batches_payouts_csv",
         responses={(200, "text/csv"): OpenApiTypes.BINARY},
@@ -139,6 +161,15 @@ class PayoutBatchCsvApi(CsvDownloadApi):
 
 
 class PayoutBatchMarkSentApi(APIView):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["payout_batch_not_found"],
+            409: ["invalid_state", "interest_run_not_completed"],
+            422: ["asset_lock_violation"],
+        }
+    )
     @extend_schema(
         request=None,
         responses=PayoutBatchSerializer,

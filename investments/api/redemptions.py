@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
+from bondplatform.schema import refusals
 from investments import selectors
 from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.api.issues import BondIssueSerializer
@@ -46,6 +47,9 @@ class RedemptionRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(
+    examples=[OpenApiExample("Part of the principal", value={"amount": "100.00"}, request_only=True)]
+)
 class RedemptionAskSerializer(serializers.Serializer):
     amount = MoneyField()
 
@@ -53,6 +57,15 @@ class RedemptionAskSerializer(serializers.Serializer):
 class HoldingRedemptionRequestsApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @refusals(
+        {
+            400: ["invalid_amount"],
+            403: ["not_yours"],
+            404: ["holding_not_found"],
+            409: ["holding_not_active", "idempotency_key_reused"],
+            422: ["exceeds_principal", "matures_first"],
+        }
+    )
     @extend_schema(
         request=RedemptionAskSerializer,
         responses={201: RedemptionRequestSerializer},
@@ -77,6 +90,11 @@ class HoldingRedemptionRequestsApi(APIView):
         return response
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample("A reason", value={"reason": "Agreed by the board on 2 December."}, request_only=True)
+    ]
+)
 class DecisionSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
@@ -87,6 +105,15 @@ class _RedemptionDecisionApi(APIView):
     def decide(self, request, request_id: int, reason: str) -> RedemptionRequest:
         raise NotImplementedError
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["redemption_request_not_found"],
+            409: ["already_decided", "holding_not_active"],
+            422: ["asset_lock_violation"],
+        }
+    )
     @extend_schema(request=DecisionSerializer, responses=RedemptionRequestSerializer)
     def post(self, request, request_id: int):
         redemption_request_get_for_officer(request_id, actor=request.user)  # who may, before what they send
@@ -113,6 +140,15 @@ class RedemptionDeclineApi(_RedemptionDecisionApi):
 
 
 class IssueMatureApi(APIView):
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issue_not_found"],
+            409: ["not_yet_mature", "invalid_state", "interest_run_failed"],
+            422: ["asset_lock_violation"],
+        }
+    )
     @extend_schema(
         request=None,
         responses=BondIssueSerializer,

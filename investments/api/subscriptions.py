@@ -7,13 +7,14 @@ the services check who may act.
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
+from bondplatform.schema import refusals
 from investments import selectors
 from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.models import PaymentMethod, Subscription
@@ -47,6 +48,15 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         return subscription_services.payment_instructions(subscription)
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "By bank transfer",
+            value={"amount": "250.00", "payment_method": "bank_transfer"},
+            request_only=True,
+        )
+    ]
+)
 class SubscribeInputSerializer(serializers.Serializer):
     amount = MoneyField()
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
@@ -55,6 +65,25 @@ class SubscribeInputSerializer(serializers.Serializer):
 class IssueSubscribeApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @refusals(
+        {
+            400: ["invalid_amount"],
+            402: ["card_declined"],
+            403: ["email_not_verified", "not_a_resident"],
+            404: ["issue_not_found"],
+            409: ["issue_not_open", "idempotency_key_reused", "payment_provider_conflict"],
+            422: [
+                "below_minimum",
+                "cap_exceeded_per_investor",
+                "cap_exceeded_issuer_aggregate",
+                "issue_full",
+                "not_eligible",
+                "payment_method_unavailable",
+                "payment_provider_refused",
+            ],
+            503: ["payment_provider_unavailable"],
+        }
+    )
     @extend_schema(
         request=SubscribeInputSerializer,
         responses={201: SubscriptionSerializer},
@@ -89,6 +118,15 @@ class MySubscriptionsApi(generics.ListAPIView):
 class SubscriptionCancelApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @refusals(
+        {
+            403: ["not_yours"],
+            404: ["subscription_not_found"],
+            409: ["invalid_state"],
+            422: ["cooling_off_expired"],
+            503: ["payment_provider_unavailable"],
+        }
+    )
     @extend_schema(request=None, responses=SubscriptionSerializer)
     def post(self, request, subscription_id: int):
         subscription = subscription_services.subscription_cancel(

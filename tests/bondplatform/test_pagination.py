@@ -1,8 +1,8 @@
-"""Lists page with ?limit=&offset=, and absurd values are clamped, never a 500."""
+"""Lists page with ?limit=&offset=: huge values are clamped, junk is 400 `invalid_query`, never a 500."""
 
 import pytest
 
-from tests.conftest import client_for
+from tests.conftest import assert_error, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def test_huge_limits_and_offsets_are_clamped(society, auditor, resident, path):
     user = auditor if "ledger" in path else resident
     base = path.format(issuer=society.pk)
     sep = "&" if "?" in base else "?"
-    for query in (f"limit={HUGE}", f"offset={HUGE}", f"limit={HUGE}&offset={HUGE}", "limit=-1&offset=-5"):
+    for query in (f"limit={HUGE}", f"offset={HUGE}", f"limit={HUGE}&offset={HUGE}", "limit=007&offset=00"):
         response = client_for(user).get(f"{base}{sep}{query}")
         assert response.status_code == 200, (query, response.content[:200])
         assert "results" in response.json()
@@ -43,3 +43,32 @@ def test_a_page_is_at_most_500_rows(society):
     assert body["count"] == 511
     assert len(body["results"]) == 500
     assert body["next"] is not None
+
+
+@pytest.mark.parametrize(
+    "query, name",
+    [
+        ("limit=ten", "limit"),
+        ("limit=0", "limit"),
+        ("limit=", "limit"),
+        ("limit=%2010", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=1.5", "limit"),
+        ("limit=1e3", "limit"),
+        ("limit=%C2%B2", "limit"),  # a superscript two: a digit to Python, not a number here
+        ("offset=-5", "offset"),
+        ("offset=x", "offset"),
+        ("limit=10&offset=--3", "offset"),
+    ],
+)
+def test_junk_limits_and_offsets_are_400_invalid_query(society, query, name):
+    response = client_for(None).get(f"/api/v1/issuers/?{query}")
+    body = assert_error(response, 400, "invalid_query")
+    assert list(body["fields"]) == [name]
+
+
+def test_a_limit_and_offset_page_through(society, cic):
+    body = client_for(None).get("/api/v1/issuers/?limit=1&offset=1").json()
+    assert body["count"] == 2
+    assert len(body["results"]) == 1
+    assert body["previous"] is not None

@@ -122,12 +122,12 @@ def test_days_are_whole_and_both_ends_included(society, officer, auditor):
     ],
 )
 def test_junk_in_the_query_is_400_with_a_code(society, auditor, query):
-    body = assert_error(client_for(auditor).get(PATH, {"issuer": society.pk, **query}), 400, "invalid")
+    body = assert_error(client_for(auditor).get(PATH, {"issuer": society.pk, **query}), 400, "invalid_query")
     assert set(body["fields"]) & set(query)
     assert_error(
         client_for(auditor).get("/api/v1/compliance/decisions.csv", {"issuer": society.pk, **query}),
         400,
-        "invalid",
+        "invalid_query",
     )
 
 
@@ -135,7 +135,9 @@ def test_an_issue_of_another_issuer_is_refused(society, cic, officer, auditor, m
     cic_officer = make_user("cic_officer", resident=False)
     RoleGrant.objects.create(issuer=cic, user=cic_officer, role="finance_officer")
     elsewhere = make_issue(cic, cic_officer)
-    assert_error(client_for(auditor).get(PATH, {"issuer": society.pk, "issue": elsewhere.pk}), 400, "invalid")
+    assert_error(
+        client_for(auditor).get(PATH, {"issuer": society.pk, "issue": elsewhere.pk}), 400, "invalid_query"
+    )
 
 
 FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]

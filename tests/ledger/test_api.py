@@ -83,7 +83,7 @@ def test_a_missing_bad_or_unknown_issuer(books, staff, path, query, status):
     body = response.json()
     assert set(body) >= {"code", "detail", "fields"}
     if status == 400:
-        assert body["code"] == "invalid" and "issuer" in body["fields"]
+        assert body["code"] == "invalid_query" and "issuer" in body["fields"]
     else:
         assert body["code"] == "issuer_not_found"
 

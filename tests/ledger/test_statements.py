@@ -460,7 +460,7 @@ def test_a_missing_unknown_or_bad_query(books, staff, url, query, status, field)
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
     if field:
-        assert body["code"] == "invalid" and field in body["fields"]
+        assert body["code"] == "invalid_query" and field in body["fields"]
     else:
         assert body["code"] == "issuer_not_found"
 

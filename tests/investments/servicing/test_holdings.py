@@ -136,10 +136,10 @@ def test_the_hmrc_return_names_everyone_paid_15_pounds_or_more(
         assert_error(client_for(formula).get(url), 403, "not_an_officer")
         assert client_for(None).get(url).status_code == 401
         assert_error(
-            client_for(officer).get(f"/api/v1/issuers/{society.pk}/interest-return.csv"), 400, "invalid"
+            client_for(officer).get(f"/api/v1/issuers/{society.pk}/interest-return.csv"), 400, "invalid_query"
         )
         bad = f"/api/v1/issuers/{society.pk}/interest-return.csv?from={first}&to={issue.allotted_on}"
-        assert_error(client_for(officer).get(bad), 400, "invalid")
+        assert_error(client_for(officer).get(bad), 400, "invalid_query")
         assert_error(
             client_for(officer).get(f"/api/v1/issuers/999999/interest-return.csv?from={first}&to={first}"),
             404,
