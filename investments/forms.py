@@ -99,3 +99,18 @@ class InterestRunForm(forms.Form):
 class RedemptionDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
     reason = forms.CharField(label="Reason (the holder reads it)", max_length=500, required=False)
+
+
+class EmailUpdatesForm(forms.Form):
+    """The resident's choice about the e-mails they may do without (the essential ones always go)."""
+
+    email_updates = forms.TypedChoiceField(
+        label="E-mails about my bonds",
+        choices=[
+            ("on", "Send me every update: payments received, interest, money sent"),
+            ("off", "Only what I must know: how to pay, allotment, repayment decisions, refunds"),
+        ],
+        coerce=lambda value: value == "on",
+        widget=forms.RadioSelect,
+    )
+

@@ -17,6 +17,7 @@ urlpatterns = [
         name="subscription-cancel-page",
     ),
     path("me/", views.my_investments, name="my-investments"),
+    path("me/emails/", views.email_updates, name="email-updates-page"),
     path("me/payout-account/", views.payout_account, name="payout-account-page"),
     path("holdings/<int:holding_id>/preference/", views.holding_preference, name="holding-preference-page"),
     path("holdings/<int:holding_id>/redeem/", views.holding_redeem, name="holding-redeem-page"),

@@ -83,6 +83,7 @@ MATRIX: dict[str, tuple | str] = {
     "my-payout-account": "a signed-in person's own account (404 until given): tests/investments/servicing/",
     "my-investments": ("get", {}, {}, SIGNED_IN),
     "payout-account-page": ("get", {}, {}, SIGNED_IN),
+    "email-updates-page": ("post", {}, {}, SIGNED_IN),
     "password_change": ("get", {}, {}, SIGNED_IN),
     "password_change_done": ("get", {}, {}, SIGNED_IN),
     # A resident's own subscription and holding.
