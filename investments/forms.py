@@ -3,7 +3,9 @@
 from django import forms
 
 from bondplatform.money import InvalidAmount, parse_amount
+from compliance.models import Outcome
 from investments.models import InterestPreference, PaymentMethod
+from ledger.models import EntryKind
 
 
 class AmountField(forms.Field):
@@ -114,3 +116,54 @@ class EmailUpdatesForm(forms.Form):
         widget=forms.RadioSelect,
     )
 
+
+# --- auditors' filters ---------------------------------------------------------------
+
+
+def _choices(form: forms.Form, name: str, choices: list) -> None:
+    """Set the choices of one of the form's choice fields (the issuer's own issues, accounts...)."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
+class _PeriodForm(forms.Form):
+    """A GET filter with an optional period of days, both included."""
+
+    date_from = forms.DateField(label="From", required=False, widget=IsoDateInput)
+    date_to = forms.DateField(label="To", required=False, widget=IsoDateInput)
+
+    def clean(self):
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The period ends before it starts.")
+        return data
+
+
+class LedgerFilterForm(_PeriodForm):
+    """Which entries of an issuer's ledger to show. The choices are the issuer's own."""
+
+    issue = forms.TypedChoiceField(label="Issue", required=False, coerce=int, empty_value=None)
+    account = forms.ChoiceField(label="Account", required=False)
+    kind = forms.ChoiceField(label="Kind", required=False, choices=[("", "Every kind"), *EntryKind.choices])
+    field_order = ["issue", "account", "kind", "date_from", "date_to"]
+
+    def __init__(self, data=None, *, issues, account_codes):
+        super().__init__(data)
+        _choices(self, "issue", [("", "Every issue"), *((i.pk, i.name) for i in issues)])
+        _choices(self, "account", [("", "Every account"), *((c, c) for c in account_codes)])
+
+
+class DecisionFilterForm(_PeriodForm):
+    """Which of an issuer's decisions to show."""
+
+    rule = forms.ChoiceField(label="Rule", required=False)
+    outcome = forms.ChoiceField(label="Outcome", required=False, choices=[("", "Either"), *Outcome.choices])
+    issue = forms.TypedChoiceField(label="Issue", required=False, coerce=int, empty_value=None)
+    field_order = ["rule", "outcome", "issue", "date_from", "date_to"]
+
+    def __init__(self, data=None, *, issues, rules):
+        super().__init__(data)
+        _choices(self, "rule", [("", "Every rule"), *((r, r.replace("_", " ")) for r in rules)])
+        _choices(self, "issue", [("", "Every issue"), *((i.pk, i.name) for i in issues)])

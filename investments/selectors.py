@@ -335,6 +335,12 @@ def refund_get_for_officer(refund_id: int, *, actor: Actor) -> Refund:
     return refund
 
 
+def issues_of_issuer(issuer_id: int) -> QuerySet[BondIssue]:
+    """Every issue of one issuer, drafts too, newest first: for the filters of pages whose
+    reader the caller has already let in (the issuer's officers and auditors)."""
+    return BondIssue.objects.filter(issuer_id=issuer_id).order_by("-created_at", "-id")
+
+
 def issue_ledger_accounts(issue_id: int) -> list[str]:
     """The ledger account codes of one issue: its held money and its holdings' accounts."""
     holding_ids = Holding.objects.filter(issue_id=issue_id).values_list("pk", flat=True)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from investments import views, views_officer, views_public, views_statements
+from investments import views, views_auditor, views_officer, views_public, views_statements
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -73,6 +73,12 @@ urlpatterns = [
         name="officer-payout-batch-sent",
     ),
     path("auditor/issuers/<int:issuer_id>/", views_officer.auditor_issuer, name="auditor-issuer"),
+    path("auditor/issuers/<int:issuer_id>/ledger/", views_auditor.auditor_ledger, name="auditor-ledger"),
+    path(
+        "auditor/issuers/<int:issuer_id>/decisions/",
+        views_auditor.auditor_decisions,
+        name="auditor-decisions",
+    ),
     path(
         "auditor/issuers/<int:issuer_id>/statements/",
         views_statements.auditor_statement_jobs,

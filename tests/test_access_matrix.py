@@ -148,6 +148,8 @@ MATRIX: dict[str, tuple | str] = {
     "officer-register": ("get", {"issue_id": "issue"}, {}, REGISTER),
     "auditor-issuer": ("get", {"issuer_id": "issuer"}, {}, READERS),
     "auditor-statement-jobs": ("get", {"issuer_id": "issuer"}, {}, READERS),
+    "auditor-ledger": ("get", {"issuer_id": "issuer"}, {}, READERS),
+    "auditor-decisions": ("get", {"issuer_id": "issuer"}, {}, READERS),
     "ledger-statement-jobs": ("post", {}, {"issuer": "issuer"}, READERS),
     "ledger-statement-job": "a job is its requester's: tests/ledger/test_statement_jobs.py",
     "ledger-statement-job-pdf": "a job is its requester's: tests/ledger/test_statement_jobs.py",
