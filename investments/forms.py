@@ -4,7 +4,7 @@ from django import forms
 
 from bondplatform.money import InvalidAmount, parse_amount
 from compliance.models import Outcome
-from investments.models import InterestPreference, PaymentMethod
+from investments.models import InterestPreference, PaymentMethod, SubscriptionStatus
 from ledger.models import EntryKind
 
 
@@ -139,6 +139,15 @@ class _PeriodForm(forms.Form):
         if start and end and start > end:
             self.add_error("date_to", "The period ends before it starts.")
         return data
+
+
+class SubscriptionFilterForm(forms.Form):
+    """Which of an issue's subscriptions the officer's page lists."""
+
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Every status"), *SubscriptionStatus.choices]
+    )
+    search = forms.CharField(label="Reference or name", required=False, max_length=100)
 
 
 class LedgerFilterForm(_PeriodForm):

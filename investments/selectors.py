@@ -285,16 +285,24 @@ def desks_of(*, actor: Actor) -> list[IssuerDesk]:
     ]
 
 
-def subscriptions_of_issue(issue: BondIssue, *, actor: Actor) -> list[Subscription]:
-    """Every subscription to an issue, oldest first, each with `investor_name` (the
+def subscriptions_of_issue(
+    issue: BondIssue, *, actor: Actor, status: str | None = None, search: str | None = None
+) -> QuerySet[Subscription]:
+    """The subscriptions to an issue, oldest first, each with `investor_name` (the
     resident's full name, or the username of someone without a profile). They name
-    residents: the register's readers only."""
+    residents: the register's readers only. `status` keeps one status; `search` the
+    subscriptions whose reference or resident's name contains it (any case)."""
     gates.require_register_reader(actor, issue.issuer_id)
-    return list(
-        Subscription.objects.filter(issue=issue)
-        .annotate(investor_name=Coalesce(F("investor__profile__full_name"), F("investor__username")))
-        .order_by("created_at", "id")
+    subscriptions = Subscription.objects.filter(issue=issue).annotate(
+        investor_name=Coalesce(F("investor__profile__full_name"), F("investor__username"))
     )
+    if status:
+        subscriptions = subscriptions.filter(status=status)
+    if search:
+        subscriptions = subscriptions.filter(
+            Q(reference__icontains=search) | Q(investor_name__icontains=search)
+        )
+    return subscriptions.order_by("created_at", "id")
 
 
 def refunds_pending_of(issue: BondIssue, *, actor: Actor) -> list[Refund]:
