@@ -3,7 +3,9 @@
 from django import forms
 
 from bondplatform.money import InvalidAmount, parse_amount
-from investments.models import InterestPreference, PaymentMethod
+from compliance.models import Outcome
+from investments.models import InterestPreference, PaymentMethod, SubscriptionStatus
+from ledger.models import EntryKind
 
 
 class AmountField(forms.Field):
@@ -99,3 +101,78 @@ class InterestRunForm(forms.Form):
 class RedemptionDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
     reason = forms.CharField(label="Reason (the holder reads it)", max_length=500, required=False)
+
+
+class EmailUpdatesForm(forms.Form):
+    """The resident's choice about the e-mails they may do without (the essential ones always go)."""
+
+    email_updates = forms.TypedChoiceField(
+        label="E-mails about my bonds",
+        choices=[
+            ("on", "Send me every update: payments received, interest, money sent"),
+            ("off", "Only what I must know: how to pay, allotment, repayment decisions, refunds"),
+        ],
+        coerce=lambda value: value == "on",
+        widget=forms.RadioSelect,
+    )
+
+
+# --- auditors' filters ---------------------------------------------------------------
+
+
+def _choices(form: forms.Form, name: str, choices: list) -> None:
+    """Set the choices of one of the form's choice fields (the issuer's own issues, accounts...)."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
+class _PeriodForm(forms.Form):
+    """A GET filter with an optional period of days, both included."""
+
+    date_from = forms.DateField(label="From", required=False, widget=IsoDateInput)
+    date_to = forms.DateField(label="To", required=False, widget=IsoDateInput)
+
+    def clean(self):
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The period ends before it starts.")
+        return data
+
+
+class SubscriptionFilterForm(forms.Form):
+    """Which of an issue's subscriptions the officer's page lists."""
+
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Every status"), *SubscriptionStatus.choices]
+    )
+    search = forms.CharField(label="Reference or name", required=False, max_length=100)
+
+
+class LedgerFilterForm(_PeriodForm):
+    """Which entries of an issuer's ledger to show. The choices are the issuer's own."""
+
+    issue = forms.TypedChoiceField(label="Issue", required=False, coerce=int, empty_value=None)
+    account = forms.ChoiceField(label="Account", required=False)
+    kind = forms.ChoiceField(label="Kind", required=False, choices=[("", "Every kind"), *EntryKind.choices])
+    field_order = ["issue", "account", "kind", "date_from", "date_to"]
+
+    def __init__(self, data=None, *, issues, account_codes):
+        super().__init__(data)
+        _choices(self, "issue", [("", "Every issue"), *((i.pk, i.name) for i in issues)])
+        _choices(self, "account", [("", "Every account"), *((c, c) for c in account_codes)])
+
+
+class DecisionFilterForm(_PeriodForm):
+    """Which of an issuer's decisions to show."""
+
+    rule = forms.ChoiceField(label="Rule", required=False)
+    outcome = forms.ChoiceField(label="Outcome", required=False, choices=[("", "Either"), *Outcome.choices])
+    issue = forms.TypedChoiceField(label="Issue", required=False, coerce=int, empty_value=None)
+    field_order = ["rule", "outcome", "issue", "date_from", "date_to"]
+
+    def __init__(self, data=None, *, issues, rules):
+        super().__init__(data)
+        _choices(self, "rule", [("", "Every rule"), *((r, r.replace("_", " ")) for r in rules)])
+        _choices(self, "issue", [("", "Every issue"), *((i.pk, i.name) for i in issues)])

@@ -285,16 +285,24 @@ def desks_of(*, actor: Actor) -> list[IssuerDesk]:
     ]
 
 
-def subscriptions_of_issue(issue: BondIssue, *, actor: Actor) -> list[Subscription]:
-    """Every subscription to an issue, oldest first, each with `investor_name` (the
+def subscriptions_of_issue(
+    issue: BondIssue, *, actor: Actor, status: str | None = None, search: str | None = None
+) -> QuerySet[Subscription]:
+    """The subscriptions to an issue, oldest first, each with `investor_name` (the
     resident's full name, or the username of someone without a profile). They name
-    residents: the register's readers only."""
+    residents: the register's readers only. `status` keeps one status; `search` the
+    subscriptions whose reference or resident's name contains it (any case)."""
     gates.require_register_reader(actor, issue.issuer_id)
-    return list(
-        Subscription.objects.filter(issue=issue)
-        .annotate(investor_name=Coalesce(F("investor__profile__full_name"), F("investor__username")))
-        .order_by("created_at", "id")
+    subscriptions = Subscription.objects.filter(issue=issue).annotate(
+        investor_name=Coalesce(F("investor__profile__full_name"), F("investor__username"))
     )
+    if status:
+        subscriptions = subscriptions.filter(status=status)
+    if search:
+        subscriptions = subscriptions.filter(
+            Q(reference__icontains=search) | Q(investor_name__icontains=search)
+        )
+    return subscriptions.order_by("created_at", "id")
 
 
 def refunds_pending_of(issue: BondIssue, *, actor: Actor) -> list[Refund]:
@@ -333,6 +341,12 @@ def refund_get_for_officer(refund_id: int, *, actor: Actor) -> Refund:
     refund = refund_get_private(refund_id, actor=actor)
     gates.require_officer(actor, refund.subscription.issue.issuer_id)
     return refund
+
+
+def issues_of_issuer(issuer_id: int) -> QuerySet[BondIssue]:
+    """Every issue of one issuer, drafts too, newest first: for the filters of pages whose
+    reader the caller has already let in (the issuer's officers and auditors)."""
+    return BondIssue.objects.filter(issuer_id=issuer_id).order_by("-created_at", "-id")
 
 
 def issue_ledger_accounts(issue_id: int) -> list[str]:

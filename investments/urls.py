@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from investments import views, views_officer, views_public, views_statements
+from investments import views, views_auditor, views_officer, views_public, views_statements
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +17,7 @@ urlpatterns = [
         name="subscription-cancel-page",
     ),
     path("me/", views.my_investments, name="my-investments"),
+    path("me/emails/", views.email_updates, name="email-updates-page"),
     path("me/payout-account/", views.payout_account, name="payout-account-page"),
     path("holdings/<int:holding_id>/preference/", views.holding_preference, name="holding-preference-page"),
     path("holdings/<int:holding_id>/redeem/", views.holding_redeem, name="holding-redeem-page"),
@@ -72,6 +73,12 @@ urlpatterns = [
         name="officer-payout-batch-sent",
     ),
     path("auditor/issuers/<int:issuer_id>/", views_officer.auditor_issuer, name="auditor-issuer"),
+    path("auditor/issuers/<int:issuer_id>/ledger/", views_auditor.auditor_ledger, name="auditor-ledger"),
+    path(
+        "auditor/issuers/<int:issuer_id>/decisions/",
+        views_auditor.auditor_decisions,
+        name="auditor-decisions",
+    ),
     path(
         "auditor/issuers/<int:issuer_id>/statements/",
         views_statements.auditor_statement_jobs,

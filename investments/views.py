@@ -11,12 +11,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from bondplatform.errors import NotFound, NotPermitted, ServiceError
 from investments import selectors, selectors_servicing
-from investments.forms import PayoutAccountForm, PreferenceForm, RedemptionForm, SubscribeForm
+from investments.forms import (
+    EmailUpdatesForm,
+    PayoutAccountForm,
+    PreferenceForm,
+    RedemptionForm,
+    SubscribeForm,
+)
 from investments.models import LIVE_SUBSCRIPTION_STATUSES, IssueStatus
 from investments.services import holdings as holding_services
 from investments.services import payouts as payout_services
 from investments.services import redemptions as redemption_services
 from investments.services import subscriptions as subscription_services
+from people import selectors as people_selectors
+from people.services import preferences as people_preferences
 
 
 def home(request):
@@ -103,8 +111,35 @@ def my_investments(request):
             "redemptions": selectors_servicing.redemption_requests_of_holder(request.user),
             "payout_account": selectors_servicing.payout_account_of(request.user),
             "statement_years": _tax_years_to_date(),
+            "email_form": _email_updates_form(request.user),
         },
     )
+
+
+def _email_updates_form(user) -> EmailUpdatesForm | None:
+    wanted = people_selectors.email_updates_wanted(user)
+    return None if wanted is None else EmailUpdatesForm(initial={"email_updates": "on" if wanted else "off"})
+
+
+@login_required
+@require_POST
+def email_updates(request):
+    form = EmailUpdatesForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Please choose which e-mails you would like.")
+        return redirect("my-investments")
+    try:
+        people_preferences.email_updates_set(actor=request.user, receive=form.cleaned_data["email_updates"])
+    except ServiceError as refusal:
+        messages.error(request, refusal.detail)
+    else:
+        messages.success(
+            request,
+            "Saved: we will send you every update."
+            if form.cleaned_data["email_updates"]
+            else "Saved: we will send you only what you must know.",
+        )
+    return redirect("my-investments")
 
 
 def _tax_years_to_date() -> list[int]:

@@ -29,6 +29,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from bondplatform.errors import NotFound, NotPermitted, ServiceError
@@ -41,6 +42,7 @@ from investments.forms import (
     InterestRunForm,
     RecordPaymentForm,
     RedemptionDecisionForm,
+    SubscriptionFilterForm,
 )
 from investments.models import BondIssue, IssueStatus, SubscriptionStatus
 from investments.payments import bank_statements, receipts, refunds
@@ -99,8 +101,13 @@ def officer_home(request):
 @require_GET
 def officer_issue(request, issue_id: int):
     issue = selectors.issue_get(issue_id)
+    filters = SubscriptionFilterForm(request.GET)
+    wanted = filters.cleaned_data if filters.is_valid() else {}
     # The subscriptions name residents: the register's readers only (the selector checks).
-    subscriptions = selectors.subscriptions_of_issue(issue, actor=request.user)
+    subscriptions = selectors.subscriptions_of_issue(
+        issue, actor=request.user, status=wanted.get("status"), search=wanted.get("search")
+    )
+    page = Paginator(subscriptions, PAGE_SIZE).get_page(request.GET.get("page"))
     may_act = gates.may_act_as_officer(request.user, issue.issuer_id)
     return render(
         request,
@@ -113,7 +120,10 @@ def officer_issue(request, issue_id: int):
                 for a in (ACTIONS_BY_STATUS.get(issue.status, ()) if may_act else ())
             ],
             "allot_form": AllotForm(),
-            "rows": [(s, _payment_form(s) if may_act else None) for s in subscriptions],
+            "filters": filters,
+            "page": page,
+            "query": urlencode([(k, v) for k, v in request.GET.items() if k != "page" and v]),
+            "rows": [(s, _payment_form(s) if may_act else None) for s in page],
             "refunds": selectors.refunds_pending_of(issue, actor=request.user),
             "coupon_dates": selectors_servicing.coupon_dates_of(issue),
             "interest_run_form": InterestRunForm(),

@@ -65,3 +65,15 @@ def person_summary(user: Any) -> dict[str, Any]:
         "issuers": [{"id": g.issuer_id, "role": g.role} for g in grants],
         "two_factor": two_factor_confirmed(user),
     }
+
+
+def officer_emails_of(issuer: Issuer | int) -> list[str]:
+    """The addresses of an issuer's finance officers (for the worker's e-mails to them)."""
+    issuer_id = issuer if isinstance(issuer, int) else issuer.pk
+    return sorted(
+        address
+        for address in RoleGrant.objects.filter(issuer_id=issuer_id, role="finance_officer").values_list(
+            "user__email", flat=True
+        )
+        if address
+    )

@@ -117,14 +117,18 @@ def entry_list(
     account_codes: Collection[str] | None = None,
     since: dt.date | None = None,
     until: dt.date | None = None,
+    kinds: Collection[str] | None = None,
 ) -> QuerySet[LedgerEntry]:
     """The issuer's entries in chain order, postings (with account codes) prefetched.
 
     `since` and `until` bound the value date, both inclusive. `account_codes`
     keeps the entries that touch at least one of those accounts (the apps
-    above choose them: an issue's own accounts, say).
+    above choose them: an issue's own accounts, say); `kinds`, the entries of
+    those kinds (`EntryKind`).
     """
     entries = LedgerEntry.objects.filter(issuer_id=_issuer_id(issuer))
+    if kinds is not None:
+        entries = entries.filter(kind__in=list(kinds))
     if account_codes is not None:
         entries = entries.filter(
             Exists(

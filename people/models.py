@@ -14,6 +14,10 @@ class Profile(models.Model):
     date_of_birth = models.DateField()
     # Stored normalised: upper case, one space before the inward code.
     postcode = models.CharField(max_length=10)
+    # News about their bonds that a resident may do without (payment received, interest,
+    # payouts sent). What they must know is always sent: how to pay, their allotment and
+    # certificate, a decision on early repayment, a refund (investments.notifications).
+    email_updates = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

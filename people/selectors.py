@@ -7,7 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from people import keys
-from people.models import AccountSecurity, AuthToken, TotpDevice
+from people.models import AccountSecurity, AuthToken, Profile, TotpDevice
 
 
 def confirmed_device(user: Any) -> TotpDevice | None:
@@ -55,3 +55,8 @@ def auth_token_for_key(key: str) -> AuthToken | None:
         .filter(digest=keys.digest(key), expires_at__gt=timezone.now())
         .first()
     )
+
+
+def email_updates_wanted(user: Any) -> bool | None:
+    """Whether a resident receives the non-essential e-mails about their bonds (None: not a resident)."""
+    return Profile.objects.filter(user=user).values_list("email_updates", flat=True).first()

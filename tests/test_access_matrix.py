@@ -84,6 +84,7 @@ MATRIX: dict[str, tuple | str] = {
     "my-payout-account": "a signed-in person's own account (404 until given): tests/investments/servicing/",
     "my-investments": ("get", {}, {}, SIGNED_IN),
     "payout-account-page": ("get", {}, {}, SIGNED_IN),
+    "email-updates-page": ("post", {}, {}, SIGNED_IN),
     "password_change": ("get", {}, {}, SIGNED_IN),
     "password_change_done": ("get", {}, {}, SIGNED_IN),
     # A resident's own subscription and holding.
@@ -148,6 +149,8 @@ MATRIX: dict[str, tuple | str] = {
     "officer-register": ("get", {"issue_id": "issue"}, {}, REGISTER),
     "auditor-issuer": ("get", {"issuer_id": "issuer"}, {}, READERS),
     "auditor-statement-jobs": ("get", {"issuer_id": "issuer"}, {}, READERS),
+    "auditor-ledger": ("get", {"issuer_id": "issuer"}, {}, READERS),
+    "auditor-decisions": ("get", {"issuer_id": "issuer"}, {}, READERS),
     "ledger-statement-jobs": ("post", {}, {"issuer": "issuer"}, READERS),
     "ledger-statement-job": "a job is its requester's: tests/ledger/test_statement_jobs.py",
     "ledger-statement-job-pdf": "a job is its requester's: tests/ledger/test_statement_jobs.py",

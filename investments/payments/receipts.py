@@ -23,7 +23,7 @@ from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
 from bondplatform.errors import BadInput, Conflict, RuleViolation
 from compliance.services import refusals_kept
-from investments import accounts, selectors
+from investments import accounts, notifications, selectors
 from investments.locks import capacity_mark_paid, subscription_lock
 from investments.models import (
     BondIssue,
@@ -178,6 +178,8 @@ def _receipt_apply(
         fields += ["status", "paid_at"]
         capacity_mark_paid(issue_id=issue.pk, amount_pence=subscription.amount_pence)
     subscription.save(update_fields=fields)
+    if held:
+        notifications.payment_received(receipt)
     if excess:
         reason = RefundReason.OVERPAYMENT if accepting else RefundReason.LATE_PAYMENT
         # The excess is already in refunds_payable (posted above): only the Refund row and its settling remain.

@@ -26,7 +26,7 @@ from bondplatform.errors import RuleViolation, ServiceError
 from compliance.asset_lock import Outflow, Purpose, asset_lock_judge
 from compliance.models import Decision
 from compliance.services import refusals_kept
-from investments import accounts, selectors
+from investments import accounts, notifications, selectors
 from investments.models import (
     Receipt,
     Refund,
@@ -208,6 +208,7 @@ def _refund_mark_sent(*, actor: Actor, refund_id: int, provider_refund_id: str |
         refund.provider_refund_id = provider_refund_id
         refund.save(update_fields=["status", "sent_at", "provider_refund_id"])
         audit_record(actor=actor, issuer=issuer, action="refund.sent", obj=refund)
+        notifications.refund_sent(refund)
         return refund
 
 

@@ -43,6 +43,7 @@ from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, InvalidState, NotFound, RuleViolation
 from compliance.caps import SubscriptionFacts, check_subscription_caps
 from compliance.services import decision_record, refusals_kept
+from investments import notifications
 from investments.interest import CouponPeriod, coupon_pence, period_ending
 from investments.locks import holdings_lock, issue_lock
 from investments.models import (
@@ -367,6 +368,7 @@ def _run_complete(run_id: int) -> InterestRun:
             obj=run,
             data={"holdings": run.holdings_done, "gross_pence": run.total_gross_pence},
         )
+        notifications.interest_run_completed(run)
         return run
 
 

@@ -20,7 +20,7 @@ from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, InvalidState, NotFound, RuleViolation
 from bondplatform.money import display_pounds
 from compliance.services import decision_record, refusals_kept
-from investments import accounts
+from investments import accounts, notifications
 from investments.locks import issue_lock, subscriptions_lock
 from investments.models import (
     LIVE_SUBSCRIPTION_STATUSES,
@@ -324,6 +324,7 @@ def issue_allot(*, actor: Actor, issue_id: int, allotted_on: dt.date | None = No
             )
             subscription.status = SubscriptionStatus.ALLOTTED
             subscription.save(update_fields=["status"])
+            notifications.holding_allotted(holding)
         issue.status = IssueStatus.ACTIVE
         issue.allotted_on = allotted_on
         issue.save(update_fields=["status", "allotted_on"])

@@ -35,7 +35,7 @@ from bondplatform.audit import audit_record
 from bondplatform.errors import BadInput, InvalidState, NotFound
 from compliance.asset_lock import Outflow, Purpose, asset_lock_judge
 from compliance.services import refusals_kept
-from investments import accounts
+from investments import accounts, notifications
 from investments.models import (
     InterestRunStatus,
     Payout,
@@ -179,6 +179,7 @@ def payout_batch_mark_sent(*, actor: Actor, batch_id: int) -> PayoutBatch:
             obj=batch,
             data={"payouts": len(payouts), "total_pence": sum(p.amount_pence for p in payouts)},
         )
+        notifications.payouts_sent(batch)
         return batch
 
 

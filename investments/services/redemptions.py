@@ -43,6 +43,7 @@ from bondplatform.audit import audit_record
 from bondplatform.errors import Conflict, InvalidState, NotFound, RuleViolation
 from bondplatform.money import display_pounds, format_pence
 from compliance.services import decision_record, refusals_kept
+from investments import notifications
 from investments.interest import accrued_pence, maturity_date
 from investments.locks import holding_lock, holdings_lock, issue_lock
 from investments.models import (
@@ -141,6 +142,7 @@ def redemption_request_create(
             obj=request,
             data={"amount_pence": amount_pence, "redemption_date": redemption_date.isoformat()},
         )
+        notifications.redemption_requested(request)
         return request, True
 
 
@@ -177,6 +179,7 @@ def redemption_decline(*, actor: Actor, request_id: int, reason: str) -> Redempt
             context={"amount_pence": request.amount_pence},
         )
         audit_record(actor=actor, issuer=issue.issuer, action="redemption.decline", obj=request)
+        notifications.redemption_decided(request)
         return request
 
 
@@ -297,6 +300,7 @@ def redemption_approve(*, actor: Actor, request_id: int, reason: str) -> Redempt
             context=figures,
         )
         audit_record(actor=actor, issuer=issue.issuer, action="redemption.approve", obj=request, data=figures)
+        notifications.redemption_decided(request)
         return request
 
 

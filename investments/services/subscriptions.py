@@ -36,7 +36,7 @@ from bondplatform.background import after_commit
 from bondplatform.errors import Conflict, InvalidState, NotFound, NotPermitted, RuleViolation, ServiceError
 from compliance import caps
 from compliance.services import decision_record, refusals_kept
-from investments import selectors
+from investments import notifications, selectors
 from investments.locks import capacity_release, capacity_reserve, subscription_lock
 from investments.models import (
     LIVE_SUBSCRIPTION_STATUSES,
@@ -274,6 +274,7 @@ def _reserve_and_insert(
             if fresh.status != IssueStatus.OPEN:
                 raise InvalidState("This issue is not open for subscriptions.", code="issue_not_open")
             raise caps.issue_full(remaining_pence=fresh.remaining_pence)
+        notifications.subscription_received(subscription)
         return subscription, True
 
 

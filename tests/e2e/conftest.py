@@ -92,3 +92,20 @@ def look():
         assert not problems, f"accessibility violations on {name}: {problems}"
 
     return check
+
+
+# --- signing in, for the journeys -----------------------------------------------------------
+
+
+@pytest.fixture
+def sign_in_as(live_server):
+    """`sign_in_as(page, user)`: through the sign-in page, with the personas' password."""
+
+    def sign_in(page, user, password: str = "correct horse battery") -> None:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", password)
+        page.click("main button[type=submit]")
+        page.wait_for_selector("button:has-text('Sign out')")
+
+    return sign_in
