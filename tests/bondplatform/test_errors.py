@@ -15,7 +15,6 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests.bondplatform.api_walk import API_URLS
-from tests.conftest import client_for
 
 TOO_LARGE = b'{"name": "' + b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1) + b'"}'
 
@@ -100,9 +99,9 @@ def test_the_walker_finds_the_foundation_endpoints():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", API_URLS)
-def test_garbage_never_gives_500_and_every_4xx_has_the_error_shape(url, staff):
+def test_garbage_never_gives_500_and_every_4xx_has_the_error_shape(url, staff, api_client_for):
     problems = []
-    for who, client in (("staff", client_for(staff)), ("anonymous", APIClient())):
+    for who, client in (("staff", api_client_for(staff)), ("anonymous", APIClient())):
         for method in ("GET", "POST"):
             for label, body, content_type, headers in GARBAGE:
                 try:
@@ -118,9 +117,9 @@ def test_garbage_never_gives_500_and_every_4xx_has_the_error_shape(url, staff):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", [u for u in API_URLS if "/1/" in u])
-def test_an_id_too_large_for_the_database_is_not_a_500(url, staff):
+def test_an_id_too_large_for_the_database_is_not_a_500(url, staff, api_client_for):
     url = url.replace("/1/", "/99999999999999999999999/")
-    for client in (client_for(staff), APIClient()):
+    for client in (api_client_for(staff), APIClient()):
         for method in ("GET", "POST"):
             response = client.generic(method, url, b"{}", content_type="application/json")
             assert error_shape_problem(response) is None, (method, url, response.content[:300])

@@ -19,7 +19,6 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.conftest import client_for
 from tests.investments.bonds import make_issue
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -60,9 +59,9 @@ def test_the_pages_have_no_inline_script_or_style(society, officer, resident):
         assert "<style" not in html and " style=" not in html, path
 
 
-def test_every_api_answer_says_no_store(society, resident):
+def test_every_api_answer_says_no_store(society, resident, api_client_for):
     assert APIClient().get("/api/v1/issuers/")["Cache-Control"] == "no-store"  # public, still
-    assert client_for(resident).get("/api/v1/me/")["Cache-Control"] == "no-store"
+    assert api_client_for(resident).get("/api/v1/me/")["Cache-Control"] == "no-store"
     assert APIClient().get("/api/v1/nothing-here/")["Cache-Control"] == "no-store"  # errors too
     assert "no-store" in APIClient().get("/api/docs/")["Cache-Control"]
 

@@ -2,8 +2,6 @@
 
 import pytest
 
-from tests.conftest import client_for
-
 pytestmark = pytest.mark.django_db
 
 HUGE = "70323522792408116887552"
@@ -18,17 +16,17 @@ HUGE = "70323522792408116887552"
         "/api/v1/ledger/entries/?issuer={issuer}",
     ],
 )
-def test_huge_limits_and_offsets_are_clamped(society, auditor, resident, path):
+def test_huge_limits_and_offsets_are_clamped(society, auditor, resident, path, api_client_for):
     user = auditor if "ledger" in path else resident
     base = path.format(issuer=society.pk)
     sep = "&" if "?" in base else "?"
     for query in (f"limit={HUGE}", f"offset={HUGE}", f"limit={HUGE}&offset={HUGE}", "limit=-1&offset=-5"):
-        response = client_for(user).get(f"{base}{sep}{query}")
+        response = api_client_for(user).get(f"{base}{sep}{query}")
         assert response.status_code == 200, (query, response.content[:200])
         assert "results" in response.json()
 
 
-def test_a_page_is_at_most_500_rows(society):
+def test_a_page_is_at_most_500_rows(society, api_client_for):
     from issuers.models import Issuer
 
     Issuer.objects.bulk_create(
@@ -39,7 +37,7 @@ def test_a_page_is_at_most_500_rows(society):
             for i in range(510)
         ]
     )
-    body = client_for(None).get("/api/v1/issuers/?limit=1000").json()
+    body = api_client_for(None).get("/api/v1/issuers/?limit=1000").json()
     assert body["count"] == 511
     assert len(body["results"]) == 500
     assert body["next"] is not None

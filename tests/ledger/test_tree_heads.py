@@ -25,7 +25,6 @@ from ledger.signing import (
     public_key_info,
     signing_key,
 )
-from tests.conftest import assert_error
 from tests.ledger.ledger_helpers import new_issuer, pay_in
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +111,7 @@ def test_anyone_lists_the_checkpoints_and_asks_for_a_consistency_proof(issuer):
         ({"first": 0, "second": 2}, 400, "invalid"),
     ],
 )
-def test_bad_proof_requests_are_refused_with_a_code(issuer, query, status, code):
+def test_bad_proof_requests_are_refused_with_a_code(issuer, query, status, code, assert_error):
     grow(issuer, 0, 3)
     response = anyone().get("/api/v1/ledger/consistency-proof/", {"issuer": issuer.pk, **query})
     assert_error(response, status, code)

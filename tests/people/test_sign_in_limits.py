@@ -4,8 +4,6 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from tests.conftest import assert_error
-
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
 TOKEN = "/api/v1/auth/token/"
@@ -25,7 +23,9 @@ def token_from(address_header: str | None, username: str, password: str = PASSWO
 
 
 class TestClientAddress:
-    def test_a_made_up_forwarded_for_header_does_not_make_a_new_client(self, five_a_minute, resident):
+    def test_a_made_up_forwarded_for_header_does_not_make_a_new_client(
+        self, five_a_minute, resident, assert_error
+    ):
         answers = [token_from(f"203.0.113.{n}", "rita_resident").status_code for n in range(5)]
         assert answers == [200] * 5
 
@@ -55,7 +55,9 @@ class TestClientAddress:
         ]
         assert answers == [400] * 5 + [429]
 
-    def test_behind_one_proxy_the_address_it_saw_is_the_client(self, five_a_minute, settings, resident):
+    def test_behind_one_proxy_the_address_it_saw_is_the_client(
+        self, five_a_minute, settings, resident, assert_error
+    ):
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
         # The proxy appends the address it saw: whatever the client put before it is ignored.
         for n in range(5):
@@ -76,7 +78,7 @@ def three_strikes(settings):
 
 class TestLockOut:
     def test_repeated_wrong_passwords_lock_the_account_even_from_many_addresses(
-        self, three_strikes, resident, outsider
+        self, three_strikes, resident, outsider, assert_error
     ):
         for n in range(2):
             assert_error(
@@ -94,7 +96,7 @@ class TestLockOut:
         # Other accounts are not affected.
         assert token_from(None, "oscar_outsider").status_code == 200
 
-    def test_the_lock_is_counted_in_the_database_and_audited(self, three_strikes, resident):
+    def test_the_lock_is_counted_in_the_database_and_audited(self, three_strikes, resident, assert_error):
         from bondplatform.models import AuditEvent
         from people.models import SignInFailures
 
@@ -106,7 +108,9 @@ class TestLockOut:
         assert AuditEvent.objects.filter(action="sign_in.locked", system_actor="system").count() == 1
         assert_error(token_from(None, "rita_resident"), 429, "account_locked")
 
-    def test_the_lock_ends_after_its_time_and_a_success_clears_the_count(self, three_strikes, resident):
+    def test_the_lock_ends_after_its_time_and_a_success_clears_the_count(
+        self, three_strikes, resident, assert_error
+    ):
         import time_machine
         from django.utils import timezone
 
@@ -129,7 +133,9 @@ class TestLockOut:
         ]
         assert answers == ["invalid_otp", "invalid_otp", "account_locked"]
 
-    def test_the_sign_in_page_and_the_admin_sign_in_share_the_lock(self, three_strikes, client, staff):
+    def test_the_sign_in_page_and_the_admin_sign_in_share_the_lock(
+        self, three_strikes, client, staff, assert_error
+    ):
         for _ in range(2):
             client.post("/accounts/login/", {"username": "stella_staff", "password": "guess"})
         page = client.post("/admin/login/", {"username": "stella_staff", "password": "guess"})

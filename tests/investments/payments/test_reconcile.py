@@ -9,7 +9,6 @@ import requests
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from tests.conftest import client_for
 from tests.investments.bonds import make_issue
 from tests.investments.payments.stripe_fake import (  # noqa: F401 - fixtures
     event,
@@ -42,7 +41,7 @@ def reconcile(*args) -> tuple[bool, str]:
 
 
 def test_payments_and_refunds_through_us_reconcile(
-    empty_stripe, society, officer, resident, make_user, django_capture_on_commit_callbacks
+    empty_stripe, society, officer, resident, make_user, django_capture_on_commit_callbacks, api_client_for
 ):
     issue = make_issue(society, officer)
     kept = card_subscription(resident, issue, "250.00")
@@ -51,7 +50,7 @@ def test_payments_and_refunds_through_us_reconcile(
     cancelled = card_subscription(bert, issue, "100.00")
     pay(empty_stripe, cancelled)
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(bert).post(f"/api/v1/subscriptions/{cancelled['id']}/cancel/")
+        api_client_for(bert).post(f"/api/v1/subscriptions/{cancelled['id']}/cancel/")
     agrees, output = reconcile()
     assert agrees, output
     assert f"issuer {society.pk}: ledger stripe_clearing £250.00; Stripe net £250.00" in output

@@ -14,7 +14,6 @@ from django.test import Client
 from compliance.models import Decision
 from investments.models import Refund
 from investments.payments.card import card_refunds_retry_pending
-from tests.conftest import assert_error, client_for
 from tests.investments.bonds import balances, make_issue
 from tests.investments.payments.stripe_fake import (  # noqa: F401 - fixtures
     localstripe_fixture,
@@ -26,14 +25,16 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def card_refund_owed(stripe_on, settings, society, officer, resident, django_capture_on_commit_callbacks):
+def card_refund_owed(
+    stripe_on, settings, society, officer, resident, django_capture_on_commit_callbacks, api_client_for
+):
     """A paid card subscription cancelled while Stripe cannot be reached: its refund is owed."""
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
     pay(stripe_on, sub)
     settings.STRIPE_API_BASE = UNREACHABLE
     with django_capture_on_commit_callbacks(execute=True):
-        assert client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
+        assert api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
     refund = Refund.objects.get(subscription_id=sub["id"])
     assert (refund.provider, refund.status) == ("stripe", "pending")
     return refund
@@ -45,8 +46,10 @@ def still_owed(refund, society):
     assert balances(society) == {"stripe_clearing": 250_00, "refunds_payable": -250_00}
 
 
-def test_the_api_refuses_to_mark_a_card_refund_sent(card_refund_owed, society, officer, stripe_on, settings):
-    response = client_for(officer).post(f"/api/v1/refunds/{card_refund_owed.pk}/mark-sent/")
+def test_the_api_refuses_to_mark_a_card_refund_sent(
+    card_refund_owed, society, officer, stripe_on, settings, api_client_for, assert_error
+):
+    response = api_client_for(officer).post(f"/api/v1/refunds/{card_refund_owed.pk}/mark-sent/")
 
     assert_error(response, 422, "refund_is_providers")
     still_owed(card_refund_owed, society)

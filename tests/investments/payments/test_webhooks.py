@@ -17,7 +17,6 @@ from rest_framework.test import APIClient
 
 from investments.models import BondIssue, Receipt, Refund, StripeEvent, Subscription
 from ledger.models import LedgerEntry
-from tests.conftest import client_for
 from tests.investments.bonds import balances, make_issue
 from tests.investments.payments.stripe_fake import (  # noqa: F401 - fixtures
     WEBHOOK_SECRET,
@@ -200,7 +199,7 @@ def test_a_partial_refund_at_stripe_is_kept_for_review_not_guessed(stripe_on, so
 
 @pytest.mark.django_db
 def test_our_own_refund_event_arriving_first_settles_it_once(
-    stripe_on, settings, society, officer, resident, django_capture_on_commit_callbacks
+    stripe_on, settings, society, officer, resident, django_capture_on_commit_callbacks, api_client_for
 ):
     """We asked Stripe for the refund, but its answer was lost; the refund event tells us instead."""
     issue = make_issue(society, officer)
@@ -208,7 +207,7 @@ def test_our_own_refund_event_arriving_first_settles_it_once(
     post_event(APIClient(), paid_intent(stripe_on, sub))
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
+        api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
     refund = Refund.objects.get(subscription_id=sub["id"])
     assert refund.status == "pending"
     settings.STRIPE_API_BASE = stripe_on

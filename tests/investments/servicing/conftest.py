@@ -13,7 +13,6 @@ from django.utils import timezone
 from investments.models import BondIssue, Holding
 from investments.services.interest_runs import interest_run_execute, interest_run_request
 from ledger.models import LedgerEntry, LedgerPosting
-from tests.conftest import client_for
 from tests.investments.bonds import make_issue
 
 # A three-year bond with annual coupons at 4 %, as the tests below use it unless they say otherwise.
@@ -41,7 +40,7 @@ def _ok(response, status=(200, 201)):
 
 
 @pytest.fixture
-def allot():
+def allot(api_client_for):
     """allot(issuer, officer, {user: "1000.00", ...}, **terms) -> (issue, {username: holding}).
 
     Through the API, as residents and the officer would: subscribe, pay by
@@ -51,14 +50,14 @@ def allot():
         issue = make_issue(issuer, officer, **{**ANNUAL_4PC, **terms})
         for user, amount in amounts.items():
             sub = _ok(
-                client_for(user).post(
+                api_client_for(user).post(
                     f"/api/v1/issues/{issue.pk}/subscriptions/",
                     {"amount": amount, "payment_method": "bank_transfer"},
                     format="json",
                 )
             )
             _ok(
-                client_for(officer).post(
+                api_client_for(officer).post(
                     f"/api/v1/subscriptions/{sub['id']}/record-payment/",
                     {
                         "amount": amount,
@@ -69,8 +68,8 @@ def allot():
                     HTTP_IDEMPOTENCY_KEY=f"pay-{sub['id']}",
                 )
             )
-        _ok(client_for(officer).post(f"/api/v1/issues/{issue.pk}/close/"))
-        _ok(client_for(officer).post(f"/api/v1/issues/{issue.pk}/allot/"))
+        _ok(api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/close/"))
+        _ok(api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/allot/"))
         issue.refresh_from_db()
         holdings = {
             h.holder.username: h for h in Holding.objects.filter(issue=issue).select_related("holder")
