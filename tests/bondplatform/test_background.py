@@ -10,14 +10,20 @@ from django_q.models import OrmQ
 from bondplatform.background import work_dispatch_stranded, work_run
 from bondplatform.models import QueuedWork
 from investments.models import Refund
-from tests.investments.bonds import make_issue
-from tests.investments.test_subscriptions import record_payment, subscribe
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_refund_is_queued_for_the_worker_after_commit_and_the_task_settles_it(
-    settings, society, officer, resident, django_capture_on_commit_callbacks, api_client_for
+    settings,
+    society,
+    officer,
+    resident,
+    django_capture_on_commit_callbacks,
+    api_client_for,
+    make_issue,
+    subscribe,
+    record_payment,
 ):
     if settings.REDIS_URL:
         pytest.skip("this test reads the database broker's queue; REDIS_URL points django-q2 at Redis")
@@ -45,7 +51,16 @@ def test_a_refund_is_queued_for_the_worker_after_commit_and_the_task_settles_it(
 
 
 def test_work_committed_but_never_handed_to_the_worker_runs_within_a_minute(
-    settings, society, officer, resident, django_capture_on_commit_callbacks, monkeypatch, api_client_for
+    settings,
+    society,
+    officer,
+    resident,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+    api_client_for,
+    make_issue,
+    subscribe,
+    record_payment,
 ):
     """The process dies between COMMIT and the hand-over: the on-commit callback never runs.
     The work's row committed with the refund, and the minute job runs it."""

@@ -6,14 +6,12 @@ from rest_framework.exceptions import NotAuthenticated
 
 from bondplatform.errors import NotFound, NotPermitted
 from compliance.selectors import decision_list
-from tests.investments.bonds import make_issue
-from tests.investments.test_subscriptions import subscribe
 
 pytestmark = pytest.mark.django_db
 
 
 def test_refusals_and_approvals_are_listed_with_rule_and_reason(
-    society, officer, auditor, staff, resident, api_client_for
+    society, officer, auditor, staff, resident, api_client_for, make_issue, subscribe
 ):
     issue = make_issue(society, officer)
     subscribe(resident, issue, "250.00")
@@ -40,7 +38,9 @@ def test_residents_outsiders_and_strangers_may_not_read_it(society, resident, ou
     assert api_client_for(resident).get("/api/v1/compliance/decisions/").status_code in (400, 403)
 
 
-def test_the_selector_itself_checks_who_reads_the_log(society, officer, auditor, staff, resident, outsider):
+def test_the_selector_itself_checks_who_reads_the_log(
+    society, officer, auditor, staff, resident, outsider, make_issue
+):
     """Not only the API: a page or a report calling the selector directly is refused too."""
     make_issue(society, officer)
     for reader in (officer, auditor, staff):

@@ -27,23 +27,10 @@ from investments.interest import add_months
 from investments.models import Refund, Subscription
 from ledger.models import LedgerEntry
 from ledger.services import Posting, entry_post
-from tests.investments.bonds import make_issue
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def subscribe(api_client_for):
-    def subscribe(user, issue, amount, method="bank_transfer"):
-        return api_client_for(user).post(
-            f"/api/v1/issues/{issue.pk}/subscriptions/",
-            {"amount": amount, "payment_method": method},
-            format="json",
-        )
-
-    return subscribe
 
 
 @pytest.fixture
@@ -70,7 +57,7 @@ def denied(issuer, rule) -> Decision:
     return rows.get()
 
 
-def test_below_minimum(society, officer, resident, assert_error, subscribe):
+def test_below_minimum(society, officer, resident, assert_error, subscribe, make_issue):
     issue = make_issue(society, officer)
     assert_error(subscribe(resident, issue, "99.99"), 422, "below_minimum")
     decision = denied(society, "below_minimum")
@@ -78,33 +65,33 @@ def test_below_minimum(society, officer, resident, assert_error, subscribe):
     assert decision.context["amount_pence"] == 99_99
 
 
-def test_cap_exceeded_per_investor(society, officer, resident, assert_error, subscribe):
+def test_cap_exceeded_per_investor(society, officer, resident, assert_error, subscribe, make_issue):
     issue = make_issue(society, officer)
     assert_error(subscribe(resident, issue, "5000.01"), 422, "cap_exceeded_per_investor")
     denied(society, "cap_exceeded_per_investor")
 
 
-def test_cap_exceeded_issuer_aggregate(society, officer, resident, assert_error, subscribe):
+def test_cap_exceeded_issuer_aggregate(society, officer, resident, assert_error, subscribe, make_issue):
     issue = make_issue(society, officer, max_subscription_pence=150_000_00, max_raise_pence=1_000_000_00)
     assert_error(subscribe(resident, issue, "100000.01"), 422, "cap_exceeded_issuer_aggregate")
     denied(society, "cap_exceeded_issuer_aggregate")
 
 
-def test_issue_full(society, officer, resident, outsider, subscribe, assert_error):
+def test_issue_full(society, officer, resident, outsider, subscribe, assert_error, make_issue):
     issue = make_issue(society, officer, max_subscription_pence=500_00, max_raise_pence=500_00)
     assert subscribe(outsider, issue, "500.00").status_code == 201
     assert_error(subscribe(resident, issue, "100.00"), 422, "issue_full")
     denied(society, "issue_full")
 
 
-def test_not_eligible(society, officer, make_user, assert_error, subscribe):
+def test_not_eligible(society, officer, make_user, assert_error, subscribe, make_issue):
     issue = make_issue(society, officer)
     minor = make_user("young_yasmin", date_of_birth=timezone.localdate() - dt.timedelta(days=17 * 365))
     assert_error(subscribe(minor, issue, "100.00"), 422, "not_eligible")
     denied(society, "not_eligible")
 
 
-def test_issue_not_open(society, officer, resident, assert_error, subscribe):
+def test_issue_not_open(society, officer, resident, assert_error, subscribe, make_issue):
     now = timezone.now()
     issue = make_issue(
         society, officer, opens_at=now + dt.timedelta(days=1), closes_at=now + dt.timedelta(days=9)
@@ -113,14 +100,18 @@ def test_issue_not_open(society, officer, resident, assert_error, subscribe):
     denied(society, "issue_not_open")
 
 
-def test_payment_method_unavailable(society, officer, resident, settings, assert_error, subscribe):
+def test_payment_method_unavailable(
+    society, officer, resident, settings, assert_error, subscribe, make_issue
+):
     settings.STRIPE_SECRET_KEY = ""
     issue = make_issue(society, officer)
     assert_error(subscribe(resident, issue, "100.00", method="card"), 422, "payment_method_unavailable")
     denied(society, "payment_method_unavailable")
 
 
-def test_cooling_off_expired(society, officer, resident, subscribe, pay, api_client_for, assert_error):
+def test_cooling_off_expired(
+    society, officer, resident, subscribe, pay, api_client_for, assert_error, make_issue
+):
     issue = make_issue(society, officer, closes_at=timezone.now() + dt.timedelta(days=60))
     subscription = subscribe(resident, issue, "250.00").json()
     pay(officer, subscription)
@@ -132,14 +123,14 @@ def test_cooling_off_expired(society, officer, resident, subscribe, pay, api_cli
     assert decision.subject_id == str(subscription["id"])
 
 
-def test_rate_cap_exceeded(society, officer, api_client_for, assert_error):
+def test_rate_cap_exceeded(society, officer, api_client_for, assert_error, make_issue):
     issue = make_issue(society, officer, open_it=False, coupon_rate_percent=Decimal("5.01"))
     response = api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/open/")
     assert_error(response, 422, "rate_cap_exceeded")
     assert denied(society, "rate_cap").subject_id == str(issue.pk)
 
 
-def test_closes_at_in_past(society, officer, api_client_for, assert_error):
+def test_closes_at_in_past(society, officer, api_client_for, assert_error, make_issue):
     now = timezone.now()
     issue = make_issue(
         society,
@@ -153,7 +144,7 @@ def test_closes_at_in_past(society, officer, api_client_for, assert_error):
     denied(society, "closes_at_in_past")
 
 
-def test_reference_mismatch(society, officer, resident, subscribe, api_client_for, assert_error):
+def test_reference_mismatch(society, officer, resident, subscribe, api_client_for, assert_error, make_issue):
     issue = make_issue(society, officer)
     subscription = subscribe(resident, issue, "250.00").json()
     response = api_client_for(officer).post(
@@ -189,7 +180,7 @@ def test_asset_lock_violation_leaves_the_ledger_untouched(society, officer):
 
 
 @pytest.fixture
-def allotted(pay, subscribe, api_client_for):
+def allotted(pay, subscribe, api_client_for, make_issue):
     def allotted(society, officer, resident, **terms):
         """An issue of 4 % annual bonds allotted today to the resident (£1,000)."""
         issue = make_issue(
@@ -307,7 +298,7 @@ def test_segregation_of_duties(society, officer, api_client_for, assert_error):
     assert denied(society, "segregation_of_duties").actor == officer
 
 
-def test_refund_is_providers(society, officer, resident, subscribe, api_client_for, assert_error):
+def test_refund_is_providers(society, officer, resident, subscribe, api_client_for, assert_error, make_issue):
     issue = make_issue(society, officer)
     subscription = Subscription.objects.get(pk=subscribe(resident, issue, "250.00").json()["id"])
     # A refund owed back to a card: Stripe sends it, never an officer's hand.

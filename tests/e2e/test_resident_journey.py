@@ -6,7 +6,6 @@ import pytest
 
 from investments.models import Subscription
 from investments.payments.receipts import receipt_record
-from tests.investments.bonds import make_issue
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +18,7 @@ def sign_in(page, live_server, username):
 
 
 def test_subscribe_by_bank_transfer_then_cancel_within_cooling_off(
-    page, live_server, society, officer, resident
+    page, live_server, society, officer, resident, make_issue
 ):
     issue = make_issue(society, officer, name="Citylife Money-Back Bond")
     sign_in(page, live_server, resident.username)
@@ -58,7 +57,7 @@ def test_subscribe_by_bank_transfer_then_cancel_within_cooling_off(
     assert issue.committed_pence == 0
 
 
-def test_a_refusal_says_how_much_is_left(page, live_server, society, officer, resident):
+def test_a_refusal_says_how_much_is_left(page, live_server, society, officer, resident, make_issue):
     make_issue(society, officer, name="Small Bond", max_subscription_pence=500_00)
     sign_in(page, live_server, resident.username)
     page.goto(live_server.url + "/")

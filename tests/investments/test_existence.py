@@ -6,13 +6,11 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from tests.investments.bonds import make_issue
-
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def subscribe(api_client_for):
+def new_subscription(api_client_for):
     def subscribe(user, issue):
         return (
             api_client_for(user)
@@ -37,17 +35,17 @@ def subscribe(api_client_for):
     ],
 )
 def test_nobody_is_asked_to_sign_in_before_anything_else(
-    society, officer, resident, method, path, body, subscribe
+    society, officer, resident, method, path, body, new_subscription, make_issue
 ):
-    subscription = subscribe(resident, make_issue(society, officer))
+    subscription = new_subscription(resident, make_issue(society, officer))
     response = getattr(APIClient(), method)(path.format(id=subscription["id"]), body, format="json")
     assert response.status_code == 401
 
 
 def test_someone_elses_subscription_answers_exactly_like_a_missing_one(
-    society, officer, resident, outsider, subscribe, api_client_for
+    society, officer, resident, outsider, new_subscription, api_client_for, make_issue
 ):
-    subscription = subscribe(resident, make_issue(society, officer))
+    subscription = new_subscription(resident, make_issue(society, officer))
     outsiders = api_client_for(outsider)
     for path in ("/api/v1/subscriptions/{}/cancel/", "/api/v1/subscriptions/{}/record-payment/"):
         theirs = outsiders.post(path.format(subscription["id"]), {}, format="json")

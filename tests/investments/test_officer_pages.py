@@ -21,7 +21,6 @@ from investments.models import IssueStatus, Receipt, Refund, RefundStatus, Subsc
 from investments.payments import receipts
 from investments.services import issues as issue_services
 from investments.services import subscriptions as subscription_services
-from tests.investments.bonds import make_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -64,12 +63,12 @@ def payment_form_data(response, subscription, **changes) -> dict[str, str]:
 
 
 @pytest.fixture
-def draft(society, officer):
+def draft(society, officer, make_issue):
     return make_issue(society, officer, open_it=False, name="Citylife Community Bond")
 
 
 @pytest.fixture
-def open_issue(society, officer):
+def open_issue(society, officer, make_issue):
     return make_issue(society, officer, name="Citylife Community Bond")
 
 
@@ -338,7 +337,7 @@ def test_withdrawing_refunds_everyone_and_the_refund_can_be_marked_sent(officer,
     ],
 )
 def test_a_transition_the_status_does_not_allow_is_a_message_not_an_error(
-    officer, society, action, status, sentence
+    officer, society, action, status, sentence, make_issue
 ):
     issue = make_issue(society, officer, open_it=status == IssueStatus.OPEN)
     response = browser_for(officer).post(f"/officer/issues/{issue.pk}/{action}/", follow=True)

@@ -29,13 +29,11 @@ def test_a_changed_interval_reaches_the_stored_schedule():
     assert Schedule.objects.get(name=recurring.name).minutes == recurring.minutes
 
 
-def test_the_close_task_closes_issues_past_their_time(society, officer):
+def test_the_close_task_closes_issues_past_their_time(society, officer, make_issue):
     import datetime as dt
 
     import time_machine
     from django.utils import timezone
-
-    from tests.investments.bonds import make_issue
 
     issue = make_issue(society, officer)
     with time_machine.travel(issue.closes_at + dt.timedelta(seconds=1)):

@@ -13,7 +13,6 @@ from bondplatform.errors import ServiceError
 from compliance.models import Decision
 from investments.models import BondIssue, Subscription
 from investments.services.subscriptions import subscription_create
-from tests.investments.bonds import make_issue
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +35,7 @@ def burst(calls: list) -> list[str]:
         return list(pool.map(run, calls))
 
 
-def test_fifty_residents_for_twenty_places_gives_exactly_twenty(society, officer, make_user):
+def test_fifty_residents_for_twenty_places_gives_exactly_twenty(society, officer, make_user, make_issue):
     issue = make_issue(
         society,
         officer,
@@ -63,7 +62,7 @@ def test_fifty_residents_for_twenty_places_gives_exactly_twenty(society, officer
     assert issue.committed_pence == live.aggregate(total=Sum("amount_pence"))["total"] == 2_000_00
 
 
-def test_one_resident_in_ten_tabs_cannot_pass_the_per_investor_cap(society, officer, resident):
+def test_one_resident_in_ten_tabs_cannot_pass_the_per_investor_cap(society, officer, resident, make_issue):
     issue = make_issue(society, officer, max_subscription_pence=1_000_00, max_raise_pence=20_000_00)
     outcomes = burst(
         [
@@ -82,7 +81,7 @@ def test_one_resident_in_ten_tabs_cannot_pass_the_per_investor_cap(society, offi
     assert BondIssue.objects.get(pk=issue.pk).committed_pence == 900_00
 
 
-def test_same_idempotency_key_from_ten_tabs_makes_one_subscription(society, officer, resident):
+def test_same_idempotency_key_from_ten_tabs_makes_one_subscription(society, officer, resident, make_issue):
     issue = make_issue(society, officer)
     outcomes = burst(
         [
@@ -103,7 +102,7 @@ def test_same_idempotency_key_from_ten_tabs_makes_one_subscription(society, offi
     assert BondIssue.objects.get(pk=issue.pk).committed_pence == 250_00
 
 
-def test_subscribing_cancelling_and_paying_at_once_never_deadlocks(society, officer, make_user):
+def test_subscribing_cancelling_and_paying_at_once_never_deadlocks(society, officer, make_user, make_issue):
     from investments.payments.receipts import receipt_record
     from investments.services.subscriptions import subscription_cancel
 
@@ -160,7 +159,9 @@ def test_subscribing_cancelling_and_paying_at_once_never_deadlocks(society, offi
     assert issue.raised_pence == 5 * 200_00
 
 
-def test_twenty_identical_requests_with_one_key_replay_the_first_answer(society, officer, resident):
+def test_twenty_identical_requests_with_one_key_replay_the_first_answer(
+    society, officer, resident, make_issue
+):
     """A client retrying in a hurry (one Idempotency-Key, an amount equal to the cap) gets one
     subscription and the same answer twenty times: never a cap refusal its own twin caused."""
     issue = make_issue(society, officer, max_subscription_pence=1_000_00, max_raise_pence=20_000_00)

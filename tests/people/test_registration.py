@@ -13,7 +13,6 @@ from rest_framework.test import APIClient
 from bondplatform.models import AuditEvent
 from people import selectors
 from people.services import registration
-from tests.investments.bonds import make_issue
 
 pytestmark = pytest.mark.django_db
 REGISTER = "/api/v1/auth/register/"
@@ -68,7 +67,7 @@ class TestLookAlikes:
 
 
 @pytest.fixture
-def open_issue(society, officer):
+def open_issue(society, officer, make_issue):
     return make_issue(society, officer)
 
 

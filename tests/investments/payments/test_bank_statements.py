@@ -14,8 +14,6 @@ from bondplatform.models import AuditEvent
 from investments.models import Receipt, Refund, Subscription
 from issuers.models import RoleGrant
 from ledger.models import LedgerEntry
-from tests.investments.bonds import balances, make_issue
-from tests.investments.test_subscriptions import subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +37,7 @@ OPENED = dt.datetime(2026, 11, 19, 9, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def three_subscriptions(society, officer, make_user):
+def three_subscriptions(society, officer, make_user, make_issue, subscribe):
     issue = make_issue(society, officer, opens_at=OPENED)
     subs = {}
     for name, amount in (("anna", "250.00"), ("bert", "300.00"), ("cara", "500.00")):
@@ -47,7 +45,9 @@ def three_subscriptions(society, officer, make_user):
     return issue, subs
 
 
-def test_matched_unmatched_overpaid_and_malformed_lines(society, officer, three_subscriptions, upload):
+def test_matched_unmatched_overpaid_and_malformed_lines(
+    society, officer, three_subscriptions, upload, balances
+):
     issue, subs = three_subscriptions
     anna, bert, cara = (subs[n]["payment"]["reference"] for n in ("anna", "bert", "cara"))
     statement = (
@@ -137,7 +137,9 @@ def test_uploading_the_same_statement_again_records_nothing_twice(
     assert Receipt.objects.filter(subscription_id=subs["anna"]["id"]).count() == 3
 
 
-def test_another_issuers_reference_is_not_matched(society, cic, officer, make_user, upload):
+def test_another_issuers_reference_is_not_matched(
+    society, cic, officer, make_user, upload, subscribe, make_issue
+):
     cic_officer = make_user("cyril", resident=False)
     RoleGrant.objects.create(issuer=cic, user=cic_officer, role="finance_officer")
     theirs = subscribe(make_user("dora"), make_issue(cic, cic_officer), "250.00").json()

@@ -22,9 +22,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from investments.models import Receipt, StripeEvent
-from tests.investments.bonds import make_issue
-from tests.investments.payments.stripe_fake import WEBHOOK_SECRET, event, signature
-from tests.investments.test_subscriptions import record_payment, subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +34,13 @@ def deliver(body: bytes, header: str):
 
 class TestWebhookBodies:
     @pytest.fixture(autouse=True)
-    def _secret(self, settings):
-        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    def _secret(self, settings, stripe_webhook_secret):
+        settings.STRIPE_WEBHOOK_SECRET = stripe_webhook_secret
 
-    def test_a_signed_body_nested_100000_deep_is_400_not_500(self, assert_error):
+    def test_a_signed_body_nested_100000_deep_is_400_not_500(self, assert_error, stripe_signature):
         body = b'{"id": "evt_deep", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
-        body_json = assert_error(deliver(body, signature(body)), 400, "malformed_request")
+        body_json = assert_error(deliver(body, stripe_signature(body)), 400, "malformed_request")
 
         assert "nested" in body_json["detail"]
         assert not StripeEvent.objects.exists()
@@ -52,30 +49,30 @@ class TestWebhookBodies:
         body = b"[" * 100_000 + b"]" * 100_000
         assert_error(deliver(body, "t=1,v1=00"), 400, "invalid_signature")
 
-    def test_an_event_nested_64_deep_is_still_an_event(self):
+    def test_an_event_nested_64_deep_is_still_an_event(self, stripe_event, stripe_signature):
         nested: dict = {"id": "cus_1"}
         for _ in range(60):
             nested = {"inner": nested}
-        body = json.dumps(event("customer.created", nested)).encode()
+        body = json.dumps(stripe_event("customer.created", nested)).encode()
 
-        response = deliver(body, signature(body))
+        response = deliver(body, stripe_signature(body))
 
         assert response.status_code == 200, response.json()
 
-    def test_a_timestamp_from_the_future_is_refused(self, assert_error):
-        body = json.dumps(event("customer.created", {"id": "cus_1"})).encode()
+    def test_a_timestamp_from_the_future_is_refused(self, assert_error, stripe_event, stripe_signature):
+        body = json.dumps(stripe_event("customer.created", {"id": "cus_1"})).encode()
 
         assert_error(
-            deliver(body, signature(body, timestamp=int(time.time()) + 301)), 400, "invalid_signature"
+            deliver(body, stripe_signature(body, timestamp=int(time.time()) + 301)), 400, "invalid_signature"
         )
         assert not StripeEvent.objects.exists()
         # A clock a minute fast is only a clock a minute fast.
-        assert deliver(body, signature(body, timestamp=int(time.time()) + 60)).status_code == 200
+        assert deliver(body, stripe_signature(body, timestamp=int(time.time()) + 60)).status_code == 200
 
 
 class TestReceivedOn:
     @pytest.fixture
-    def pending(self, society, officer, resident):
+    def pending(self, society, officer, resident, make_issue, subscribe):
         issue = make_issue(society, officer, opens_at=timezone.now() - dt.timedelta(days=30))
         return subscribe(resident, issue, "250.00").json()
 
@@ -83,7 +80,9 @@ class TestReceivedOn:
         "received_on",
         ["0001-01-01", "9999-12-31", "tomorrow", "38 days ago"],
     )
-    def test_a_date_money_cannot_have_arrived_on_is_400(self, officer, pending, received_on, assert_error):
+    def test_a_date_money_cannot_have_arrived_on_is_400(
+        self, officer, pending, received_on, assert_error, record_payment
+    ):
         today = timezone.localdate()
         if received_on == "tomorrow":
             received_on = (today + dt.timedelta(days=1)).isoformat()
@@ -99,7 +98,9 @@ class TestReceivedOn:
         assert not Receipt.objects.exists()
 
     @pytest.mark.parametrize("days_ago", [0, 37])
-    def test_today_and_a_week_before_the_offer_opened_are_taken(self, officer, pending, days_ago):
+    def test_today_and_a_week_before_the_offer_opened_are_taken(
+        self, officer, pending, days_ago, record_payment
+    ):
         received_on = (timezone.localdate() - dt.timedelta(days=days_ago)).isoformat()
 
         response = record_payment(

@@ -7,13 +7,11 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db.models import Sum
 from django.utils import timezone
 
 from investments.models import BondIssue, Holding
 from investments.services.interest_runs import interest_run_execute, interest_run_request
-from ledger.models import LedgerEntry, LedgerPosting
-from tests.investments.bonds import make_issue
+from ledger.models import LedgerEntry
 
 # A three-year bond with annual coupons at 4 %, as the tests below use it unless they say otherwise.
 ANNUAL_4PC = {
@@ -40,7 +38,7 @@ def _ok(response, status=(200, 201)):
 
 
 @pytest.fixture
-def allot(api_client_for):
+def allot(api_client_for, make_issue):
     """allot(issuer, officer, {user: "1000.00", ...}, **terms) -> (issue, {username: holding}).
 
     Through the API, as residents and the officer would: subscribe, pay by
@@ -94,19 +92,9 @@ def run_interest():
 
 
 @pytest.fixture
-def books():
-    """books(issuer) -> {code: signed pence} of the nonzero balances (debit positive)."""
-
-    def read(issuer) -> dict[str, int]:
-        rows = (
-            LedgerPosting.objects.filter(account__issuer=issuer)
-            .values_list("account__code")
-            .annotate(total=Sum("amount_pence"))
-            .order_by()
-        )
-        return {code: total for code, total in rows if total}
-
-    return read
+def books(balances):
+    """books(issuer) -> {code: signed pence} of the nonzero balances (debit positive): `balances`."""
+    return balances
 
 
 @pytest.fixture

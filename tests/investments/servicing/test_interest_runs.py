@@ -243,9 +243,9 @@ def test_bad_input(society, officer, neighbours, allot, assert_error, api_client
     )
 
 
-def test_an_issue_not_yet_allotted_has_no_interest(society, officer, api_client_for, assert_error):
-    from tests.investments.bonds import make_issue
-
+def test_an_issue_not_yet_allotted_has_no_interest(
+    society, officer, api_client_for, assert_error, make_issue
+):
     issue = make_issue(society, officer)
     response = api_client_for(officer).post(
         f"/api/v1/issues/{issue.pk}/interest-runs/", {"period_end": "2027-01-01"}, format="json"
