@@ -15,7 +15,6 @@ from bondplatform.errors import NotFound, NotPermitted
 from ledger.models import EntryKind
 from ledger.selectors import ledger_issuer_get
 from ledger.services import Posting, entry_post, entry_reverse
-from tests.ledger.ledger_helpers import VALUE_DATE, pay_in, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +22,7 @@ PATHS = ["/api/v1/ledger/entries/", "/api/v1/ledger/balances/", "/api/v1/ledger/
 
 
 @pytest.fixture
-def books(society):
+def books(society, pay_in, value_date):
     pay_in(society, "bank:1", 25_000)
     entry_post(
         issuer=society,
@@ -35,7 +34,7 @@ def books(society):
     )
     bounced = pay_in(society, "bank:2", 1_050)
     entry_reverse(
-        entry=bounced, value_date=VALUE_DATE, description="Bounced", idempotency_key="bank:2:bounced"
+        entry=bounced, value_date=value_date, description="Bounced", idempotency_key="bank:2:bounced"
     )
     return society
 
@@ -151,7 +150,9 @@ def test_the_trial_balance_balances(books, officer, api_client_for):
     assert body["head"]["sequence"] == 4
 
 
-def test_verify_reports_a_valid_chain_and_then_the_first_tampered_entry(books, auditor, api_client_for):
+def test_verify_reports_a_valid_chain_and_then_the_first_tampered_entry(
+    books, auditor, api_client_for, tamper
+):
     client = api_client_for(auditor)
     body = client.get(f"/api/v1/ledger/verify/?issuer={books.pk}").json()
     assert body["valid"] is True and body["entries_checked"] == 4

@@ -29,7 +29,6 @@ from ledger.canonical import statement_signed_bytes
 from ledger.models import EntryKind, LedgerCheckpoint
 from ledger.services import Posting, entry_post, entry_reverse
 from ledger.signing import public_key_info
-from tests.ledger.ledger_helpers import pay_in, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +48,7 @@ def at(*when):
 
 
 @pytest.fixture
-def books(society):
+def books(society, pay_in):
     """#1 on 31 March, #2-#5 in April (#5 at its last microsecond), #6-#7 on 1 May."""
     with at(2025, 3, 31, 23, 59, 59, 999_999):
         pay_in(society, "bank:1", 10_000, description="March money")
@@ -306,7 +305,7 @@ FORMULAS = [HYPERLINK, "+44 114 000 0000", "-1.50 adjustment", "@SUM(1+1)", "\tT
 
 
 @pytest.fixture
-def formula_books(society):
+def formula_books(society, pay_in):
     society.name = 'Citylife, =cmd|" /C calc"!A0, "@x"'
     society.save()
     with at(2025, 6, 1):
@@ -487,7 +486,7 @@ def test_asking_for_csv_by_accept_header_gets_the_csv(books, auditor, download):
     assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
 
 
-def test_no_statement_of_a_chain_that_fails_verification(books, auditor, download):
+def test_no_statement_of_a_chain_that_fails_verification(books, auditor, download, tamper):
     tamper("UPDATE investments_ledgerentry SET description = 'x' WHERE sequence = 2")
     response = download(auditor, books)
     assert response.status_code == 422 and response.json()["code"] == "ledger_invalid"
