@@ -49,3 +49,16 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def sign_in():
+    """sign_in(page, live_server, username): sign in on the web page, with the personas' password."""
+
+    def sign_in(page, live_server, username):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", "correct horse battery")
+        page.click("button[type=submit]")
+
+    return sign_in
