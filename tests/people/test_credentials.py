@@ -14,7 +14,6 @@ from rest_framework.test import APIClient
 from bondplatform.models import AuditEvent
 from people import totp
 from people.models import AuthToken, RecoveryCode, TotpDevice
-from tests.people.test_sign_in_limits import two_factor_device_for
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
@@ -137,7 +136,7 @@ class TestEnrolment:
         assert AuditEvent.objects.filter(action="two_factor.recovery_code_used").count() == 1
 
     def test_removing_needs_the_password_and_a_sign_in_that_gave_the_code(
-        self, officer, api_client_for, assert_error
+        self, officer, api_client_for, assert_error, two_factor_device_for
     ):
         device = two_factor_device_for(officer)
         unverified = api_client_for(officer)
@@ -186,7 +185,7 @@ class TestPasswordChange:
 
 class TestStaffReset:
     def test_staff_reset_a_lost_authenticator_from_the_admin_and_it_is_audited(
-        self, staff, officer, assert_error
+        self, staff, officer, assert_error, two_factor_device_for
     ):
         device = two_factor_device_for(officer)
         officer_token = with_token(sign_in("olive_officer", otp=next_code(device)).json()["token"])
@@ -207,7 +206,7 @@ class TestStaffReset:
         assert (event.actor, event.data["user"]) == (staff, officer.pk)
         assert sign_in("olive_officer").status_code == 200
 
-    def test_only_staff_may_reset(self, officer, resident):
+    def test_only_staff_may_reset(self, officer, resident, two_factor_device_for):
         from bondplatform.errors import NotPermitted
         from people.services import two_factor
 
@@ -222,7 +221,7 @@ class TestSecondFactorPerSignIn:
     an authenticator (issue 9, finding 2)."""
 
     def test_an_officer_token_from_the_password_alone_is_refused_where_the_code_is_needed(
-        self, officer, society, assert_error, api_client_for
+        self, officer, society, assert_error, api_client_for, two_factor_device_for
     ):
         device = two_factor_device_for(officer)
         path = f"/api/v1/ledger/verify/?issuer={society.pk}"
@@ -232,7 +231,9 @@ class TestSecondFactorPerSignIn:
         assert token["two_factor"] is True
         assert with_token(token["token"]).get(path).status_code == 200
 
-    def test_an_officer_session_from_the_sign_in_page_with_the_code_may_act(self, officer, society):
+    def test_an_officer_session_from_the_sign_in_page_with_the_code_may_act(
+        self, officer, society, two_factor_device_for
+    ):
         device = two_factor_device_for(officer)
         browser = Client()
         browser.force_login(officer)  # a session without the code (e.g. from before)
@@ -245,7 +246,7 @@ class TestSecondFactorPerSignIn:
         assert browser.get(f"/auditor/issuers/{society.pk}/").status_code == 200
 
     def test_staff_with_an_authenticator_cannot_act_on_the_password_alone(
-        self, staff, assert_error, api_client_for
+        self, staff, assert_error, api_client_for, two_factor_device_for
     ):
         device = two_factor_device_for(staff)
         body = {
@@ -265,7 +266,7 @@ class TestSecondFactorPerSignIn:
 
 
 class TestAdminSignIn:
-    def test_the_admin_sign_in_asks_for_the_code(self, staff):
+    def test_the_admin_sign_in_asks_for_the_code(self, staff, two_factor_device_for):
         device = two_factor_device_for(staff)
         browser = Client()
 
@@ -282,7 +283,9 @@ class TestAdminSignIn:
         assert signed_in.status_code == 302
         assert browser.get("/admin/").status_code == 200
 
-    def test_a_password_only_session_of_staff_with_an_authenticator_does_not_open_the_admin(self, staff):
+    def test_a_password_only_session_of_staff_with_an_authenticator_does_not_open_the_admin(
+        self, staff, two_factor_device_for
+    ):
         two_factor_device_for(staff)
         browser = Client()
         browser.force_login(staff)

@@ -123,7 +123,7 @@ class TestLockOut:
                 assert_error(token_from(None, "rita_resident", "guess"), 400, "invalid_credentials")
             assert token_from(None, "rita_resident").status_code == 200
 
-    def test_wrong_two_factor_codes_count_too(self, three_strikes, officer):
+    def test_wrong_two_factor_codes_count_too(self, three_strikes, officer, two_factor_device_for):
         two_factor_device_for(officer)
         answers = [
             APIClient()
@@ -145,17 +145,3 @@ class TestLockOut:
         assert page.status_code == 429
         assert "_auth_user_id" not in client.session
         assert_error(token_from(None, "stella_staff"), 429, "account_locked")
-
-
-def two_factor_device_for(user):
-    """Set up an authenticator for `user` through the services; returns the device."""
-    import time
-
-    from people import totp
-    from people.services import two_factor
-
-    device = two_factor.totp_begin(actor=user, password=PASSWORD)
-    enrolment = two_factor.totp_confirm(
-        actor=user, otp=totp.code_at(device.secret, totp.step_of(time.time()) - 1)
-    )
-    return enrolment.device
