@@ -2,6 +2,8 @@
 
 import pytest
 
+from issuers.models import Issuer
+
 pytestmark = pytest.mark.django_db
 
 HUGE = "70323522792408116887552"
@@ -27,8 +29,6 @@ def test_huge_limits_and_offsets_are_clamped(society, auditor, resident, path, a
 
 
 def test_a_page_is_at_most_500_rows(society, api_client_for):
-    from issuers.models import Issuer
-
     Issuer.objects.bulk_create(
         [
             Issuer(

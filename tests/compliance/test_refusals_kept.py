@@ -24,7 +24,8 @@ from compliance.asset_lock import Outflow, asset_lock_judge
 from compliance.models import Decision, Outcome
 from compliance.services import refusals_kept
 from investments.interest import add_months
-from investments.models import Refund, Subscription
+from investments.models import Payout, Refund, Subscription
+from investments.services.interest_runs import interest_run_execute
 from ledger.models import LedgerEntry
 from ledger.services import Posting, entry_post
 
@@ -275,12 +276,10 @@ def test_asset_lock_violation(
     society, officer, resident, allotted, ask_for_interest, api_client_for, assert_error
 ):
     """A payout above what the ledger says the holder is owed never leaves the bank."""
-    from investments.models import Payout
 
     issue = allotted(society, officer, resident)
     coupon = add_months(issue.allotted_on, 12)
     ask_for_interest(officer, issue, coupon, on=coupon)
-    from investments.services.interest_runs import interest_run_execute
 
     interest_run_execute(run_id=issue.interest_runs.get().pk)
     Payout.objects.update(amount_pence=40_01)

@@ -17,10 +17,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bondplatform.models import AuditEvent
+from compliance.models import Decision
 from investments.models import IssueStatus, Receipt, Refund, RefundStatus, Subscription
 from investments.payments import receipts
 from investments.services import issues as issue_services
 from investments.services import subscriptions as subscription_services
+from issuers.models import RoleGrant
 
 pytestmark = pytest.mark.django_db
 
@@ -199,8 +201,6 @@ def test_an_auditor_cannot_act(auditor, society, open_issue, resident):
 
 
 def test_an_officer_of_another_issuer_is_refused(make_user, cic, society, open_issue):
-    from issuers.models import RoleGrant
-
     carl = make_user("carl_cic_officer", resident=False)
     RoleGrant.objects.create(issuer=cic, user=carl, role="finance_officer")
     client = browser_for(carl)
@@ -511,8 +511,6 @@ def test_a_statement_that_is_not_csv_with_the_columns_is_a_message(officer, soci
 
 
 def test_the_auditor_page_shows_the_latest_hundred_decisions_newest_first(auditor, society):
-    from compliance.models import Decision
-
     for n in range(105):
         Decision.objects.create(issuer=society, rule=f"rule_{n:03d}", outcome="allow", reason="Fine.")
     response = browser_for(auditor).get(f"/auditor/issuers/{society.pk}/")

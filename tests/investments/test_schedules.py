@@ -1,6 +1,10 @@
 """The recurring jobs exist once each after migrate, and their tasks are importable."""
 
+import datetime as dt
+
 import pytest
+import time_machine
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
@@ -30,11 +34,6 @@ def test_a_changed_interval_reaches_the_stored_schedule():
 
 
 def test_the_close_task_closes_issues_past_their_time(society, officer, make_issue):
-    import datetime as dt
-
-    import time_machine
-    from django.utils import timezone
-
     issue = make_issue(society, officer)
     with time_machine.travel(issue.closes_at + dt.timedelta(seconds=1)):
         assert import_string("investments.tasks.close_due_issues")() == [issue.pk]

@@ -12,7 +12,8 @@ from django.db.models import Sum
 from bondplatform.errors import ServiceError
 from compliance.models import Decision
 from investments.models import BondIssue, Subscription
-from investments.services.subscriptions import subscription_create
+from investments.payments.receipts import receipt_record
+from investments.services.subscriptions import subscription_cancel, subscription_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -103,9 +104,6 @@ def test_same_idempotency_key_from_ten_tabs_makes_one_subscription(society, offi
 
 
 def test_subscribing_cancelling_and_paying_at_once_never_deadlocks(society, officer, make_user, make_issue):
-    from investments.payments.receipts import receipt_record
-    from investments.services.subscriptions import subscription_cancel
-
     issue = make_issue(society, officer, max_raise_pence=20_000_00)
     early = [make_user(f"early{i}") for i in range(10)]
     existing = [

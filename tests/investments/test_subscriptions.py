@@ -12,6 +12,8 @@ from bondplatform.models import AuditEvent
 from compliance.models import Decision
 from investments.models import BondIssue, Refund, Subscription
 from investments.services.subscriptions import subscription_create, subscriptions_expire_unpaid
+from issuers.models import RoleGrant
+from ledger.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -106,8 +108,6 @@ def test_society_member_cap_across_the_issuers_issues(society, officer, resident
 
 
 def test_the_member_cap_does_not_bind_a_cic(cic, make_user, resident, make_issue, subscribe):
-    from issuers.models import RoleGrant
-
     cic_officer = make_user("cyril", resident=False)
     RoleGrant.objects.create(issuer=cic, user=cic_officer, role="finance_officer")
     issue = make_issue(cic, cic_officer, max_subscription_pence=150_000_00, max_raise_pence=500_000_00)
@@ -200,7 +200,6 @@ def test_record_payment_marks_paid_once_per_idempotency_key(
     again = record_payment(officer, sub["id"], "250.00", ref, key="bank-line-1")
     assert first.status_code == again.status_code == 200
     assert again.json()["status"] == "paid"
-    from ledger.models import LedgerEntry
 
     assert LedgerEntry.objects.filter(issuer=society, kind="subscription_payment").count() == 1
     issue.refresh_from_db()

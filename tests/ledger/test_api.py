@@ -8,13 +8,16 @@ import json
 from decimal import Decimal
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.exceptions import NotAuthenticated
 
 from bondplatform.errors import NotFound, NotPermitted
+from issuers.models import RoleGrant
 from ledger.models import EntryKind
 from ledger.selectors import ledger_issuer_get
 from ledger.services import Posting, entry_post, entry_reverse
+from ledger.signing import checkpoint_sign
 
 pytestmark = pytest.mark.django_db
 
@@ -63,8 +66,6 @@ def test_anonymous_callers_must_sign_in(books, path, api_client_for):
 
 @pytest.mark.parametrize("path", PATHS)
 def test_an_officer_of_another_issuer_is_refused(books, cic, make_user, path, api_client_for):
-    from issuers.models import RoleGrant
-
     other = make_user("cora_cic_officer", resident=False)
     RoleGrant.objects.create(issuer=cic, user=other, role="finance_officer")
     assert api_client_for(other).get(f"{path}?issuer={books.pk}").status_code == 403
@@ -177,7 +178,6 @@ def test_an_empty_ledger_verifies(society, officer, api_client_for):
 
 def test_the_public_key_is_for_anyone(books, settings, api_client_for):
     settings.LEDGER_SIGNING_KEY = "42" * 32
-    from ledger.signing import checkpoint_sign
 
     checkpoint = checkpoint_sign(issuer=books)
     body = api_client_for(None).get("/api/v1/ledger/public-key/").json()
@@ -186,8 +186,6 @@ def test_the_public_key_is_for_anyone(books, settings, api_client_for):
     body = api_client_for(None).get(f"/api/v1/ledger/public-key/?issuer={books.pk}").json()
     signed = body["latest_checkpoint"]
     assert signed["sequence"] == 4 and signed["hash"] == checkpoint.hash
-
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(body["public_key_hex"]))
     key.verify(

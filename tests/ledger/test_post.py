@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import transaction
 
 from bondplatform.errors import BadInput, Conflict
 from ledger.canonical import GENESIS_HASH, chain_hash, entry_canonical_bytes
@@ -251,8 +252,6 @@ def test_an_entry_is_reversed_only_in_its_own_issuers_ledger(society, cic, pay_i
 
 
 def test_entry_post_joins_the_callers_transaction(society, pay_in):
-    from django.db import transaction
-
     with pytest.raises(RuntimeError), transaction.atomic():
         pay_in(society, "k1")
         raise RuntimeError("the caller fails after posting")

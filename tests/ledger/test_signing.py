@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 
 from bondplatform.errors import RuleViolation
@@ -95,8 +96,6 @@ def test_a_development_key_is_generated_once_and_kept(settings, tmp_path):
 
 
 def test_a_malformed_key_is_a_configuration_error(settings):
-    from django.core.exceptions import ImproperlyConfigured
-
     settings.LEDGER_SIGNING_KEY = "not hex"
     with pytest.raises(ImproperlyConfigured):
         signing_key()

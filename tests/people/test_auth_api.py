@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from issuers.models import RoleGrant
 from people.models import Profile
 
 pytestmark = pytest.mark.django_db
@@ -177,8 +178,6 @@ class TestMe:
         assert body["issuers"] == []
 
     def test_one_person_can_hold_several_roles(self, make_user, society, cic, api_client_for):
-        from issuers.models import RoleGrant
-
         person = make_user("molly_many")
         RoleGrant.objects.create(issuer=society, user=person, role="finance_officer")
         RoleGrant.objects.create(issuer=cic, user=person, role="auditor")

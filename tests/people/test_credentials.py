@@ -11,9 +11,11 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from bondplatform.errors import NotPermitted
 from bondplatform.models import AuditEvent
 from people import totp
 from people.models import AuthToken, RecoveryCode, TotpDevice
+from people.services import two_factor
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
@@ -207,9 +209,6 @@ class TestStaffReset:
         assert sign_in("olive_officer").status_code == 200
 
     def test_only_staff_may_reset(self, officer, resident, two_factor_device_for):
-        from bondplatform.errors import NotPermitted
-        from people.services import two_factor
-
         device = two_factor_device_for(officer)
         with pytest.raises(NotPermitted):
             two_factor.two_factor_reset(actor=resident, user_id=officer.pk)

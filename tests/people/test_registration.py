@@ -1,6 +1,9 @@
 """Look-alike accounts and e-mail verification (issue 9, finding 8)."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import pytest
 import time_machine
@@ -152,10 +155,6 @@ class TestEmailVerification:
         assert_error(subscribe(APIClient(), open_issue), 401, "not_authenticated")
 
     def test_the_default_is_on_unless_debug(self):
-        import os
-        import subprocess
-        import sys
-
         def setting(debug: str) -> str:
             env = {**os.environ, "DEBUG": debug, "SECRET_KEY": "x" * 50, "LEDGER_SIGNING_KEY": "00" * 32}
             env.pop("EMAIL_VERIFICATION_REQUIRED", None)

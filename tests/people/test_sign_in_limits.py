@@ -1,8 +1,13 @@
 """Sign-in rate limits per client address, and lock-out per account (issue 9, finding 1)."""
 
 import pytest
+import time_machine
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
+
+from bondplatform.models import AuditEvent
+from people.models import SignInFailures
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
@@ -97,9 +102,6 @@ class TestLockOut:
         assert token_from(None, "oscar_outsider").status_code == 200
 
     def test_the_lock_is_counted_in_the_database_and_audited(self, three_strikes, resident, assert_error):
-        from bondplatform.models import AuditEvent
-        from people.models import SignInFailures
-
         for _ in range(3):
             token_from(None, "RITA_RESIDENT", "guess")  # another case of the same name counts too
 
@@ -111,9 +113,6 @@ class TestLockOut:
     def test_the_lock_ends_after_its_time_and_a_success_clears_the_count(
         self, three_strikes, resident, assert_error
     ):
-        import time_machine
-        from django.utils import timezone
-
         for _ in range(3):
             token_from(None, "rita_resident", "guess")
         with time_machine.travel(timezone.now() + timezone.timedelta(seconds=601)):

@@ -4,6 +4,7 @@ import time
 
 import pytest
 import time_machine
+from rest_framework.throttling import ScopedRateThrottle
 
 from people import totp
 from people.models import TotpDevice
@@ -105,8 +106,6 @@ def test_the_sign_in_page_asks_for_the_code(client, officer, set_up_two_factor):
 
 
 def test_guessing_is_rate_limited_on_the_api_and_the_sign_in_page(monkeypatch, client, officer, token):
-    from rest_framework.throttling import ScopedRateThrottle
-
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"sign_in": "5/min"})
     answers = [token(officer.username).status_code for _ in range(5)]
     assert answers == [200] * 5

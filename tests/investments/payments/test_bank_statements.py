@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from drf_spectacular.generators import SchemaGenerator
 
 from bondplatform.models import AuditEvent
 from investments.models import Receipt, Refund, Subscription
@@ -198,8 +199,6 @@ def test_json_instead_of_a_file_is_refused(society, officer, api_client_for):
 
 
 def test_the_upload_is_documented_as_multipart_in_the_schema():
-    from drf_spectacular.generators import SchemaGenerator
-
     schema = SchemaGenerator().get_schema(request=None, public=True)
     operation = schema["paths"]["/api/v1/issuers/{issuer_id}/bank-statements/"]["post"]
     assert list(operation["requestBody"]["content"]) == ["multipart/form-data"]

@@ -5,8 +5,12 @@ Each story ends by checking that the subscription and the ledger agree.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import stripe
+import time_machine
+from django.test import Client
 from django.utils import timezone
 
 from bondplatform.errors import ServiceError
@@ -14,6 +18,8 @@ from bondplatform.models import AuditEvent
 from investments.models import BondIssue, Receipt, Refund, StripeEvent, Subscription
 from investments.payments import stripe_client
 from investments.payments.card import card_refunds_retry_pending
+from investments.payments.stripe import StripeProvider
+from investments.services.subscriptions import subscription_create, subscriptions_prepare_unprepared
 from ledger.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
@@ -279,8 +285,6 @@ def test_a_card_payment_after_cancelling_is_refunded_whole(
 def test_the_subscription_page_confirms_the_card_payment_with_stripe_js(
     stripe_on, society, officer, resident, make_issue, card_subscription, stripe_publishable_key, pay_by_card
 ):
-    from django.test import Client
-
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
     browser = Client()
@@ -372,13 +376,6 @@ def test_a_card_subscription_whose_request_died_before_stripe_is_set_up_later(
     stripe_on, society, officer, resident, make_user, monkeypatch, make_issue, subscribe
 ):
     """The process died after committing the subscription and before creating its PaymentIntent."""
-    import datetime as dt
-
-    import time_machine
-    from django.utils import timezone
-
-    from investments.payments.stripe import StripeProvider
-    from investments.services.subscriptions import subscription_create, subscriptions_prepare_unprepared
 
     issue = make_issue(society, officer)
     real_prepare = StripeProvider.prepare

@@ -6,6 +6,7 @@ Events are signed here with the test secret, exactly as Stripe signs them:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -13,9 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from investments.models import BondIssue, Receipt, Refund, StripeEvent, Subscription
+from investments.payments import webhooks as stripe_webhooks
+from investments.tasks import retry_stripe_events
 from ledger.models import LedgerEntry
 
 URL = "/api/v1/payments/stripe/webhook/"
@@ -412,8 +416,6 @@ def test_an_event_that_fails_is_kept_answered_503_and_handled_when_it_comes_agai
     paid_intent,
     post_stripe_event,
 ):
-    from investments.payments import webhooks as stripe_webhooks
-
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue)
     succeeded = paid_intent(stripe_on, sub)
@@ -441,12 +443,6 @@ def test_an_event_that_fails_is_kept_answered_503_and_handled_when_it_comes_agai
 def test_events_left_unhandled_are_retried_by_the_periodic_task(
     stripe_on, society, officer, resident, make_issue, card_subscription, paid_intent
 ):
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from investments.tasks import retry_stripe_events
-
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue)
     succeeded = paid_intent(stripe_on, sub)
