@@ -2,11 +2,12 @@
 
 from django.urls import include, path
 
-from compliance import api as compliance_api
+from investments.api import decisions as investments_decisions_api
 from investments.api import ledger as investments_ledger_api
 from issuers import api as issuers_api
 from ledger import api as ledger_api
 from ledger import api_proofs as ledger_proofs_api
+from ledger import api_statement_jobs as statement_jobs_api
 from people import api as people_api
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("issuers/<int:issuer_id>/officers/", issuers_api.OfficerGrantApi.as_view(), name="issuer-officers"),
     path("issuers/<int:issuer_id>/auditors/", issuers_api.AuditorGrantApi.as_view(), name="issuer-auditors"),
     path("", include("investments.api_urls")),
+    path("", include("compliance.api_urls")),
     path("ledger/entries/", investments_ledger_api.IssueLedgerEntriesApi.as_view(), name="ledger-entries"),
     path("ledger/balances/", ledger_api.LedgerBalancesApi.as_view(), name="ledger-balances"),
     path("ledger/verify/", ledger_api.LedgerVerifyApi.as_view(), name="ledger-verify"),
@@ -39,5 +41,28 @@ urlpatterns = [
         name="ledger-consistency-proof",
     ),
     path("ledger/public-key/", ledger_api.LedgerPublicKeyApi.as_view(), name="ledger-public-key"),
-    path("compliance/decisions/", compliance_api.DecisionListApi.as_view(), name="compliance-decisions"),
+    # PDF statements of any size, made in the background.
+    path(
+        "ledger/statement-jobs/", statement_jobs_api.StatementJobsApi.as_view(), name="ledger-statement-jobs"
+    ),
+    path(
+        "ledger/statement-jobs/<int:job_id>/",
+        statement_jobs_api.StatementJobDetailApi.as_view(),
+        name="ledger-statement-job",
+    ),
+    path(
+        "ledger/statement-jobs/<int:job_id>/statement.pdf",
+        statement_jobs_api.StatementJobPdfApi.as_view(),
+        name="ledger-statement-job-pdf",
+    ),
+    path(
+        "compliance/decisions/",
+        investments_decisions_api.IssueDecisionListApi.as_view(),
+        name="compliance-decisions",
+    ),
+    path(
+        "compliance/decisions.csv",
+        investments_decisions_api.IssueDecisionCsvApi.as_view(),
+        name="compliance-decisions-csv",
+    ),
 ]

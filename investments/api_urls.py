@@ -110,3 +110,37 @@ urlpatterns += [
         name="payout-batch-mark-sent",
     ),
 ]
+
+# Documents people keep: certificates, annual statements, the register as at a date.
+from investments.api import documents as documents_api  # noqa: E402
+
+urlpatterns += [
+    path(
+        "holdings/<int:holding_id>/certificate.pdf",
+        documents_api.HoldingCertificatePdfApi.as_view(),
+        name="holding-certificate-pdf",
+    ),
+    path("me/statement.pdf", documents_api.MyStatementPdfApi.as_view(), name="my-statement-pdf"),
+    path("me/statement.json", documents_api.MyStatementJsonApi.as_view(), name="my-statement-json"),
+    path(
+        "issues/<int:issue_id>/register.csv",
+        documents_api.IssueRegisterCsvApi.as_view(),
+        name="issue-register-csv",
+    ),
+]
+
+# Horizontal accountability: what the money was used for, and who took part (public).
+from investments.api import accountability as accountability_api  # noqa: E402
+
+urlpatterns += [
+    path(
+        "issues/<int:issue_id>/uses-of-funds/",
+        accountability_api.IssueUsesOfFundsApi.as_view(),
+        name="issue-uses-of-funds",
+    ),
+    path(
+        "issuers/<int:issuer_id>/participation/",
+        accountability_api.IssuerParticipationApi.as_view(),
+        name="issuer-participation",
+    ),
+]

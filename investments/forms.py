@@ -3,7 +3,7 @@
 from django import forms
 
 from bondplatform.money import InvalidAmount, parse_amount
-from investments.models import PaymentMethod
+from investments.models import InterestPreference, PaymentMethod
 
 
 class AmountField(forms.Field):
@@ -27,6 +27,30 @@ class SubscribeForm(forms.Form):
     payment_method = forms.ChoiceField(
         choices=PaymentMethod.choices, initial=PaymentMethod.BANK_TRANSFER, widget=forms.RadioSelect
     )
+
+
+class PreferenceForm(forms.Form):
+    preference = forms.ChoiceField(
+        label="What to do with your interest",
+        choices=[
+            (InterestPreference.PAY, "Pay it to me"),
+            (InterestPreference.WAIVE, "Give it up for the project"),
+            (InterestPreference.REINVEST, "Add it to my bond (where the terms allow)"),
+        ],
+    )
+
+
+class PayoutAccountForm(forms.Form):
+    """A UK account (sort code and number) or an IBAN; the service validates which and how."""
+
+    account_name = forms.CharField(label="Name on the account", max_length=70)
+    sort_code = forms.CharField(label="Sort code", max_length=8, required=False)
+    account_number = forms.CharField(label="Account number", max_length=8, required=False)
+    iban = forms.CharField(label="Or an IBAN (outside the UK)", max_length=42, required=False)
+
+
+class RedemptionForm(forms.Form):
+    amount = AmountField(label="How much you would like back early (£)")
 
 
 # --- officers' forms -----------------------------------------------------------------
@@ -66,3 +90,12 @@ class AllotForm(forms.Form):
 class BankStatementForm(forms.Form):
     # At most UPLOAD_MAX_FILE_SIZE, refused as it streams in (bondplatform.uploads), like the API's.
     file = forms.FileField(label="Bank statement (CSV: date, amount, reference)")
+
+
+class InterestRunForm(forms.Form):
+    period_end = forms.DateField(label="Coupon date (the end of the period)", widget=IsoDateInput)
+
+
+class RedemptionDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
+    reason = forms.CharField(label="Reason (the holder reads it)", max_length=500, required=False)

@@ -33,6 +33,9 @@ SCHEDULES = (
         minutes=1,
     ),
     Recurring("ledger: sign each issuer's chain head", "ledger.tasks.sign_all_checkpoints", "D"),
+    Recurring(
+        "ledger: delete PDF statements made more than a week ago", "ledger.tasks.clean_statement_jobs", "D"
+    ),
     Recurring("issues: close those past closes_at", "investments.tasks.close_due_issues", "I", minutes=1),
     Recurring(
         "subscriptions: expire the unpaid", "investments.tasks.expire_unpaid_subscriptions", "I", minutes=15

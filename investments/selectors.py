@@ -16,6 +16,7 @@ from bondplatform.actors import Actor
 from bondplatform.errors import NotFound
 from investments import accounts
 from investments.models import (
+    LIVE_SUBSCRIPTION_STATUSES,
     BondIssue,
     Holding,
     HoldingStatus,
@@ -24,11 +25,14 @@ from investments.models import (
     RefundStatus,
     Subscription,
     SubscriptionStatus,
+    UseOfFunds,
 )
 from issuers import gates
 from issuers.models import Issuer, Role
 from issuers.selectors import role_grants_of
+from ledger.canonical import format_timestamp
 from ledger.models import GENESIS_HASH, EntryKind, LedgerHead, LedgerPosting
+from ledger.selectors import checkpoint_latest
 from people.postcodes import postcode_matches_prefix
 
 # Investors counted on an issue: those whose money is in or committed.
@@ -164,6 +168,7 @@ def transparency_of(issue: BondIssue) -> dict[str, Any]:
     head = LedgerHead.objects.filter(issuer_id=issue.issuer_id).first()
     return {
         "issue": issue.pk,
+        "issuer": issue.issuer_id,
         "status": issue.status,
         "currency": issue.currency,
         "raised_pence": issue.raised_pence,
@@ -172,10 +177,45 @@ def transparency_of(issue: BondIssue) -> dict[str, Any]:
         "interest_paid_pence": flows["interest_paid_pence"],
         "interest_waived_pence": flows["interest_waived_pence"],
         "principal_repaid_pence": flows["principal_repaid_pence"],
-        "ledger_head": {
+        "uses_of_funds_total_pence": UseOfFunds.objects.filter(issue=issue).aggregate(
+            total=Sum("amount_pence")
+        )["total"]
+        or 0,
+        "ledger_head": signed_head_of(issue.issuer_id),
+        # The chain's end now, which the next checkpoint (daily, or at a statement) will sign.
+        "ledger_tip": {
             "sequence": head.last_sequence if head else 0,
             "hash": head.last_hash if head else GENESIS_HASH,
         },
+    }
+
+
+def signed_head_of(issuer_id: int) -> dict[str, Any]:
+    """The issuer's latest signed checkpoint, as the public sees it: what a statement or a
+    resident's proof can be checked against. Before the first one, sequence 0 and no signature."""
+    checkpoint = checkpoint_latest(issuer=issuer_id)
+    if checkpoint is None:
+        return {
+            "sequence": 0,
+            "hash": GENESIS_HASH,
+            "signature": None,
+            "key_id": None,
+            "algorithm": None,
+            "signed_at": None,
+            "tree_size": None,
+            "merkle_root": None,
+        }
+    return {
+        "sequence": checkpoint.sequence,
+        "hash": checkpoint.hash,
+        "signature": checkpoint.signature,
+        "key_id": checkpoint.key_id,
+        "algorithm": checkpoint.algorithm,
+        # In the canonical form the signature covers (ledger.canonical), so anyone can check it.
+        "signed_at": format_timestamp(checkpoint.signed_at),
+        # The signed Merkle tree head (format 2; null on older checkpoints).
+        "tree_size": checkpoint.tree_size,
+        "merkle_root": checkpoint.merkle_root,
     }
 
 
@@ -299,3 +339,38 @@ def issue_ledger_accounts(issue_id: int) -> list[str]:
     """The ledger account codes of one issue: its held money and its holdings' accounts."""
     holding_ids = Holding.objects.filter(issue_id=issue_id).values_list("pk", flat=True)
     return accounts.issue_account_codes(issue_id, holding_ids)
+
+
+# --- for the residents' pages --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What one resident may still put into one issue, for the subscribe form to say at once.
+
+    `left_pence` is the issue's per-person maximum less their live (pending and paid)
+    subscriptions to it, and never more than the issue has left; the service checks the
+    same caps again, under its locks, when they subscribe (and the society member cap)."""
+
+    min_pence: int
+    max_pence: int
+    already_pence: int
+    left_pence: int
+
+
+def allowance_of(issue: BondIssue, user: Any) -> Allowance:
+    already = 0
+    if getattr(user, "is_authenticated", False):
+        already = (
+            Subscription.objects.filter(
+                issue=issue, investor=user, status__in=LIVE_SUBSCRIPTION_STATUSES
+            ).aggregate(total=Sum("amount_pence"))["total"]
+            or 0
+        )
+    left = max(0, min(issue.max_subscription_pence - already, issue.remaining_pence))
+    return Allowance(
+        min_pence=issue.min_subscription_pence,
+        max_pence=issue.max_subscription_pence,
+        already_pence=already,
+        left_pence=left,
+    )

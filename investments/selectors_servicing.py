@@ -196,3 +196,35 @@ def payouts_of_batch(batch: PayoutBatch) -> list[PayoutRow]:
             )
         )
     return rows
+
+
+def payout_account_of(user: Any) -> PayoutAccount | None:
+    """Where a resident's payouts go, if they have said."""
+    return PayoutAccount.objects.filter(user=user).first()
+
+
+def redemption_requests_of_holder(user: Any) -> QuerySet[RedemptionRequest]:
+    """A person's own requests for early repayment, newest first."""
+    return (
+        RedemptionRequest.objects.filter(holding__holder=user)
+        .select_related("holding__issue")
+        .order_by("-id")
+    )
+
+
+def coupon_dates_of(issue: Any) -> list[dt.date]:
+    """An allotted issue's coupon dates (the periods' ends), for the officer to pick a run from."""
+    if issue.allotted_on is None:
+        return []
+    return [period.end for period in schedule_of(issue)]
+
+
+def redemption_requests_of_issue(issue: Any, *, actor: Any) -> list[RedemptionRequest]:
+    """Requests for early repayment from an issue's holders, pending first then newest. They name
+    holders: the register's readers only."""
+    gates.require_register_reader(actor, issue.issuer_id)
+    return list(
+        RedemptionRequest.objects.filter(holding__issue=issue)
+        .select_related("holding__holder__profile")
+        .order_by("-status", "-id")  # "pending" sorts after "declined" and "approved"
+    )

@@ -2,11 +2,14 @@
 
 from django.urls import path
 
-from investments import views, views_officer
+from investments import views, views_officer, views_public, views_statements
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("issues/<int:issue_id>/", views.issue_detail, name="issue-page"),
+    path(
+        "issues/<int:issue_id>/transparency/", views_public.issue_transparency, name="issue-transparency-page"
+    ),
     path("subscriptions/<int:subscription_id>/", views.subscription_detail, name="subscription-detail"),
     path(
         "subscriptions/<int:subscription_id>/cancel/",
@@ -14,6 +17,9 @@ urlpatterns = [
         name="subscription-cancel-page",
     ),
     path("me/", views.my_investments, name="my-investments"),
+    path("me/payout-account/", views.payout_account, name="payout-account-page"),
+    path("holdings/<int:holding_id>/preference/", views.holding_preference, name="holding-preference-page"),
+    path("holdings/<int:holding_id>/redeem/", views.holding_redeem, name="holding-redeem-page"),
     # Finance officers and auditors
     path("officer/", views_officer.officer_home, name="officer-home"),
     path("officer/issues/<int:issue_id>/", views_officer.officer_issue, name="officer-issue"),
@@ -42,5 +48,33 @@ urlpatterns = [
         views_officer.officer_bank_statement,
         name="officer-bank-statement",
     ),
+    path(
+        "officer/issues/<int:issue_id>/interest-runs/",
+        views_officer.officer_interest_run_request,
+        name="officer-interest-run-request",
+    ),
+    path(
+        "officer/interest-runs/<int:run_id>/", views_officer.officer_interest_run, name="officer-interest-run"
+    ),
+    path(
+        "officer/redemption-requests/<int:request_id>/decide/",
+        views_officer.officer_redemption_decide,
+        name="officer-redemption-decide",
+    ),
+    path(
+        "officer/issuers/<int:issuer_id>/payout-batches/",
+        views_officer.officer_payout_batches,
+        name="officer-payout-batches",
+    ),
+    path(
+        "officer/payout-batches/<int:batch_id>/mark-sent/",
+        views_officer.officer_payout_batch_sent,
+        name="officer-payout-batch-sent",
+    ),
     path("auditor/issuers/<int:issuer_id>/", views_officer.auditor_issuer, name="auditor-issuer"),
+    path(
+        "auditor/issuers/<int:issuer_id>/statements/",
+        views_statements.auditor_statement_jobs,
+        name="auditor-statement-jobs",
+    ),
 ]

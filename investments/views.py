@@ -6,12 +6,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bondplatform.errors import NotFound, NotPermitted, ServiceError
-from investments import selectors
-from investments.forms import SubscribeForm
+from investments import selectors, selectors_servicing
+from investments.forms import PayoutAccountForm, PreferenceForm, RedemptionForm, SubscribeForm
 from investments.models import LIVE_SUBSCRIPTION_STATUSES, IssueStatus
+from investments.services import holdings as holding_services
+from investments.services import payouts as payout_services
+from investments.services import redemptions as redemption_services
 from investments.services import subscriptions as subscription_services
 
 
@@ -42,7 +46,12 @@ def issue_detail(request, issue_id: int):
     return render(
         request,
         "investments/issue_detail.html",
-        {"issue": issue, "form": form, "transparency": selectors.transparency_of(issue)},
+        {
+            "issue": issue,
+            "form": form,
+            "transparency": selectors.transparency_of(issue),
+            "allowance": selectors.allowance_of(issue, request.user),
+        },
     )
 
 
@@ -82,9 +91,94 @@ def my_investments(request):
         "investments/my_investments.html",
         {
             "subscriptions": selectors.subscriptions_of(request.user),
-            "holdings": selectors.holdings_of(request.user),
+            "holdings": [
+                (
+                    view,
+                    PreferenceForm(
+                        initial={"preference": view.holding.interest_preference}, prefix=f"h{view.holding.pk}"
+                    ),
+                )
+                for view in selectors_servicing.holdings_of_holder(request.user)
+            ],
+            "redemptions": selectors_servicing.redemption_requests_of_holder(request.user),
+            "payout_account": selectors_servicing.payout_account_of(request.user),
+            "statement_years": _tax_years_to_date(),
         },
     )
+
+
+def _tax_years_to_date() -> list[int]:
+    """The UK tax years (named by the year they start, 6 April) a statement may be asked for: the
+    last three."""
+    today = timezone.localdate()
+    current = today.year if (today.month, today.day) >= (4, 6) else today.year - 1
+    return [current, current - 1, current - 2]
+
+
+@login_required
+@require_POST
+def holding_preference(request, holding_id: int):
+    form = PreferenceForm(request.POST, prefix=f"h{holding_id}")
+    if not form.is_valid():
+        messages.error(request, "Please choose what to do with your interest.")
+        return redirect("my-investments")
+    try:
+        holding_services.holding_preference_set(
+            actor=request.user, holding_id=holding_id, preference=form.cleaned_data["preference"]
+        )
+    except (NotFound, NotPermitted):
+        raise Http404 from None
+    except ServiceError as refusal:
+        messages.error(request, refusal.detail)
+    else:
+        messages.success(request, "Your interest preference is saved; it applies from the next payment.")
+    return redirect("my-investments")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def payout_account(request):
+    current = selectors_servicing.payout_account_of(request.user)
+    initial = {"account_name": current.account_name} if current else {}
+    form = PayoutAccountForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payout_services.payout_account_set(actor=request.user, **form.cleaned_data)
+        except ServiceError as refusal:
+            for field, problems in refusal.fields.items():
+                form.add_error(field if field in form.fields else None, problems)
+            if not refusal.fields:
+                form.add_error(None, refusal.detail)
+        else:
+            messages.success(request, "Thank you: interest and repayments will go to this account.")
+            return redirect("my-investments")
+    return render(request, "investments/payout_account.html", {"form": form, "current": current})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def holding_redeem(request, holding_id: int):
+    view = next(
+        (v for v in selectors_servicing.holdings_of_holder(request.user) if v.holding.pk == holding_id), None
+    )
+    if view is None:
+        raise Http404
+    form = RedemptionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            redemption_services.redemption_request_create(
+                actor=request.user, holding_id=holding_id, amount_pence=form.cleaned_data["amount"]
+            )
+        except (NotFound, NotPermitted):
+            raise Http404 from None
+        except ServiceError as refusal:
+            form.add_error(None, refusal.detail)
+        else:
+            messages.success(
+                request, "Your request is sent to the finance officers; we will e-mail you their decision."
+            )
+            return redirect("my-investments")
+    return render(request, "investments/redeem.html", {"view": view, "form": form})
 
 
 def _issue_or_404(issue_id: int):

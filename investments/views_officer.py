@@ -24,6 +24,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,11 +34,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from bondplatform.errors import NotFound, NotPermitted, ServiceError
 from bondplatform.money import display_pounds, format_pence
 from compliance import selectors as compliance_selectors
-from investments import selectors
-from investments.forms import AllotForm, BankStatementForm, RecordPaymentForm
+from investments import selectors, selectors_servicing
+from investments.forms import (
+    AllotForm,
+    BankStatementForm,
+    InterestRunForm,
+    RecordPaymentForm,
+    RedemptionDecisionForm,
+)
 from investments.models import BondIssue, IssueStatus, SubscriptionStatus
 from investments.payments import bank_statements, receipts, refunds
+from investments.services import interest_runs as interest_run_services
 from investments.services import issues as issue_services
+from investments.services import payouts as payout_services
+from investments.services import redemptions as redemption_services
 from issuers import gates
 from issuers import selectors as issuer_selectors
 from ledger import selectors as ledger_selectors
@@ -57,6 +67,8 @@ ACTION_LABELS = {
     "allot": "Allot the bonds",
 }
 DECISIONS_SHOWN = 100
+# Rows a page in the officers' long lists.
+PAGE_SIZE = 50
 
 
 def _role_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -103,6 +115,10 @@ def officer_issue(request, issue_id: int):
             "allot_form": AllotForm(),
             "rows": [(s, _payment_form(s) if may_act else None) for s in subscriptions],
             "refunds": selectors.refunds_pending_of(issue, actor=request.user),
+            "coupon_dates": selectors_servicing.coupon_dates_of(issue),
+            "interest_run_form": InterestRunForm(),
+            "redemptions": selectors_servicing.redemption_requests_of_issue(issue, actor=request.user),
+            "decision_form": RedemptionDecisionForm(),
         },
     )
 
@@ -268,3 +284,77 @@ def _first_error(form) -> str:
         label = form.fields[field].label if field in form.fields else None
         return f"{label or field.replace('_', ' ')}: {errors[0]}" if field != "__all__" else errors[0]
     return "the form is not valid."
+
+
+@_role_page
+@require_POST
+def officer_interest_run_request(request, issue_id: int):
+    issue = selectors.issue_get_for_officer(issue_id, actor=request.user)
+    form = InterestRunForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"No interest run: {_first_error(form)}")
+        return redirect("officer-issue", issue_id=issue.pk)
+    try:
+        run, _ = interest_run_services.interest_run_request(
+            actor=request.user, issue_id=issue.pk, period_end=form.cleaned_data["period_end"]
+        )
+    except ServiceError as refusal:
+        messages.error(request, f"No interest run: {refusal.detail}")
+        return redirect("officer-issue", issue_id=issue.pk)
+    return redirect("officer-interest-run", run_id=run.pk)
+
+
+@_role_page
+@require_GET
+def officer_interest_run(request, run_id: int):
+    """The run's progress: a <progress> the page's script refreshes from the API, and a plain
+    link that reloads the page for anyone without JavaScript."""
+    run = selectors_servicing.interest_run_get_for(request.user, run_id)
+    return render(request, "investments/officer/interest_run.html", {"run": run, "issue": run.issue})
+
+
+@_role_page
+@require_POST
+def officer_redemption_decide(request, request_id: int):
+    form = RedemptionDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"No decision recorded: {_first_error(form)}")
+        return redirect("officer-home")
+    decide = (
+        redemption_services.redemption_approve
+        if form.cleaned_data["decision"] == "approve"
+        else redemption_services.redemption_decline
+    )
+    try:
+        decided = decide(actor=request.user, request_id=request_id, reason=form.cleaned_data["reason"])
+    except (NotPermitted, NotFound):
+        raise
+    except ServiceError as refusal:
+        messages.error(request, refusal.detail)
+        return redirect("officer-home")
+    messages.success(request, f"Request {decided.pk} is {decided.get_status_display().lower()}.")
+    return redirect("officer-issue", issue_id=decided.holding.issue_id)
+
+
+@_role_page
+@require_GET
+def officer_payout_batches(request, issuer_id: int):
+    issuer = issuer_selectors.issuer_get_for_officer(issuer_id, actor=request.user)
+    batches = selectors_servicing.payout_batches_of(request.user, issuer_id=issuer.pk)
+    page = Paginator(batches, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "investments/officer/payout_batches.html", {"issuer": issuer, "page": page})
+
+
+@_role_page
+@require_POST
+def officer_payout_batch_sent(request, batch_id: int):
+    batch = payout_services.payout_batch_get_for_officer(request.user, batch_id)
+    try:
+        payout_services.payout_batch_mark_sent(actor=request.user, batch_id=batch.pk)
+    except (NotPermitted, NotFound):
+        raise
+    except ServiceError as refusal:
+        messages.error(request, refusal.detail)
+    else:
+        messages.success(request, f"Batch {batch.pk} is marked sent: the money has left the bank account.")
+    return redirect("officer-payout-batches", issuer_id=batch.issuer_id)

@@ -6,7 +6,10 @@ Invariants kept here:
   creates issuers, since it is a rule with a source, not a data type;
 - `max_interest_rate_percent` and `interest_tax_withholding_percent` lie in
   [0, 100] (database constraints);
-- a person holds a role in an issuer at most once (a unique constraint).
+- a person holds a role in an issuer at most once (a unique constraint);
+- `winding_up_on` is set once, by `compliance.winding_up.winding_up_record`,
+  and never cleared: from that day the asset lock lets the residual assets
+  go only to another asset-locked body.
 """
 
 from decimal import Decimal
@@ -52,6 +55,9 @@ class Issuer(models.Model):
     interest_tax_withholding_percent = models.DecimalField(
         max_digits=5, decimal_places=2, default=Decimal("20.00")
     )
+    # Dissolution: the day the members resolved (or a court ordered) that it be wound up.
+    winding_up_on = models.DateField(null=True, blank=True)
+    winding_up_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -77,6 +77,8 @@ ACCOUNT_CHART: dict[str, ChartLine] = {
     "tax_payable": ChartLine(AccountType.LIABILITY, Side.CREDIT),
     "stripe_fees": ChartLine(AccountType.EXPENSE, Side.DEBIT),
     "distributions": ChartLine(AccountType.EQUITY, Side.DEBIT),
+    # What the issuer buys for full consideration (a supplier paid against an invoice).
+    "goods_and_services": ChartLine(AccountType.EXPENSE, Side.DEBIT),
     "redemption_payable": ChartLine(AccountType.LIABILITY, Side.CREDIT, needs_id=True),
     # Interest a holder waived (per holding), against one contra account per issuer.
     "memo_interest_waived": ChartLine(AccountType.MEMORANDUM, Side.CREDIT, needs_id=True),
@@ -292,3 +294,11 @@ __all__ = [
     "Side",
     "chart_line",
 ]
+
+# Large PDF statements made in the background (ledger.statement_jobs).
+from ledger.statement_job_models import (  # noqa: E402, F401
+    StatementJob,
+    StatementJobPart,
+    StatementJobSlice,
+    StatementJobStatus,
+)

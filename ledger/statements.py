@@ -46,14 +46,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from django.db.models import Max, Min
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bondplatform.errors import BadInput
-from bondplatform.money import display_pounds, format_pence
+from bondplatform.money import format_pence
 from ledger.canonical import GENESIS_HASH, format_date, format_timestamp, statement_signed_bytes
-from ledger.models import EntryKind, LedgerCheckpoint, LedgerEntry, LedgerPosting
+from ledger.models import LedgerCheckpoint, LedgerEntry, LedgerPosting
 from ledger.signing import ALGORITHM, checkpoint_sign, public_key_info, signing_key
+from ledger.statement_pdf import pdf_join, statement_pdf_parts
 
 __all__ = [
     "CSV_COLUMNS",
@@ -67,6 +67,7 @@ __all__ = [
     "statement_csv_lines",
     "statement_filename",
     "statement_pdf",
+    "statement_title",
 ]
 
 CSV_FORMAT = "mutual-bonds-ledger-statement"
@@ -99,11 +100,11 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 # In the free-text preamble line, whose first cell starts with "#": a spreadsheet starts
 # a new cell after each comma; there, past any spaces and quotes, a formula character.
 _PREAMBLE_FORMULA = re.compile(r"""(,[\s"]*)(?=[=+\-@])""")
-# WeasyPrint lays out every table cell in Python, in memory: measured on a
-# 2-core machine, 2,000 postings (about 1,000 entries, 40 pages) take ~9 s and
-# ~380 MB, and 20,000 took three minutes and 4 GB, past any web worker's
-# timeout. A longer period is for the CSV, which streams and has no limit.
+# What a web request waits for: laid out in parts (ledger.statement_pdf), 2,000
+# postings take about 12 s on a 2-core machine. A longer period is made in the
+# background (ledger.statement_jobs), or read as the CSV, which streams.
 PDF_MAX_POSTINGS = 2_000
+STATEMENT_JOBS_PATH = "/api/v1/ledger/statement-jobs/"
 # Entries read per pair of queries while writing a statement out.
 _CHUNK = 2_000
 # CSV rows sent to the client at a time.
@@ -182,6 +183,10 @@ class Statement:
         for low in range(self.from_sequence, self.to_sequence + 1, _CHUNK):
             high = min(low + _CHUNK - 1, self.to_sequence)
             yield from _entries_between(self.issuer_id, low, high)
+
+    def entries_between(self, low: int, high: int) -> Iterator[StatementEntry]:
+        """The entries from sequence `low` to `high` (both inside the statement), one read."""
+        yield from _entries_between(self.issuer_id, max(low, self.from_sequence), min(high, self.to_sequence))
 
 
 def _entries_between(issuer_id: int, low: int, high: int) -> Iterator[StatementEntry]:
@@ -399,79 +404,34 @@ def statement_csv_lines(statement: Statement) -> Iterator[str]:
         yield buffer.getvalue()
 
 
-def _shown(amount_pence: int, currency: str) -> str:
-    """Money for people: '£1,234.56' in pounds, '1,234.56 EUR' in any other currency; blank for 0."""
-    if not amount_pence:
-        return ""
-    if currency == "GBP":
-        return display_pounds(amount_pence)
-    return f"{display_pounds(amount_pence).replace('£', '')} {currency}"
-
-
 def statement_pdf(statement: Statement) -> bytes:
     """The statement for people to read, with what an auditor needs to check it against the CSV.
 
-    Refuses (400 `statement_too_large`) past PDF_MAX_POSTINGS postings.
+    Laid out a part at a time (`ledger.statement_pdf`). Refuses (400
+    `statement_too_large`) past PDF_MAX_POSTINGS postings, which is what a
+    web request can wait for: a longer period is made in the background
+    (POST ledger/statement-jobs/), or read as the CSV.
     """
     if statement.posting_count > PDF_MAX_POSTINGS:
         raise BadInput(
-            f"This period has {statement.posting_count:,} postings and a PDF statement holds at most "
-            f"{PDF_MAX_POSTINGS:,}: download the CSV (ledger/statement.csv) or ask for a shorter period.",
+            f"This period has {statement.posting_count:,} postings and a PDF statement made at once holds at most "
+            f"{PDF_MAX_POSTINGS:,}: ask for it in the background (POST {STATEMENT_JOBS_PATH} with the same "
+            "issuer, from and to), download the CSV (ledger/statement.csv), or ask for a shorter period.",
             code="statement_too_large",
-            extra={"postings": statement.posting_count, "max_postings": PDF_MAX_POSTINGS},
+            extra={
+                "postings": statement.posting_count,
+                "max_postings": PDF_MAX_POSTINGS,
+                "statement_jobs": STATEMENT_JOBS_PATH,
+            },
         )
-    from weasyprint import HTML  # noqa: PLC0415 - lazy for start-up: it takes a second to load, only PDFs need it
+    parts = [part.pdf for part in statement_pdf_parts(statement)]
+    if len(parts) == 1:
+        return parts[0]
+    out = io.BytesIO()
+    pdf_join(parts, out, title=statement_title(statement))
+    return out.getvalue()
 
-    labels = dict(EntryKind.choices)
-    rows = []
-    # (account, currency) -> [debits, credits] over the period
-    movements: dict[tuple[str, str], list[int]] = {}
-    for entry in statement.entries():
-        recorded = entry.recorded_at[:10]
-        for index, posting in enumerate(entry.postings):
-            rows.append(
-                {
-                    "first": index == 0,
-                    "sequence": entry.sequence,
-                    "value_date": entry.value_date,
-                    "recorded_on_another_day": recorded if recorded != entry.value_date else "",
-                    "kind": labels.get(entry.kind, entry.kind),
-                    "description": entry.description,
-                    "reverses": entry.reverses,
-                    "account": posting.account,
-                    "debit": _shown(posting.debit_pence, posting.currency),
-                    "credit": _shown(posting.credit_pence, posting.currency),
-                }
-            )
-            totals = movements.setdefault((posting.account, posting.currency), [0, 0])
-            totals[0] += posting.debit_pence
-            totals[1] += posting.credit_pence
-    per_currency: dict[str, list[int]] = {}
-    for (_, currency), (debits, credits) in movements.items():
-        sums = per_currency.setdefault(currency, [0, 0])
-        sums[0] += debits
-        sums[1] += credits
-    checkpoint = statement.checkpoint
-    context = {
-        "statement": statement,
-        "date_from": format_date(statement.date_from) if statement.date_from else "the ledger's start",
-        "date_to": format_date(statement.date_to),
-        "generated_at": format_timestamp(statement.generated_at),
-        "rows": rows,
-        "accounts": [
-            {
-                "account": account,
-                "currency": currency,
-                "debit": _shown(d, currency),
-                "credit": _shown(c, currency),
-            }
-            for (account, currency), (d, c) in sorted(movements.items())
-        ],
-        "totals": [
-            {"currency": currency, "debit": _shown(d, currency), "credit": _shown(c, currency)}
-            for currency, (d, c) in sorted(per_currency.items())
-        ],
-        "checkpoint_signed_at": format_timestamp(checkpoint.signed_at) if checkpoint else "",
-    }
-    html = render_to_string("ledger/statement.html", context)
-    return HTML(string=html).write_pdf()
+
+def statement_title(statement: Statement) -> str:
+    start = format_date(statement.date_from) if statement.date_from else "the ledger's start"
+    return f"Ledger statement: {statement.issuer_name}, {start} to {format_date(statement.date_to)}"

@@ -7,6 +7,7 @@ import logging
 from bondplatform.errors import ServiceError
 from ledger.models import LedgerHead
 from ledger.signing import checkpoint_sign
+from ledger.statement_jobs import statement_job_run, statement_jobs_clean
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +29,14 @@ def sign_all_checkpoints() -> dict[int, int | None]:
         else:
             signed[issuer_id] = checkpoint.sequence if checkpoint else None
     return signed
+
+
+def run_statement_job(job_id: int) -> str | None:
+    """Make (or go on making) one large PDF statement; queued after COMMIT by whoever asked."""
+    job = statement_job_run(job_id=job_id)
+    return job.status if job is not None else None
+
+
+def clean_statement_jobs() -> int:
+    """Delete the PDF statements made in the background more than a week ago (daily)."""
+    return statement_jobs_clean()

@@ -1,4 +1,6 @@
-"""Shared fixtures: named personas, API clients, and a Citylife-style bond issue to subscribe to.
+"""Shared fixtures, for tests in more than one app: named personas, API clients, bond issues
+to subscribe to and pay for (by bank transfer, or by card at a local Stripe), allotted bonds,
+and bursts of concurrent calls. Fixtures that serve one app's tests live in its conftest.py.
 
 PostgreSQL-only tests carry `@pytest.mark.postgres`. Locally on SQLite they
 are skipped (and the run says so); with REQUIRE_POSTGRES=1 (CI) the whole run
@@ -8,17 +10,37 @@ fails at once if the database is not PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import hmac
+import json
 import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from typing import Any
 
 import pytest
+import stripe
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
+from django.db.models import Sum
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from bondplatform.errors import ServiceError
+from investments.models import Holding
+from investments.payments.receipts import receipt_record
 from investments.services import issues as issue_services
+from investments.services.subscriptions import subscription_create
 from issuers.models import Issuer, RoleGrant
+from ledger.models import LedgerPosting
 from people.models import AccountSecurity, Profile
 from people.services.tokens import auth_token_create
 
@@ -58,6 +80,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(f"Tests ran on {_vendor()}.")
 
 
+# --- settings for every test --------------------------------------------------------------
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """PBKDF2 at production strength costs ~0.3 s a user; tests make hundreds."""
@@ -82,6 +107,9 @@ def _fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
+
+
+# --- people, the API's clients, and its one error shape -----------------------------------
 
 
 @pytest.fixture
@@ -194,6 +222,9 @@ def outsider(make_user):
     return make_user("oscar_outsider", full_name="Oscar Outsider", postcode="M1 1AA")
 
 
+# --- bond issues, subscriptions, payment by bank transfer, allotment, the books -----------
+
+
 # A Citylife-style issue: five-year money-back bonds, open for a month from yesterday.
 CITYLIFE_TERMS = {
     "name": "Citylife Money-Back Bond 2026",
@@ -219,25 +250,27 @@ def citylife_terms() -> dict:
     return dict(CITYLIFE_TERMS)
 
 
+def _issue(base_terms: dict, issuer, officer, *, open_it: bool = True, **overrides):
+    """An issue on `base_terms` (with `overrides`), open from yesterday for a month, created and
+    (unless `open_it` is false) opened by `officer` through the services."""
+    now = timezone.now()
+    terms = {
+        **base_terms,
+        "opens_at": now - dt.timedelta(days=1),
+        "closes_at": now + dt.timedelta(days=30),
+        **overrides,
+    }
+    issue = issue_services.issue_create(actor=officer, issuer=issuer, **terms)
+    if open_it:
+        issue = issue_services.issue_open(actor=officer, issue_id=issue.pk)
+    return issue
+
+
 @pytest.fixture
 def make_issue():
     """make_issue(issuer, officer, *, open_it=True, **overrides) -> a bond issue on the Citylife terms,
     created (and opened) by its officer through the services."""
-
-    def make(issuer, officer, *, open_it: bool = True, **overrides):
-        now = timezone.now()
-        terms = {
-            **CITYLIFE_TERMS,
-            "opens_at": now - dt.timedelta(days=1),
-            "closes_at": now + dt.timedelta(days=30),
-            **overrides,
-        }
-        issue = issue_services.issue_create(actor=officer, issuer=issuer, **terms)
-        if open_it:
-            issue = issue_services.issue_open(actor=officer, issue_id=issue.pk)
-        return issue
-
-    return make
+    return functools.partial(_issue, CITYLIFE_TERMS)
 
 
 @pytest.fixture
@@ -275,3 +308,374 @@ def record_payment(api_client_for):
         )
 
     return post
+
+
+@pytest.fixture
+def pay_by_bank_transfer(api_client_for):
+    """pay_by_bank_transfer(officer, subscription): the officer records the whole amount of a
+    subscription (its JSON) as received today, by its reference; asserts it was recorded."""
+
+    def pay(officer, subscription):
+        response = api_client_for(officer).post(
+            f"/api/v1/subscriptions/{subscription['id']}/record-payment/",
+            {
+                "amount": subscription["amount"],
+                "reference": subscription["payment"]["reference"],
+                "received_on": timezone.localdate().isoformat(),
+            },
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"pay-{subscription['id']}",
+        )
+        assert response.status_code in (200, 201), response.content
+
+    return pay
+
+
+@pytest.fixture
+def allotted(pay_by_bank_transfer, subscribe, api_client_for, make_issue):
+    """allotted(issuer, officer, resident, **terms) -> an issue of 4 % annual bonds, three years,
+    allotted today to the resident (£1,000), through the API."""
+
+    def allot(society, officer, resident, **terms):
+        issue = make_issue(
+            society,
+            officer,
+            coupon_rate_percent=Decimal("4.00"),
+            term_months=36,
+            interest_frequency="annual",
+            **terms,
+        )
+        pay_by_bank_transfer(officer, subscribe(resident, issue, "1000.00").json())
+        for step in ("close", "allot"):
+            assert api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/{step}/").status_code == 200
+        issue.refresh_from_db()
+        return issue
+
+    return allot
+
+
+@pytest.fixture
+def balances():
+    """balances(issuer) -> the issuer's nonzero account balances, {code: signed pence} (debit positive)."""
+
+    def read(issuer) -> dict[str, int]:
+        rows = (
+            LedgerPosting.objects.filter(account__issuer=issuer)
+            .values_list("account__code")
+            .annotate(total=Sum("amount_pence"))
+            .order_by()
+        )
+        return {code: total for code, total in rows if total}
+
+    return read
+
+
+# --- offers as the web pages see them (tests/web/, tests/e2e/) ---------------------------
+
+WEB_TERMS = {
+    "name": "Citylife Money-Back Bond",
+    "description": "Five-year bonds for the Kelham Island community kitchen and workshop.",
+    "currency": "GBP",
+    "coupon_rate_percent": Decimal("3.00"),
+    "term_months": 60,
+    "interest_frequency": "annual",
+    "day_count": "act_365f",
+    "min_subscription_pence": 100_00,
+    "max_subscription_pence": 5_000_00,
+    "min_raise_pence": 500_00,
+    "max_raise_pence": 20_000_00,
+    "eligible_postcode_prefixes": [],
+    "cooling_off_days": 14,
+    "notice_days": 90,
+}
+
+
+@pytest.fixture
+def open_issue(db):
+    """`open_issue(issuer, officer, **terms)`: an issue created and opened through the services,
+    on the terms the web pages show (WEB_TERMS)."""
+    return functools.partial(_issue, WEB_TERMS)
+
+
+@pytest.fixture
+def allotted_holding(society, officer, resident, open_issue):
+    """`allotted_holding(allotted_on=None, amount_pence=1_000_00)`: the resident's paid subscription
+    to an issue opened over a year ago, allotted (on `allotted_on`, default today)."""
+
+    def make(*, allotted_on=None, amount_pence=1_000_00):
+        now = timezone.now()
+        issue = open_issue(society, officer, min_raise_pence=100_00, opens_at=now - dt.timedelta(days=800))
+        subscription, _ = subscription_create(
+            actor=resident, issue_id=issue.pk, amount_pence=amount_pence, payment_method="bank_transfer"
+        )
+        receipt_record(
+            actor=officer,
+            subscription_id=subscription.pk,
+            amount_pence=amount_pence,
+            reference=subscription.reference,
+            received_on=subscription.created_at.date(),
+            idempotency_key=f"web-{subscription.pk}",
+        )
+        issue_services.issue_close(actor=officer, issue_id=issue.pk)
+        issue_services.issue_allot(actor=officer, issue_id=issue.pk, allotted_on=allotted_on)
+        return Holding.objects.get(subscription=subscription)
+
+    return make
+
+
+# --- concurrency and signing ----------------------------------------------------------------
+
+
+@pytest.fixture
+def burst():
+    """burst(calls) -> for each call, "ok" or its refusal's code: each call runs in its own thread,
+    all released at once (each thread closes its own database connection)."""
+
+    def run_all(calls: list) -> list[str]:
+        barrier = threading.Barrier(len(calls))
+
+        def run(call):
+            barrier.wait()
+            try:
+                call()
+                return "ok"
+            except ServiceError as refusal:
+                return refusal.code
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            return list(pool.map(run, calls))
+
+    return run_all
+
+
+@pytest.fixture
+def signing_key(settings):
+    """A fixed ledger signing key, so that checkpoints and statements are signed with it."""
+    settings.LEDGER_SIGNING_KEY = "07" * 32
+
+
+# --- a local Stripe -------------------------------------------------------------------------
+#
+# `localstripe` (PyPI) serves PaymentIntents, charges, refunds, balance
+# transactions and events in memory. The session fixture `localstripe` starts it
+# on a free port, and `stripe_on` points our settings (and so the real `stripe`
+# client behind `investments.payments.stripe_client`) at it. No internet needed.
+#
+# What localstripe does not do, and how the tests cope:
+# - it ignores idempotency keys (the same key makes a second object), so our
+#   own idempotency is tested against our records;
+# - it cannot confirm a PaymentIntent with a payment method passed to
+#   `confirm`, so tests set the test card first and then confirm, playing the
+#   part of Stripe.js in the resident's browser;
+# - it makes no refund events and cannot reach a Django test client, so tests
+#   build the events from objects fetched from it and sign them themselves;
+# - its PaymentIntents have no `amount_received`: the webhook falls back to
+#   `amount` for a succeeded PaymentIntent.
+# localstripe writes its whole store to /tmp/localstripe.pickle after every
+# change; the fixture turns that off so parallel runs do not share a file.
+
+SECRET_KEY = "sk_test_mutualbonds_localstripe"
+PUBLISHABLE_KEY = "pk_test_mutualbonds_localstripe"
+WEBHOOK_SECRET = "whsec_test_mutualbonds"
+UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens there
+
+_LAUNCH = (
+    "import sys, localstripe.resources as r; "
+    "r.Store.dump_to_disk = lambda self: None; "
+    "from localstripe import server; "
+    "sys.argv = ['localstripe', '--port', sys.argv[1], '--from-scratch']; "
+    "server.start()"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    """The base URL of a localstripe server that lives for the test session."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", _LAUNCH, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"localstripe did not start: {process.stderr.read().decode()[-2000:]}"
+                ) from None
+            if time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("localstripe did not listen within 20 s") from None
+            time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def stripe_on(settings, localstripe):
+    """Card payments switched on, against localstripe."""
+    settings.STRIPE_SECRET_KEY = SECRET_KEY
+    settings.STRIPE_PUBLISHABLE_KEY = PUBLISHABLE_KEY
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = localstripe
+    return localstripe
+
+
+def _fake_stripe(base: str) -> stripe.StripeClient:
+    """A client of our own for what the browser or Stripe's dashboard would do (not our code's wrapper)."""
+    return stripe.StripeClient(SECRET_KEY, base_addresses={"api": base}, max_network_retries=0)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    return json.loads(str(obj))
+
+
+def _pay_with_test_card(base: str, payment_intent_id: str, card: str = "pm_card_visa") -> dict[str, Any]:
+    """What Stripe.js does in the browser: attach a (test) card and confirm. Returns the PaymentIntent."""
+    client = _fake_stripe(base)
+    client.v1.payment_intents.update(payment_intent_id, params={"payment_method": card})
+    return _plain(client.v1.payment_intents.confirm(payment_intent_id))
+
+
+def _events_from_stripe(base: str, event_type: str, payment_intent_id: str) -> list[dict[str, Any]]:
+    """The events localstripe made for one PaymentIntent, oldest first."""
+    # All pages: the server lives for the session, and it lists oldest first.
+    listed = _fake_stripe(base).v1.events.list(params={"type": event_type, "limit": 100})
+    found = [_plain(event) for event in listed.auto_paging_iter()]
+    found = [event for event in found if event["data"]["object"].get("id") == payment_intent_id]
+    return sorted(found, key=lambda event: event["created"])
+
+
+def _signature(payload: bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header Stripe would send: t=<unix time>,v1=<HMAC-SHA256 of "t.payload">."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def _event(event_type: str, obj: dict[str, Any], *, event_id: str | None = None, created: int | None = None):
+    created = int(time.time()) if created is None else created
+    return {
+        "id": event_id or f"evt_test_{uuid.uuid4().hex[:16]}",
+        "object": "event",
+        "type": event_type,
+        "created": created,
+        "livemode": False,
+        "api_version": "2026-02-25.clover",
+        "data": {"object": obj},
+    }
+
+
+def _post_event(client, payload: dict[str, Any] | bytes, **signing) -> Any:
+    """POST an event to our webhook as Stripe would: the exact bytes that were signed."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return client.post(
+        "/api/v1/payments/stripe/webhook/",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=_signature(body, **signing),
+    )
+
+
+@pytest.fixture
+def stripe_publishable_key() -> str:
+    """The publishable key `stripe_on` sets."""
+    return PUBLISHABLE_KEY
+
+
+@pytest.fixture
+def stripe_webhook_secret() -> str:
+    """The webhook signing secret `stripe_on` sets, and `stripe_signature` signs with by default."""
+    return WEBHOOK_SECRET
+
+
+@pytest.fixture
+def stripe_unreachable_url() -> str:
+    """A Stripe API base where nothing answers, for Stripe being down."""
+    return UNREACHABLE
+
+
+@pytest.fixture
+def fake_stripe():
+    """fake_stripe(base) -> a StripeClient of our own against localstripe at `base`."""
+    return _fake_stripe
+
+
+@pytest.fixture
+def stripe_to_dict():
+    """stripe_to_dict(stripe_object) -> the object as plain JSON data."""
+    return _plain
+
+
+@pytest.fixture
+def pay_with_test_card():
+    """pay_with_test_card(base, payment_intent_id, card="pm_card_visa") -> the confirmed PaymentIntent."""
+    return _pay_with_test_card
+
+
+@pytest.fixture
+def events_from_stripe():
+    """events_from_stripe(base, event_type, payment_intent_id) -> its events at localstripe, oldest first."""
+    return _events_from_stripe
+
+
+@pytest.fixture
+def stripe_signature():
+    """stripe_signature(payload, *, secret=WEBHOOK_SECRET, timestamp=None) -> a Stripe-Signature header."""
+    return _signature
+
+
+@pytest.fixture
+def stripe_event():
+    """stripe_event(event_type, obj, *, event_id=None, created=None) -> an event as Stripe would send it."""
+    return _event
+
+
+@pytest.fixture
+def post_stripe_event():
+    """post_stripe_event(client, payload, **signing) -> our webhook's answer to a signed event."""
+    return _post_event
+
+
+@pytest.fixture
+def card_subscription(subscribe):
+    """card_subscription(resident, issue, amount="250.00", key=None) -> the new subscription's JSON."""
+
+    def subscribe_by_card(resident, issue, amount="250.00", key=None) -> dict:
+        response = subscribe(resident, issue, amount, method="card", key=key)
+        assert response.status_code == 201, response.json()
+        return response.json()
+
+    return subscribe_by_card
+
+
+@pytest.fixture
+def pay_by_card(api_client_for):
+    """pay_by_card(base, subscription) -> our webhook's answer once the resident paid in the browser
+    and Stripe told us."""
+
+    def pay(base: str, sub: dict) -> dict:
+        _pay_with_test_card(base, sub["payment"]["payment_intent"])
+        (succeeded,) = _events_from_stripe(base, "payment_intent.succeeded", sub["payment"]["payment_intent"])
+        response = _post_event(api_client_for(None), succeeded)
+        assert response.status_code == 200, response.json()
+        return response.json()
+
+    return pay

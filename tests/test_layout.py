@@ -5,8 +5,9 @@
   modules, only `test_*.py`, `conftest.py` and `__init__.py`.
 - tests/ mirrors the house: one test package per app of the project, named like
   it; below an app, a test package is named after a package or module of that
-  app (tests/investments/payments/ for investments/payments/). tests/e2e/ holds
-  the browser journeys, which cross every app.
+  app (tests/investments/payments/ for investments/payments/). Two test
+  packages belong to no single app: tests/e2e/ (the browser journeys) and
+  tests/web/ (the site's pages, from templates/, which several apps' views serve).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.apps import apps
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
-ACROSS_APPS = {"e2e"}  # test packages that belong to no single app
+ACROSS_APPS = {"e2e", "web"}  # test packages that belong to no single app
 THE_HOUSE = {"bondplatform", "people", "issuers", "ledger", "compliance", "investments"}
 
 

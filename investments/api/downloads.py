@@ -1,4 +1,4 @@
-"""CSV downloads in the API: the file whatever the Accept header says, a refusal as JSON like every error."""
+"""CSV and PDF downloads in the API: the file whatever the Accept header says, a refusal as JSON like every error."""
 
 from __future__ import annotations
 
@@ -23,6 +23,18 @@ class CsvDownloadApi(APIView):
     @staticmethod
     def csv_response(text: str, filename: str) -> HttpResponse:
         response = HttpResponse(text.encode("utf-8"), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class PdfDownloadApi(APIView):
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _DownloadOrJsonError
+
+    @staticmethod
+    def pdf_response(pdf: bytes, filename: str) -> HttpResponse:
+        response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         response["Cache-Control"] = "private, no-store"
         return response

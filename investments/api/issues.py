@@ -38,6 +38,11 @@ class BondIssueSerializer(serializers.ModelSerializer):
     cooling_off_days = serializers.IntegerField(min_value=0, max_value=365, default=14)
     notice_days = serializers.IntegerField(min_value=0, max_value=3650, default=90)
     reinvestment_allowed = serializers.BooleanField(default=False)
+    performance_related = serializers.BooleanField(
+        default=False,
+        help_text="Interest that depends on the issuer's performance; the coupon is its maximum. "
+        "A CIC's is capped at 20 % a year (422 `rate_cap_exceeded` on opening).",
+    )
     status = serializers.CharField(read_only=True)
     raised = MoneyField(source="raised_pence", read_only=True)
     committed = MoneyField(source="committed_pence", read_only=True)
@@ -67,6 +72,7 @@ class BondIssueSerializer(serializers.ModelSerializer):
             "cooling_off_days",
             "notice_days",
             "reinvestment_allowed",
+            "performance_related",
             "status",
             "raised",
             "committed",
@@ -194,8 +200,26 @@ class ShareField(serializers.Field):
         return f"{value:.2f}"
 
 
+class SignedLedgerHeadSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField(help_text="0 before the issuer's first signed checkpoint.")
+    hash = serializers.CharField()
+    signature = serializers.CharField(
+        allow_null=True, help_text="Ed25519, hex; null before the first checkpoint."
+    )
+    key_id = serializers.CharField(allow_null=True, help_text="As served by GET ledger/public-key/.")
+    algorithm = serializers.CharField(allow_null=True)
+    signed_at = serializers.CharField(allow_null=True, help_text="In the form the signature covers.")
+    tree_size = serializers.IntegerField(
+        allow_null=True, help_text="The signed Merkle tree head (RFC 9162): entries 1..tree_size."
+    )
+    merkle_root = serializers.CharField(
+        allow_null=True, help_text="Hex; null on checkpoints before the tree."
+    )
+
+
 class TransparencySerializer(serializers.Serializer):
     issue = serializers.IntegerField()
+    issuer = serializers.IntegerField()
     status = serializers.CharField()
     currency = serializers.CharField()
     raised = MoneyField(source="raised_pence")
@@ -204,8 +228,14 @@ class TransparencySerializer(serializers.Serializer):
     interest_paid = MoneyField(source="interest_paid_pence", allow_zero=True)
     interest_waived = MoneyField(source="interest_waived_pence", allow_zero=True)
     principal_repaid = MoneyField(source="principal_repaid_pence", allow_zero=True)
-    ledger_head = inline_serializer(
-        "LedgerHeadRef", {"sequence": serializers.IntegerField(), "hash": serializers.CharField()}
+    uses_of_funds_total = MoneyField(
+        source="uses_of_funds_total_pence",
+        allow_zero=True,
+        help_text="What officers report the money was used for.",
+    )
+    ledger_head = SignedLedgerHeadSerializer(help_text="The issuer's latest signed checkpoint.")
+    ledger_tip = inline_serializer(
+        "LedgerTip", {"sequence": serializers.IntegerField(), "hash": serializers.CharField()}
     )
 
 

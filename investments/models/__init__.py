@@ -1,7 +1,8 @@
 """The investments app's models: the offer (issues, subscriptions, receipts, refunds,
-holdings) in `offers.py`, and a bond's life after allotment (interest runs, redemptions,
+holdings) in `offers.py`, what an issue's money was used for in `accountability.py`, and a bond's life after allotment (interest runs, redemptions,
 payouts, payout accounts) in `servicing.py`. Each module opens with the invariants it keeps."""
 
+from investments.models.accountability import UseOfFunds
 from investments.models.offers import (
     LIVE_SUBSCRIPTION_STATUSES,
     BondIssue,
@@ -65,4 +66,5 @@ __all__ = [
     "StripeEventOutcome",
     "Subscription",
     "SubscriptionStatus",
+    "UseOfFunds",
 ]

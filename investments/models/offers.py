@@ -10,7 +10,7 @@ Invariants kept here (in the database, not only in Python):
 - payment references, provider ids and idempotency keys are unique;
 - a holding's redeemed principal never exceeds its principal, and its
   interest totals are never negative (the rest of the bond's life after
-  allotment keeps its invariants in `servicing_models.py`).
+  allotment keeps its invariants in `servicing.py`).
 
 The ledger is its own app (`ledger`); this app only names its accounts (`accounts.py`).
 """
@@ -64,6 +64,9 @@ class BondIssue(models.Model):
     notice_days = models.PositiveIntegerField(default=90)
     # Whether holders may have their interest added to their principal (`reinvest`).
     reinvestment_allowed = models.BooleanField(default=False)
+    # Interest that depends on the issuer's performance (profits, output): for a CIC
+    # capped at 20 % a year (CIC Regulations 2005 reg 21); the coupon is its maximum.
+    performance_related = models.BooleanField(default=False)
 
     status = models.CharField(max_length=10, choices=IssueStatus.choices, default=IssueStatus.DRAFT)
     # Pending + paid subscriptions: the capacity taken. Changed only by one
@@ -273,7 +276,7 @@ class Holding(models.Model):
         max_length=10, choices=InterestPreference.choices, default=InterestPreference.PAY
     )
     status = models.CharField(max_length=10, choices=HoldingStatus.choices, default=HoldingStatus.ACTIVE)
-    # After allotment (servicing_models.py says how each moves): principal grows
+    # After allotment (servicing.py says how each moves): principal grows
     # by reinvested interest; `redeemed_pence` is the part owed back (early
     # redemption, maturity); the running totals are the sums of the holding's
     # interest lines and redemption interest, kept in the same transaction.

@@ -24,7 +24,8 @@ from django.utils import timezone
 from bondplatform.actors import SYSTEM
 from bondplatform.audit import audit_record
 from bondplatform.errors import ServiceError
-from investments import accounts
+from compliance.services import refusals_kept
+from investments import accounts, selectors
 from investments.locks import capacity_release, subscription_lock
 from investments.models import (
     LIVE_SUBSCRIPTION_STATUSES,
@@ -35,7 +36,7 @@ from investments.models import (
     SubscriptionStatus,
 )
 from investments.payments.providers import provider_named
-from investments.payments.refunds import refund_settle_with_provider
+from investments.payments.refunds import refund_judge, refund_settle_with_provider
 from investments.payments.stripe import StripeProvider
 from ledger.models import EntryKind, LedgerEntry
 from ledger.services import Posting, entry_post
@@ -128,8 +129,11 @@ def card_refund_observed_externally(
     holds, while the subscription is live. Then the subscription ends
     `refunded`, its place is released and the refund is booked as owed and
     sent. Anything else (a part refund, an allotted subscription) raises
-    NeedsReview: the books are left alone and reconciliation shows the gap."""
-    with transaction.atomic(durable=True):
+    NeedsReview: the books are left alone and reconciliation shows the gap.
+    The asset lock judges it as any refund (its refusal, too, leaves the books
+    alone for review, and its deny decision is kept)."""
+    issuer = selectors.subscription_get(subscription_id).issue.issuer
+    with refusals_kept(actor=SYSTEM, issuer=issuer), transaction.atomic(durable=True):
         issue, subscription = subscription_lock(subscription_id)
         known = Refund.objects.filter(provider_refund_id=provider_refund_id).first()
         if known is not None:
@@ -151,6 +155,7 @@ def card_refund_observed_externally(
             sent_at=timezone.now(),
             idempotency_key=f"stripe-refund:{provider_refund_id}",
         )
+        refund_judge(actor=SYSTEM, refund=refund)
         entry_post(
             issuer=issue.issuer,
             kind=EntryKind.SUBSCRIPTION_REFUND,

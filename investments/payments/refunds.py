@@ -5,6 +5,10 @@ Ledger entries (all per issuer, in integer pence):
 - refund sent:   Dr refunds_payable        Cr <provider clearing>
 Callers hold the issue's and the subscription's locks; the ledger takes its
 head lock last.
+
+Money leaves the issuer only when a refund is sent, so that is where the
+asset lock judges it (`refund_judge`): a refund may return no more than was
+received for the subscription, less what has already gone back.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from bondplatform.actors import SYSTEM, Actor
 from bondplatform.audit import audit_record
 from bondplatform.background import after_commit
 from bondplatform.errors import RuleViolation, ServiceError
+from compliance.asset_lock import Outflow, Purpose, asset_lock_judge
+from compliance.models import Decision
 from compliance.services import refusals_kept
 from investments import accounts, selectors
 from investments.models import (
@@ -173,7 +179,11 @@ def refund_mark_sent(*, actor: Actor, refund_id: int) -> Refund:
 
 
 def _refund_mark_sent(*, actor: Actor, refund_id: int, provider_refund_id: str | None) -> Refund:
-    with transaction.atomic():
+    asked = selectors.refund_get(refund_id)
+    with (
+        refusals_kept(actor=actor, issuer=asked.subscription.issue.issuer, subject=asked),
+        transaction.atomic(),
+    ):
         refund = (
             Refund.objects.select_for_update().select_related("subscription__issue__issuer").get(pk=refund_id)
         )
@@ -181,6 +191,7 @@ def _refund_mark_sent(*, actor: Actor, refund_id: int, provider_refund_id: str |
             return refund
         issuer = refund.subscription.issue.issuer
         clearing = provider_named(refund.provider).clearing_account
+        refund_judge(actor=actor, refund=refund)
         entry_post(
             issuer=issuer,
             kind=EntryKind.SUBSCRIPTION_REFUND,
@@ -198,3 +209,30 @@ def _refund_mark_sent(*, actor: Actor, refund_id: int, provider_refund_id: str |
         refund.save(update_fields=["status", "sent_at", "provider_refund_id"])
         audit_record(actor=actor, issuer=issuer, action="refund.sent", obj=refund)
         return refund
+
+
+def refund_judge(*, actor: Actor, refund: Refund) -> Decision:
+    """The asset lock on a refund about to leave (inside the transaction that posts it).
+
+    Owed back is what the subscription's receipts brought in, less the
+    refunds already sent for it; a refund above that is refused (422
+    `asset_lock_violation`). Call with the refund locked."""
+    received = Receipt.objects.filter(subscription_id=refund.subscription_id).aggregate(
+        total=Sum("amount_pence")
+    )["total"]
+    returned = (
+        Refund.objects.filter(subscription_id=refund.subscription_id, status=RefundStatus.SENT)
+        .exclude(pk=refund.pk)
+        .aggregate(total=Sum("amount_pence"))["total"]
+    )
+    return asset_lock_judge(
+        actor=actor,
+        issuer=refund.subscription.issue.issuer,
+        outflow=Outflow(
+            purpose=Purpose.REFUND,
+            amount_pence=refund.amount_pence,
+            recipient=f"the subscriber of subscription {refund.subscription_id}",
+            owed_pence=(received or 0) - (returned or 0),
+        ),
+        subject=refund,
+    )

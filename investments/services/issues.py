@@ -55,7 +55,15 @@ TERM_FIELDS = (
     "cooling_off_days",
     "notice_days",
     "reinvestment_allowed",
+    "performance_related",
 )
+
+# CIC Regulations 2005 reg 21 (as amended 2014): performance-related interest on a CIC's
+# debt is capped at 20 % a year on average debt; no CIC may declare a higher maximum.
+PERFORMANCE_RELATED_INTEREST_SOURCE = (
+    "CIC Regulations 2005 reg 21 as amended 2014 (performance-related interest: at most 20 % a year)"
+)
+CIC_RATE_SOURCE = "CIC Regulations 2005 reg 21 (no CIC may declare more than 20 % a year)"
 
 
 def issue_validate_terms(*, issuer: Issuer, terms: dict[str, Any]) -> None:
@@ -79,22 +87,43 @@ def issue_validate_terms(*, issuer: Issuer, terms: dict[str, Any]) -> None:
 
 def _check_rate_cap(*, actor: Actor, issue: BondIssue) -> None:
     """The coupon may not exceed the rate the issuer's rules declare (the "lowest rate
-    sufficient"), nor, for a CIC, the 20 % a year of CIC Regulations 2005 reg 21."""
+    sufficient"), nor, for a CIC, 20 % a year: the cap of CIC Regulations 2005 reg 21 on
+    performance-related interest, which is also the most a CIC may declare (issuers.services).
+    A refusal names every limit the coupon is above, with its source."""
     issuer = issue.issuer
-    cap = issuer.max_interest_rate_percent
+    limits = [(issuer.max_interest_rate_percent, "the issuer's rules (its declared maximum rate)")]
     if issuer.is_cic:
-        cap = min(cap, CIC_MAX_INTEREST_RATE_PERCENT)
-    allowed = issue.coupon_rate_percent <= cap
-    reason = (
-        f"Coupon {issue.coupon_rate_percent} % is within the cap of {cap} % a year."
-        if allowed
-        else f"Coupon {issue.coupon_rate_percent} % is above the issuer's cap of {cap} % a year."
-    )
-    if not allowed:
-        raise RuleViolation(
-            reason, code="rate_cap_exceeded", rule="rate_cap", extra={"cap_percent": str(cap)}
+        limits.append(
+            (
+                CIC_MAX_INTEREST_RATE_PERCENT,
+                PERFORMANCE_RELATED_INTEREST_SOURCE if issue.performance_related else CIC_RATE_SOURCE,
+            )
         )
-    decision_record(actor=actor, issuer=issuer, rule="rate_cap", allowed=True, reason=reason, subject=issue)
+    cap = min(limit for limit, _ in limits)
+    above = [source for limit, source in limits if issue.coupon_rate_percent > limit]
+    what = "Performance-related interest of" if issue.performance_related else "Coupon"
+    reason = (
+        f"{what} {issue.coupon_rate_percent} % is above the cap of {cap} % a year: {'; '.join(above)}."
+        if above
+        else f"{what} {issue.coupon_rate_percent} % is within the cap of {cap} % a year."
+    )
+    figures = {
+        "coupon_rate_percent": str(issue.coupon_rate_percent),
+        "cap_percent": str(cap),
+        "performance_related": issue.performance_related,
+        "sources": [source for _, source in limits],
+    }
+    if above:
+        raise RuleViolation(reason, code="rate_cap_exceeded", rule="rate_cap", extra=figures)
+    decision_record(
+        actor=actor,
+        issuer=issuer,
+        rule="rate_cap",
+        allowed=True,
+        reason=reason,
+        subject=issue,
+        context=figures,
+    )
 
 
 def _refuse_issuer_change(*, issue: BondIssue, issuer: Issuer) -> None:

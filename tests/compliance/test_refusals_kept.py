@@ -34,24 +34,6 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def pay(api_client_for):
-    def pay(officer, subscription):
-        response = api_client_for(officer).post(
-            f"/api/v1/subscriptions/{subscription['id']}/record-payment/",
-            {
-                "amount": subscription["amount"],
-                "reference": subscription["payment"]["reference"],
-                "received_on": timezone.localdate().isoformat(),
-            },
-            format="json",
-            HTTP_IDEMPOTENCY_KEY=f"pay-{subscription['id']}",
-        )
-        assert response.status_code in (200, 201), response.content
-
-    return pay
-
-
 def denied(issuer, rule) -> Decision:
     rows = Decision.objects.filter(issuer=issuer, rule=rule, outcome=Outcome.DENY)
     assert rows.count() == 1, list(rows.values("rule", "reason"))
@@ -111,11 +93,11 @@ def test_payment_method_unavailable(
 
 
 def test_cooling_off_expired(
-    society, officer, resident, subscribe, pay, api_client_for, assert_error, make_issue
+    society, officer, resident, subscribe, pay_by_bank_transfer, api_client_for, assert_error, make_issue
 ):
     issue = make_issue(society, officer, closes_at=timezone.now() + dt.timedelta(days=60))
     subscription = subscribe(resident, issue, "250.00").json()
-    pay(officer, subscription)
+    pay_by_bank_transfer(officer, subscription)
     with time_machine.travel(timezone.now() + dt.timedelta(days=15)):
         response = api_client_for(resident).post(f"/api/v1/subscriptions/{subscription['id']}/cancel/")
     assert_error(response, 422, "cooling_off_expired")
@@ -178,40 +160,6 @@ def test_asset_lock_violation_leaves_the_ledger_untouched(society, officer):
     decision = denied(society, "asset_lock")
     assert decision.context["purpose"] == "other"
     assert "SI 2006/264" in decision.context["source"]
-
-
-@pytest.fixture
-def allotted(pay, subscribe, api_client_for, make_issue):
-    def allotted(society, officer, resident, **terms):
-        """An issue of 4 % annual bonds allotted today to the resident (£1,000)."""
-        issue = make_issue(
-            society,
-            officer,
-            coupon_rate_percent=Decimal("4.00"),
-            term_months=36,
-            interest_frequency="annual",
-            **terms,
-        )
-        pay(officer, subscribe(resident, issue, "1000.00").json())
-        for step in ("close", "allot"):
-            assert api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/{step}/").status_code == 200
-        issue.refresh_from_db()
-        return issue
-
-    return allotted
-
-
-@pytest.fixture
-def ask_for_interest(api_client_for):
-    def ask_for_interest(officer, issue, period_end, *, on):
-        with time_machine.travel(dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC)):
-            return api_client_for(officer).post(
-                f"/api/v1/issues/{issue.pk}/interest-runs/",
-                {"period_end": period_end.isoformat()},
-                format="json",
-            )
-
-    return ask_for_interest
 
 
 def test_not_a_coupon_date(society, officer, resident, allotted, assert_error, ask_for_interest):
@@ -311,6 +259,59 @@ def test_refund_is_providers(society, officer, resident, subscribe, api_client_f
     response = api_client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/")
     assert_error(response, 422, "refund_is_providers")
     assert denied(society, "refund_is_providers").subject_id == str(refund.pk)
+
+
+@pytest.fixture
+def spend(api_client_for):
+    def spend(officer, issuer, amount) -> int:
+        """An officer pays a supplier (a distribution): the sequence of its ledger entry."""
+        response = api_client_for(officer).post(
+            f"/api/v1/issuers/{issuer.pk}/distributions/",
+            {
+                "kind": "consideration",
+                "recipient_name": "Hall Builders Ltd",
+                "invoice_reference": "INV-1",
+                "amount": amount,
+                "purpose": "Roof",
+            },
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"spend-{amount}",
+        )
+        assert response.status_code == 201, response.content
+        return response.json()["ledger_entry"]["sequence"]
+
+    return spend
+
+
+@pytest.fixture
+def report_use(api_client_for):
+    def report_use(officer, issue, amount, sequence):
+        return api_client_for(officer).post(
+            f"/api/v1/issues/{issue.pk}/uses-of-funds/",
+            {
+                "amount": amount,
+                "purpose": "Roof",
+                "spent_on": timezone.localdate().isoformat(),
+                "ledger_sequence": sequence,
+            },
+            format="json",
+        )
+
+    return report_use
+
+
+def test_exceeds_ledger_entry(society, officer, resident, allotted, spend, assert_error, report_use):
+    issue = allotted(society, officer, resident)
+    roof = spend(officer, society, "300.00")
+    assert_error(report_use(officer, issue, "300.01", roof), 422, "exceeds_ledger_entry")
+    assert denied(society, "use_of_funds").context["ledger_sequence"] == roof
+
+
+def test_exceeds_funds_raised(society, officer, resident, allotted, spend, assert_error, report_use):
+    issue = allotted(society, officer, resident)  # £1,000 raised
+    roof = spend(officer, society, "2000.00")
+    assert_error(report_use(officer, issue, "1000.01", roof), 422, "exceeds_funds_raised")
+    assert denied(society, "use_of_funds").context["amount_pence"] == 1000_01
 
 
 # Refusals that are not a rule judging an actor's request, and why.

@@ -7,6 +7,7 @@ Playwright's own download. Without it these tests skip locally; in CI
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -62,3 +63,45 @@ def sign_in():
         page.click("button[type=submit]")
 
     return sign_in
+
+
+# --- every main page: screenshots at a phone's and a desktop's width, and axe-core -------
+
+ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "screenshots"
+AXE_SOURCE = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
+WIDTHS = {"phone": 390, "desktop": 1280}
+# The impacts that fail a test; "minor" and "moderate" are reported by axe but tolerated.
+FAILING_IMPACTS = {"serious", "critical"}
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it stands. Evaluated through the
+    DevTools protocol, which the page's Content-Security-Policy does not govern (an injected
+    <script> would be refused, rightly)."""
+    page.evaluate(AXE_SOURCE.read_text())
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in result["violations"]
+        if v["impact"] in FAILING_IMPACTS
+    ]
+
+
+@pytest.fixture
+def look():
+    """`look(page, "name")`: screenshot the page at each width into test-artefacts/screenshots/
+    and fail on any serious or critical accessibility violation."""
+
+    def check(page, name: str) -> None:
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        problems = {}
+        for label, width in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=str(ARTEFACTS / f"{name}-{label}.png"), full_page=True)
+            violations = axe_violations(page)
+            if violations:
+                problems[label] = violations
+        page.set_viewport_size({"width": 1280, "height": 900})
+        assert not problems, f"accessibility violations on {name}: {problems}"
+
+    return check

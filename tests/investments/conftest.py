@@ -1,30 +1,11 @@
-"""Fixtures for the bond tests: the books of an issuer, and a bond issue as a client would post it."""
+"""Fixtures for the bond tests: a bond issue as a client would post it."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from django.db.models import Sum
 from django.utils import timezone
-
-from ledger.models import LedgerPosting
-
-
-@pytest.fixture
-def balances():
-    """balances(issuer) -> the issuer's nonzero account balances, {code: signed pence} (debit positive)."""
-
-    def read(issuer) -> dict[str, int]:
-        rows = (
-            LedgerPosting.objects.filter(account__issuer=issuer)
-            .values_list("account__code")
-            .annotate(total=Sum("amount_pence"))
-            .order_by()
-        )
-        return {code: total for code, total in rows if total}
-
-    return read
 
 
 @pytest.fixture

@@ -90,7 +90,8 @@ def test_citylife_story_from_draft_to_allotment(
     assert transparency["raised"] == "2250.50"
     assert transparency["investor_count"] == 2
     assert transparency["local_investor_share"] == "1.00"
-    assert transparency["ledger_head"]["sequence"] == 4  # two receipts, two allotments
+    assert transparency["ledger_tip"]["sequence"] == 4  # two receipts, two allotments
+    assert transparency["ledger_head"]["sequence"] == 0  # none signed yet (daily, or at a statement)
     verify = api_client_for(auditor).get(f"/api/v1/ledger/verify/?issuer={society.pk}").json()
     assert verify["valid"] is True
 

@@ -1,4 +1,5 @@
-"""Fixtures for the ledger tests: an issuer of its own, money paid in, and tampering as an attacker would."""
+"""Fixtures for the ledger tests: an issuer of its own, money paid in, tampering as an attacker
+would, and a long ledger."""
 
 from __future__ import annotations
 
@@ -69,3 +70,11 @@ def tamper():
             cursor.execute(sql, list(params))
 
     return run
+
+
+@pytest.fixture
+def long_ledger(society, signing_key, pay_in):
+    """The society's books with 40 subscription payments: 40 entries, 80 postings."""
+    for number in range(1, 41):
+        pay_in(society, f"bank:{number}", 100 * number, description=f"Subscription {number} received")
+    return society

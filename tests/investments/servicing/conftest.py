@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from investments.models import BondIssue, Holding
 from investments.services.interest_runs import interest_run_execute, interest_run_request
+from issuers.models import RoleGrant
 from ledger.models import LedgerEntry
 
 # A three-year bond with annual coupons at 4 %, as the tests below use it unless they say otherwise.
@@ -103,3 +104,12 @@ def entry_count():
         return LedgerEntry.objects.filter(issuer=issuer).count()
 
     return count
+
+
+@pytest.fixture
+def cic_officer(make_user, cic):
+    """A finance officer of the CIC (which withholds 20 % tax on interest)."""
+
+    user = make_user("cora_cic_officer", resident=False)
+    RoleGrant.objects.create(issuer=cic, user=user, role="finance_officer")
+    return user
