@@ -111,6 +111,63 @@ def posting_rate(issuer_ids: list[int], per_writer: int, run: int) -> float:
     return sum(c for _, _, c in spans) / (ended - started)
 
 
+def raw_floor_rate(url: str, issuer_id: int, count: int, tag: str) -> float:
+    """The floor: the same lock, insert and head update entry_post sends, through psycopg alone.
+
+    One client, one transaction per entry: lock the head row (reading the accounts' ids in
+    the same statement), insert the entry, its two postings and the new head in one
+    statement, COMMIT. No Django and no hashing (the hash is random): what PostgreSQL itself
+    costs, so `entry_post`'s rate can be read as a fraction of it.
+    """
+    import psycopg
+
+    from ledger.models import LedgerAccount, LedgerEntry, LedgerHead, LedgerPosting
+
+    _post(issuer_id, f"{tag}:accounts")  # the head row and both accounts exist
+    entry, posting = LedgerEntry._meta.db_table, LedgerPosting._meta.db_table
+    account, head = LedgerAccount._meta.db_table, LedgerHead._meta.db_table
+    lock = (
+        "SELECT last_sequence, last_hash,"
+        f" ARRAY(SELECT code || '=' || id FROM {account} WHERE issuer_id = %s AND code IN (%s, %s))"
+        f" FROM {head} WHERE issuer_id = %s FOR UPDATE"
+    )
+    insert = (
+        f"WITH e AS (INSERT INTO {entry} (issuer_id, sequence, kind, value_date, description, idempotency_key,"
+        " reverses_id, recorded_at, prev_hash, hash) VALUES (%s, %s, 'subscription_payment', '2025-04-01',"
+        " 'Subscription received', %s, NULL, now(), %s, %s)"
+        " ON CONFLICT (issuer_id, idempotency_key) DO NOTHING RETURNING id),"
+        f" p AS (INSERT INTO {posting} (entry_id, account_id, position, currency, amount_pence)"
+        " SELECT e.id, v.a, v.p, 'GBP', v.m FROM e CROSS JOIN (VALUES (%s::bigint, 0, 25000), (%s::bigint, 1, -25000))"
+        " AS v(a, p, m)),"
+        f" h AS (UPDATE {head} SET last_sequence = %s, last_hash = %s FROM e WHERE issuer_id = %s)"
+        " SELECT id FROM e"
+    )
+    codes = ("cash_at_bank", "subscriptions_held")
+    with psycopg.connect(url) as conn:
+        start = time.monotonic()
+        for n in range(count):
+            sequence, last_hash, pairs = conn.execute(lock, [issuer_id, *codes, issuer_id]).fetchone()
+            ids = dict(pair.rsplit("=", 1) for pair in pairs)
+            digest = secrets.token_hex(32)
+            conn.execute(
+                insert,
+                [
+                    issuer_id,
+                    sequence + 1,
+                    f"{tag}:{n}",
+                    last_hash,
+                    digest,
+                    int(ids[codes[0]]),
+                    int(ids[codes[1]]),
+                    sequence + 1,
+                    digest,
+                    issuer_id,
+                ],
+            ).fetchone()
+            conn.commit()
+        return count / (time.monotonic() - start)
+
+
 def build_chain(issuer, entries: int, account_codes: list[str]) -> None:
     """Write a valid chain fast: hashes computed here, rows sent with COPY (the triggers stay on)."""
     from django.db import connection, transaction
@@ -233,11 +290,23 @@ def main() -> None:
             ("4 writers, 1 issuer", lambda r: posting_rate([shared[r]] * 4, args.entries // 4, r)),
             ("4 writers, 4 issuers", lambda r: posting_rate(four[r], args.entries // 4, r)),
         ]
+        medians = {}
         for label, measure in scenarios:
             rates = [measure(r) for r in range(args.runs)]
+            medians[label] = statistics.median(rates)
             print(
                 f"posted  {label:<22} median {statistics.median(rates):7.0f} entries/s  best {max(rates):7.0f}"
             )
+        bench_url = urlunparse(parsed._replace(path="/" + bench_name))
+        floors = [
+            raw_floor_rate(bench_url, _new_issuer(f"Floor {r}").pk, args.entries, f"floor{r}")
+            for r in range(args.runs)
+        ]
+        floor = statistics.median(floors)
+        print(
+            f"floor   psycopg alone, 1 client median {floor:7.0f} entries/s  best {max(floors):7.0f}"
+            f"   entry_post at {medians['1 writer'] / floor:.2f} of it"
+        )
 
         from ledger.selectors import trial_balance
         from ledger.verify import ledger_verify

@@ -30,6 +30,35 @@ from issuers import gates
 from issuers.selectors import issuer_get
 
 
+def holding_get_for_holder(holding_id: int, *, actor: Any) -> Holding:
+    """A holding, for its holder to act on: 401, then 404 for anyone who may not know it exists,
+    403 for its issuer's officers and auditors (they may see it, not act for its holder)."""
+    gates.require_signed_in(actor)
+    missing = NotFound("No such holding.", code="holding_not_found")
+    holding = Holding.objects.select_related("issue__issuer").filter(pk=holding_id).first()
+    if holding is None:
+        raise missing
+    gates.require_private(
+        actor, issuer_id=holding.issue.issuer_id, owner_id=holding.holder_id, missing=missing
+    )
+    gates.require_self(actor, holding.holder_id)
+    return holding
+
+
+def redemption_request_get_for_officer(request_id: int, *, actor: Any) -> RedemptionRequest:
+    """A redemption request, for one of its issuer's finance officers to decide (401, 404, 403)."""
+    gates.require_signed_in(actor)
+    missing = NotFound("No such redemption request.", code="redemption_request_not_found")
+    request = RedemptionRequest.objects.select_related("holding__issue__issuer").filter(pk=request_id).first()
+    if request is None:
+        raise missing
+    gates.require_private(
+        actor, issuer_id=request.holding.issue.issuer_id, owner_id=request.holding.holder_id, missing=missing
+    )
+    gates.require_officer(actor, request.holding.issue.issuer)
+    return request
+
+
 def interest_run_get_for(viewer: Any, run_id: int) -> InterestRun:
     """A run, for the officers and auditors of its issuer (and staff)."""
     missing = NotFound("No such interest run.", code="interest_run_not_found")

@@ -89,6 +89,12 @@ A second use: `verify_statement.py consistency OLDER.json NEWER.json PROOF.json
 /api/v1/ledger/checkpoints/) and the RFC 9162 consistency proof between them
 (GET /api/v1/ledger/consistency-proof/): that the ledger an auditor saw signed
 then is the beginning of the ledger signed now, nothing rewritten.
+
+A third: `verify_statement.py resident STATEMENT.json --public-key HEX` checks a
+resident's annual statement (GET /api/v1/me/statement.json): each line's entry
+hashes to its hash (the entry's canonical form, as above), each inclusion proof
+(RFC 9162 §2.1.3) puts that hash in the tree whose head the checkpoint signs,
+and the checkpoints' signatures hold. It sees only the resident's own lines.
 """
 
 from __future__ import annotations
@@ -577,10 +583,90 @@ def verify_consistency(older_path: str, newer_path: str, proof_path: str, public
     return f"OK: issuer {older['issuer']}: the ledger of {second} entries extends the one of {first} signed on {older['signed_at']}."
 
 
+def inclusion_holds(leaf: bytes, index: int, tree_size: int, path: list[bytes], root: bytes) -> bool:
+    """RFC 9162 §2.1.3.2: the audit path puts `leaf` at `index` in the tree with `root`."""
+    if not 0 <= index < tree_size:
+        return False
+    fn, sn, r = index, tree_size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = _node(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = _node(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_resident_statement(path: str, public_key_hex: str) -> tuple[str, list[str]]:
+    """A resident's annual statement (GET /api/v1/me/statement.json): every line's entry
+    recomputes to its hash, every inclusion proof puts that hash in a tree whose head the
+    service signed, and the signatures hold. Nobody else's data is needed or shown."""
+    raw = bytes.fromhex(public_key_hex)
+    key, key_id = Ed25519PublicKey.from_public_bytes(raw), key_id_of(raw)
+    with open(path) as f:
+        statement = json.load(f)
+    heads = {}
+    for checkpoint in statement.get("checkpoints", []):
+        size, root = checkpoint_verified(checkpoint, key, key_id)
+        heads[(int(checkpoint["issuer"]), int(checkpoint["sequence"]))] = (size, root)
+    warnings, lines = [], 0
+    for holding in statement.get("holdings", []):
+        for line in holding.get("lines", []):
+            entry = line["entry"]
+            sequence = int(entry["sequence"])
+            content = {
+                "description": entry["description"],
+                "idempotency_key": entry["idempotency_key"],
+                "issuer": int(entry["issuer"]),
+                "kind": entry["kind"],
+                "postings": [[a, c, int(m)] for a, c, m in entry["postings"]],
+                "recorded_at": entry["recorded_at"],
+                "reverses": entry["reverses"],
+                "sequence": sequence,
+                "v": 1,
+                "value_date": entry["value_date"],
+            }
+            digest = hashlib.sha256(entry["prev_hash"].encode("ascii") + canonical(content)).hexdigest()
+            if digest != entry["hash"]:
+                raise Problem("the line's entry does not hash to its hash: it was changed", sequence)
+            proof = line.get("inclusion_proof")
+            if proof is None:
+                warnings.append(
+                    f"entry #{sequence} of issuer {entry['issuer']} is newer than its signed checkpoint"
+                )
+                continue
+            head = heads.get((int(entry["issuer"]), int(proof["checkpoint_sequence"])))
+            if head is None:
+                raise Problem("the proof names a checkpoint the statement does not carry", sequence)
+            size, root = head
+            if (int(proof["tree_size"]), proof["merkle_root"]) != (size, root.hex()):
+                raise Problem("the proof's tree head is not the signed one", sequence)
+            leaf = hashlib.sha256(b"\x00" + bytes.fromhex(digest)).digest()
+            path_nodes = [bytes.fromhex(node) for node in proof["audit_path"]]
+            if int(proof["leaf_index"]) != sequence - 1 or not inclusion_holds(
+                leaf, sequence - 1, size, path_nodes, root
+            ):
+                raise Problem("the inclusion proof does not put this entry in the signed tree", sequence)
+            lines += 1
+    return (
+        f"OK: {lines} lines of {statement.get('holder', {}).get('name', 'the resident')}'s statement for {statement.get('year')} are in the signed ledgers, signed by key {key_id}.",
+        warnings,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["consistency"]:
         return consistency_main(argv[1:])
+    if argv[:1] == ["resident"]:
+        return resident_main(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("statement", help="the statement CSV (GET /api/v1/ledger/statement.csv)")
     parser.add_argument(
@@ -599,6 +685,32 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         print(f"FAILED: cannot read {args.statement}: {exc}")
+        return 1
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(summary)
+    return 0
+
+
+def resident_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="verify_statement.py resident",
+        description="Check a resident's annual statement (JSON) against the service's signed ledgers.",
+    )
+    parser.add_argument("statement", help="GET /api/v1/me/statement.json?year=, saved as a file")
+    parser.add_argument(
+        "--public-key", metavar="HEX", required=True, help=f"public_key_hex at {PUBLISHED_AT}"
+    )
+    args = parser.parse_args(argv)
+    if not HEX64.fullmatch(args.public_key.strip().lower()):
+        parser.error("--public-key must be 64 hex characters (public_key_hex)")
+    try:
+        summary, warnings = verify_resident_statement(args.statement, args.public_key.strip().lower())
+    except Problem as problem:
+        print(f"FAILED {problem}" if problem.sequence is not None else f"FAILED: {problem}")
+        return 1
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"FAILED: cannot read the statement: {exc}")
         return 1
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)

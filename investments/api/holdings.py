@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from bondplatform.fields import MoneyField
 from bondplatform.pagination import BoundedLimitOffsetPagination
 from investments.models import InterestPreference
-from investments.selectors_servicing import HoldingView, holdings_of_holder
+from investments.selectors_servicing import HoldingView, holding_get_for_holder, holdings_of_holder
 from investments.services import holdings as holding_services
 
 
@@ -75,6 +75,7 @@ class HoldingInterestPreferenceApi(APIView):
         "the issue's terms do not allow reinvestment.",
     )
     def post(self, request, holding_id: int):
+        holding_get_for_holder(holding_id, actor=request.user)  # who may, before what they send
         serializer = InterestPreferenceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         holding = holding_services.holding_preference_set(

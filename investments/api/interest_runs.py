@@ -5,12 +5,14 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
 from bondplatform.money import format_pence
 from bondplatform.spreadsheets import csv_text
+from investments import selectors
 from investments.api.downloads import CsvDownloadApi
 from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.models import InterestRun
@@ -60,6 +62,8 @@ class InterestRunRequestSerializer(serializers.Serializer):
 
 
 class IssueInterestRunsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
     @extend_schema(
         request=InterestRunRequestSerializer,
         responses={202: InterestRunSerializer},
@@ -69,6 +73,7 @@ class IssueInterestRunsApi(APIView):
         "Poll `interest-runs/{id}/` until `completed` or `failed`.",
     )
     def post(self, request, issue_id: int):
+        selectors.issue_get_for_officer(issue_id, actor=request.user)  # who may, before what they send
         serializer = InterestRunRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         run, _ = interest_run_services.interest_run_request(

@@ -21,6 +21,7 @@ from investments import selectors
 from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.api.subscriptions import SubscriptionSerializer
 from investments.payments import bank_statements, receipts, refunds, stripe_client, webhooks
+from issuers import selectors as issuer_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +220,7 @@ class BankStatementImportApi(APIView):
         responses={200: BankStatementReportSerializer},
     )
     def post(self, request, issuer_id: int):
+        issuer_selectors.issuer_get_for_officer(issuer_id, actor=request.user)  # who may, before the file
         serializer = BankStatementUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]

@@ -13,6 +13,7 @@ from investments import selectors
 from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.api.issues import BondIssueSerializer
 from investments.models import RedemptionRequest
+from investments.selectors_servicing import holding_get_for_holder, redemption_request_get_for_officer
 from investments.services import redemptions as redemption_services
 
 
@@ -61,6 +62,7 @@ class HoldingRedemptionRequestsApi(APIView):
         "would end on or after maturity.",
     )
     def post(self, request, holding_id: int):
+        holding_get_for_holder(holding_id, actor=request.user)  # who may, before what they send
         serializer = RedemptionAskSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         redemption, created = redemption_services.redemption_request_create(
@@ -80,11 +82,14 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class _RedemptionDecisionApi(APIView):
+    permission_classes = [IsAuthenticated]
+
     def decide(self, request, request_id: int, reason: str) -> RedemptionRequest:
         raise NotImplementedError
 
     @extend_schema(request=DecisionSerializer, responses=RedemptionRequestSerializer)
     def post(self, request, request_id: int):
+        redemption_request_get_for_officer(request_id, actor=request.user)  # who may, before what they send
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         redemption = self.decide(request, request_id, serializer.validated_data["reason"])

@@ -11,24 +11,16 @@ from django.db import transaction
 
 from bondplatform.actors import Actor
 from bondplatform.audit import audit_record
-from bondplatform.errors import BadInput, InvalidState, NotFound, RuleViolation
+from bondplatform.errors import BadInput, InvalidState, RuleViolation
 from compliance.services import refusals_kept
 from investments.locks import holding_lock
 from investments.models import Holding, HoldingStatus, InterestPreference
-from issuers import gates
+from investments.selectors_servicing import holding_get_for_holder
 
 
 def holding_preference_set(*, actor: Actor, holding_id: int, preference: str) -> Holding:
     """The holder chooses `pay`, `waive` or `reinvest` (422 `reinvestment_not_allowed` where the terms do not)."""
-    gates.require_signed_in(actor)
-    missing = NotFound("No such holding.", code="holding_not_found")
-    holding = Holding.objects.select_related("issue__issuer").filter(pk=holding_id).first()
-    if holding is None:
-        raise missing
-    gates.require_private(
-        actor, issuer_id=holding.issue.issuer_id, owner_id=holding.holder_id, missing=missing
-    )
-    gates.require_self(actor, holding.holder_id)
+    holding = holding_get_for_holder(holding_id, actor=actor)
     if preference not in InterestPreference.values:
         raise BadInput(
             f"The preference is one of {', '.join(InterestPreference.values)}.",

@@ -58,6 +58,7 @@ from investments.models import (
     RedemptionRequest,
     RedemptionStatus,
 )
+from investments.selectors_servicing import holding_get_for_holder, redemption_request_get_for_officer
 from investments.services.interest_runs import interest_run_execute, interest_run_request
 from investments.services.payout_batches import payout_batch_of_day
 from investments.services.servicing import interest_apply, principal_owed_entry, schedule_of
@@ -75,15 +76,7 @@ def redemption_request_create(
     422 `exceeds_principal` beyond what is outstanding (less what pending
     requests already ask for); 422 `matures_first` when the notice period
     would end on or after maturity (the bond is repaid then anyway)."""
-    gates.require_signed_in(actor)
-    missing = NotFound("No such holding.", code="holding_not_found")
-    holding = Holding.objects.select_related("issue__issuer").filter(pk=holding_id).first()
-    if holding is None:
-        raise missing
-    gates.require_private(
-        actor, issuer_id=holding.issue.issuer_id, owner_id=holding.holder_id, missing=missing
-    )
-    gates.require_self(actor, holding.holder_id)
+    holding = holding_get_for_holder(holding_id, actor=actor)
     context = {"amount_pence": amount_pence}
     with (
         refusals_kept(actor=actor, issuer=holding.issue.issuer, subject=holding, context=context),
@@ -152,16 +145,7 @@ def redemption_request_create(
 
 
 def _request_for_officer(actor: Actor, request_id: int) -> RedemptionRequest:
-    gates.require_signed_in(actor)
-    missing = NotFound("No such redemption request.", code="redemption_request_not_found")
-    request = RedemptionRequest.objects.select_related("holding__issue__issuer").filter(pk=request_id).first()
-    if request is None:
-        raise missing
-    gates.require_private(
-        actor, issuer_id=request.holding.issue.issuer_id, owner_id=request.holding.holder_id, missing=missing
-    )
-    gates.require_officer(actor, request.holding.issue.issuer)
-    return request
+    return redemption_request_get_for_officer(request_id, actor=actor)
 
 
 def _decided(request: RedemptionRequest, actor: Actor, status: str, reason: str) -> None:

@@ -14,11 +14,15 @@ line by line, each with its ledger sequence, and adds up to the ledger.
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
 import io
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -455,3 +459,58 @@ def test_the_residents_page_links_to_the_certificates_and_the_statement(rita, re
         # Signed in on the site, the links work as they are.
         assert client.get(url)["Content-Type"] == "application/pdf"
         assert client.get("/api/v1/me/statement.pdf?year=2026")["Content-Type"] == "application/pdf"
+
+
+VERIFIER = Path(__file__).resolve().parents[3] / "tools" / "verify_statement.py"
+
+
+@pytest.fixture
+def run_resident_verifier(api_client_for):
+    def run_resident_verifier(tmp_path, body) -> subprocess.CompletedProcess:
+        path = tmp_path / "statement.json"
+        path.write_text(json.dumps(body))
+        public_key = api_client_for(None).get("/api/v1/ledger/public-key/").json()["public_key_hex"]
+        return subprocess.run(
+            [sys.executable, str(VERIFIER), "resident", str(path), "--public-key", public_key],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    return run_resident_verifier
+
+
+def test_the_resident_checks_their_statement_offline_and_a_change_is_caught(
+    rita, resident, cic, society, tmp_path, run_resident_verifier, statement
+):
+    checkpoint_sign(issuer=cic)
+    checkpoint_sign(issuer=society)
+    with on(dt.date(2027, 4, 10)):
+        body = statement(resident, 2026).json()
+    result = run_resident_verifier(tmp_path, body)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("OK: ")
+
+    # A changed amount no longer hashes to the entry's hash.
+    changed = copy.deepcopy(body)
+    line = next(h for h in changed["holdings"] if h["lines"])["lines"][0]
+    line["entry"]["postings"][0][2] += 100
+    result = run_resident_verifier(tmp_path, changed)
+    assert (result.returncode, "it was changed" in result.stdout) == (1, True)
+
+    # A proof for another entry does not put this one in the tree.
+    swapped = copy.deepcopy(body)
+    lines = [ln for h in swapped["holdings"] for ln in h["lines"] if ln["inclusion_proof"]]
+    if len(lines) > 1:
+        lines[0]["inclusion_proof"], lines[1]["inclusion_proof"] = (
+            lines[1]["inclusion_proof"],
+            lines[0]["inclusion_proof"],
+        )
+        result = run_resident_verifier(tmp_path, swapped)
+        assert result.returncode == 1
+
+    # A forged root is not the one the service signed.
+    forged = copy.deepcopy(body)
+    forged["checkpoints"][0]["merkle_root"] = "0" * 64
+    result = run_resident_verifier(tmp_path, forged)
+    assert (result.returncode, "signature does not verify" in result.stdout) == (1, True)
