@@ -27,7 +27,6 @@ from investments.interest import add_months
 from investments.models import PayoutBatch, Refund
 from investments.services import interest_runs, redemptions
 from issuers.models import Issuer, RoleGrant
-from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -245,13 +244,19 @@ def world(
     return people, objects
 
 
-def _client(path: str, user):
-    if path.startswith("api/"):
-        return APIClient() if user is None else client_for(user)
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
+@pytest.fixture
+def client_as(api_client_for):
+    """client_as(path, user) -> an API client with a token for an API path, else a signed-in web client."""
+
+    def client_for_path(path: str, user):
+        if path.startswith("api/"):
+            return APIClient() if user is None else api_client_for(user)
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return client_for_path
 
 
 def _refused(response, persona: str, *, api: bool) -> bool:
@@ -262,7 +267,7 @@ def _refused(response, persona: str, *, api: bool) -> bool:
     return response.status_code in (403, 404) or to_sign_in
 
 
-def test_every_persona_is_let_in_exactly_where_the_policy_says(world):
+def test_every_persona_is_let_in_exactly_where_the_policy_says(world, client_as):
     people, objects = world
     paths = routes()
     wrong = []
@@ -277,7 +282,7 @@ def test_every_persona_is_let_in_exactly_where_the_policy_says(world):
         for persona in PERSONAS:
             if method == "post" and persona in allowed:
                 continue  # see the module docstring
-            client = _client(paths[name], people[persona])
+            client = client_as(paths[name], people[persona])
             if method == "get":
                 response = client.get(url, params)
             elif paths[name].startswith("api/"):

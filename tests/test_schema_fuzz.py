@@ -43,8 +43,6 @@ from investments.interest import coupon_dates
 from investments.models import Holding, Subscription
 from issuers.models import RoleGrant
 from people.services.tokens import auth_token_create
-from tests.conftest import client_for
-from tests.investments.bonds import make_issue
 
 # Ids from 1, as the schema's examples assume (`"issuer": 1`).
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, reset_sequences=True)]
@@ -60,13 +58,13 @@ def _ok(response, status=(200, 201, 202)):
 
 
 @pytest.fixture
-def world(make_user, society, officer, auditor, resident):
+def world(make_user, society, officer, auditor, resident, api_client_for, make_issue):
     """One issuer's objects, made through the API as its people would."""
     other = make_user("sam_saver", full_name="Sam Saver", postcode="S2 5AB")
     draft = make_issue(society, officer, open_it=False, name="Draft bond")
     open_issue = make_issue(society, officer, name="Open bond")
     pending = _ok(
-        client_for(resident).post(
+        api_client_for(resident).post(
             f"/api/v1/issues/{open_issue.pk}/subscriptions/",
             {"amount": "200.00", "payment_method": "bank_transfer"},
             format="json",
@@ -84,14 +82,14 @@ def world(make_user, society, officer, auditor, resident):
         )
         for user, amount in ((resident, "1000.00"), (other, "2000.00")):
             sub = _ok(
-                client_for(user).post(
+                api_client_for(user).post(
                     f"/api/v1/issues/{active.pk}/subscriptions/",
                     {"amount": amount, "payment_method": "bank_transfer"},
                     format="json",
                 )
             )
             _ok(
-                client_for(officer).post(
+                api_client_for(officer).post(
                     f"/api/v1/subscriptions/{sub['id']}/record-payment/",
                     {
                         "amount": amount,
@@ -101,8 +99,8 @@ def world(make_user, society, officer, auditor, resident):
                     format="json",
                 )
             )
-        _ok(client_for(officer).post(f"/api/v1/issues/{active.pk}/close/"))
-        _ok(client_for(officer).post(f"/api/v1/issues/{active.pk}/allot/"))
+        _ok(api_client_for(officer).post(f"/api/v1/issues/{active.pk}/close/"))
+        _ok(api_client_for(officer).post(f"/api/v1/issues/{active.pk}/allot/"))
     active.refresh_from_db()
     return {
         "issuer": society,

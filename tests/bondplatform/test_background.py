@@ -10,15 +10,20 @@ from django_q.models import OrmQ
 from bondplatform.background import work_dispatch_stranded, work_run
 from bondplatform.models import QueuedWork
 from investments.models import Refund
-from tests.conftest import client_for
-from tests.investments.bonds import make_issue
-from tests.investments.test_subscriptions import record_payment, subscribe
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_refund_is_queued_for_the_worker_after_commit_and_the_task_settles_it(
-    settings, society, officer, resident, django_capture_on_commit_callbacks
+    settings,
+    society,
+    officer,
+    resident,
+    django_capture_on_commit_callbacks,
+    api_client_for,
+    make_issue,
+    subscribe,
+    record_payment,
 ):
     if settings.REDIS_URL:
         pytest.skip("this test reads the database broker's queue; REDIS_URL points django-q2 at Redis")
@@ -27,7 +32,7 @@ def test_a_refund_is_queued_for_the_worker_after_commit_and_the_task_settles_it(
     sub = subscribe(resident, issue, "250.00").json()
     record_payment(officer, sub["id"], "250.00", sub["payment"]["reference"])
     with django_capture_on_commit_callbacks(execute=True):
-        assert client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
+        assert api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
     queued = [q.task for q in OrmQ.objects.all()]
     assert [t["func"] for t in queued] == ["bondplatform.background.work_run"]
     refund = Refund.objects.get(subscription_id=sub["id"])
@@ -46,7 +51,16 @@ def test_a_refund_is_queued_for_the_worker_after_commit_and_the_task_settles_it(
 
 
 def test_work_committed_but_never_handed_to_the_worker_runs_within_a_minute(
-    settings, society, officer, resident, django_capture_on_commit_callbacks, monkeypatch
+    settings,
+    society,
+    officer,
+    resident,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+    api_client_for,
+    make_issue,
+    subscribe,
+    record_payment,
 ):
     """The process dies between COMMIT and the hand-over: the on-commit callback never runs.
     The work's row committed with the refund, and the minute job runs it."""
@@ -60,7 +74,7 @@ def test_work_committed_but_never_handed_to_the_worker_runs_within_a_minute(
     sub = subscribe(resident, issue, "250.00").json()
     record_payment(officer, sub["id"], "250.00", sub["payment"]["reference"])
     with django_capture_on_commit_callbacks(execute=False):  # the crash: nothing after COMMIT happens
-        assert client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
+        assert api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
     refund = Refund.objects.get(subscription_id=sub["id"])
     assert not OrmQ.objects.exists()
     assert work_dispatch_stranded() == 0  # still in its grace period: a live worker may be on it

@@ -19,9 +19,6 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.conftest import client_for
-from tests.investments.bonds import make_issue
-
 BASE_DIR = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +28,7 @@ def directives(response) -> dict[str, list[str]]:
     return {name: values for name, *values in (part.split() for part in policy.split(";") if part.strip())}
 
 
-def test_pages_carry_a_policy_that_lets_stripe_js_in_and_nothing_inline(society, officer):
+def test_pages_carry_a_policy_that_lets_stripe_js_in_and_nothing_inline(society, officer, make_issue):
     issue = make_issue(society, officer)
 
     policy = directives(Client().get(f"/issues/{issue.pk}/"))
@@ -48,7 +45,7 @@ def test_pages_carry_a_policy_that_lets_stripe_js_in_and_nothing_inline(society,
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", re.IGNORECASE)
 
 
-def test_the_pages_have_no_inline_script_or_style(society, officer, resident):
+def test_the_pages_have_no_inline_script_or_style(society, officer, resident, make_issue):
     issue = make_issue(society, officer)
     browser = Client()
     pages = ["/", f"/issues/{issue.pk}/", "/accounts/login/", "/accounts/register/", "/api/docs/"]
@@ -60,14 +57,14 @@ def test_the_pages_have_no_inline_script_or_style(society, officer, resident):
         assert "<style" not in html and " style=" not in html, path
 
 
-def test_every_api_answer_says_no_store(society, resident):
+def test_every_api_answer_says_no_store(society, resident, api_client_for):
     assert APIClient().get("/api/v1/issuers/")["Cache-Control"] == "no-store"  # public, still
-    assert client_for(resident).get("/api/v1/me/")["Cache-Control"] == "no-store"
+    assert api_client_for(resident).get("/api/v1/me/")["Cache-Control"] == "no-store"
     assert APIClient().get("/api/v1/nothing-here/")["Cache-Control"] == "no-store"  # errors too
     assert "no-store" in APIClient().get("/api/docs/")["Cache-Control"]
 
 
-def test_private_pages_say_no_store_and_public_ones_may_be_cached(society, officer, resident):
+def test_private_pages_say_no_store_and_public_ones_may_be_cached(society, officer, resident, make_issue):
     issue = make_issue(society, officer)
     anonymous = Client()
     assert "Cache-Control" not in anonymous.get(f"/issues/{issue.pk}/")

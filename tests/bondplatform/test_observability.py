@@ -16,7 +16,6 @@ from bondplatform.logs import JsonFormatter, RoutineWorkerMessages
 from bondplatform.requestlog import task_executed
 from investments import selectors
 from ledger.services import Posting, entry_post
-from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -30,9 +29,11 @@ def as_json(record: logging.LogRecord) -> dict:
 
 
 class TestRequestLog:
-    def test_one_json_line_per_request_with_ids_and_the_route_not_the_path(self, caplog, resident, society):
+    def test_one_json_line_per_request_with_ids_and_the_route_not_the_path(
+        self, caplog, resident, society, api_client_for
+    ):
         caplog.set_level(logging.INFO)
-        response = client_for(resident).get(f"/api/v1/issuers/{society.pk}/", HTTP_X_REQUEST_ID="abc-123")
+        response = api_client_for(resident).get(f"/api/v1/issuers/{society.pk}/", HTTP_X_REQUEST_ID="abc-123")
         assert response.status_code == 200
         assert response["X-Request-ID"] == "abc-123"
         (record,) = request_lines(caplog)
@@ -75,9 +76,9 @@ class TestRequestLog:
         assert response["X-Request-ID"] == "req-7"
         assert as_json(inner)["request_id"] == "req-7"
 
-    def test_a_refusal_is_info_with_its_code_and_no_warning(self, caplog, resident):
+    def test_a_refusal_is_info_with_its_code_and_no_warning(self, caplog, resident, api_client_for):
         caplog.set_level(logging.DEBUG)
-        response = client_for(resident).post("/api/v1/issues/999/subscriptions/", {}, format="json")
+        response = api_client_for(resident).post("/api/v1/issues/999/subscriptions/", {}, format="json")
         assert response.status_code == 400
         (record,) = request_lines(caplog)
         assert record.levelno == logging.INFO
@@ -93,9 +94,9 @@ class TestRequestLog:
         assert line["status"] == 404 and line["outcome"] == "not_found"
         assert line["path"] in {"<unmatched>", "/^api/"}
 
-    def test_text_lines_for_people_in_development(self, caplog, resident):
+    def test_text_lines_for_people_in_development(self, caplog, resident, api_client_for):
         caplog.set_level(logging.INFO)
-        client_for(resident).get("/api/v1/me/")
+        api_client_for(resident).get("/api/v1/me/")
         (record,) = request_lines(caplog)
         text = record.getMessage()
         assert text.startswith("GET /api/v1/me/ 200 ok ")

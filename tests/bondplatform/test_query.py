@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import assert_error, client_for
-
 pytestmark = pytest.mark.django_db
 
 HUGE = "99999999999999999999999"
@@ -49,8 +47,8 @@ HUGE = "99999999999999999999999"
         ("/api/v1/ledger/entries/?issuer={issuer}&limit=-2", "limit"),
     ],
 )
-def test_junk_in_the_query_is_400_invalid_query(society, officer, path, name):
-    response = client_for(officer).get(path.format(issuer=society.pk))
+def test_junk_in_the_query_is_400_invalid_query(society, officer, path, name, api_client_for, assert_error):
+    response = api_client_for(officer).get(path.format(issuer=society.pk))
     body = assert_error(response, 400, "invalid_query")
     assert name in body["fields"], body
     assert body["detail"].startswith("Query parameter")
@@ -69,10 +67,10 @@ def test_junk_in_the_query_is_400_invalid_query(society, officer, path, name):
         "/api/v1/issues/?utm_source=newsletter",
     ],
 )
-def test_good_queries_still_answer(society, officer, path):
-    response = client_for(officer).get(path.format(issuer=society.pk))
+def test_good_queries_still_answer(society, officer, path, api_client_for):
+    response = api_client_for(officer).get(path.format(issuer=society.pk))
     assert response.status_code == 200, response.content[:300]
 
 
-def test_a_status_filter_filters(society, officer):
-    assert client_for(officer).get("/api/v1/issues/?status=open").json()["count"] == 0
+def test_a_status_filter_filters(society, officer, api_client_for):
+    assert api_client_for(officer).get("/api/v1/issues/?status=open").json()["count"] == 0

@@ -1,6 +1,7 @@
 """Settings from the environment: zero configuration by default, strict in production."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,8 +123,6 @@ def test_other_databases_are_refused_clearly():
 
 
 def test_env_example_lists_every_variable_the_settings_read():
-    import re
-
     source = (BASE_DIR / "bondplatform" / "settings.py").read_text()
     read = set(re.findall(r'(?:os\.environ\.get|env_bool)\(\s*"([A-Z0-9_]+)"', source))
     listed = set(re.findall(r"^([A-Z0-9_]+)=", (BASE_DIR / ".env.example").read_text(), re.MULTILINE))

@@ -16,22 +16,35 @@ from investments.models import PayoutBatch, Refund
 from investments.selectors_accountability import ISSUE_SUBJECTS
 from investments.services.interest_runs import interest_run_execute
 from issuers.models import RoleGrant
-from tests.compliance.test_refusals_kept import allotted, ask_for_interest, pay, subscribe
-from tests.conftest import assert_error, client_for
-from tests.investments.bonds import make_issue
 
 pytestmark = pytest.mark.django_db
 
 PATH = "/api/v1/compliance/decisions/"
 
 
-def listed(reader, **query) -> list[dict]:
-    response = client_for(reader).get(PATH, {"limit": 500, **query})
-    assert response.status_code == 200, response.content
-    return response.json()["results"]
+@pytest.fixture
+def listed(api_client_for):
+    def listed(reader, **query) -> list[dict]:
+        response = api_client_for(reader).get(PATH, {"limit": 500, **query})
+        assert response.status_code == 200, response.content
+        return response.json()["results"]
+
+    return listed
 
 
-def test_an_issues_decisions_are_those_about_it_and_everything_it_holds(society, officer, auditor, make_user):
+def test_an_issues_decisions_are_those_about_it_and_everything_it_holds(
+    society,
+    officer,
+    auditor,
+    make_user,
+    allotted,
+    ask_for_interest,
+    api_client_for,
+    make_issue,
+    subscribe,
+    pay_by_bank_transfer,
+    listed,
+):
     """A whole life on one issue (subscriptions, a refund, holdings, runs, payouts, a redemption), another
     issue beside it, and a distribution of the issuer's own: the filter finds exactly the first issue's."""
     ada, ben = make_user("ada"), make_user("ben")
@@ -40,14 +53,16 @@ def test_an_issues_decisions_are_those_about_it_and_everything_it_holds(society,
     ask_for_interest(officer, bonds, coupon, on=coupon)
     interest_run_execute(run_id=bonds.interest_runs.get().pk)
     for batch in PayoutBatch.objects.filter(issuer=society):
-        assert client_for(officer).post(f"/api/v1/payout-batches/{batch.pk}/mark-sent/").status_code == 200
+        assert (
+            api_client_for(officer).post(f"/api/v1/payout-batches/{batch.pk}/mark-sent/").status_code == 200
+        )
     holding = bonds.holdings.get()
     with time_machine.travel(dt.datetime.combine(coupon, dt.time(13), tzinfo=dt.UTC)):
-        asked = client_for(ada).post(
+        asked = api_client_for(ada).post(
             f"/api/v1/holdings/{holding.pk}/redemption-requests/", {"amount": "100.00"}, format="json"
         )
         assert asked.status_code == 201, asked.content
-        approved = client_for(officer).post(
+        approved = api_client_for(officer).post(
             f"/api/v1/redemption-requests/{asked.json()['id']}/approve/",
             {"reason": "Liquidity allows"},
             format="json",
@@ -56,11 +71,11 @@ def test_an_issues_decisions_are_those_about_it_and_everything_it_holds(society,
 
     other = make_issue(society, officer, name="Another issue")
     sub = subscribe(ben, other, "250.00").json()
-    pay(officer, sub)
-    client_for(ben).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
+    pay_by_bank_transfer(officer, sub)
+    api_client_for(ben).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
     refund = Refund.objects.get(subscription_id=sub["id"])
-    assert client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/").status_code == 200
-    paid = client_for(officer).post(
+    assert api_client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/").status_code == 200
+    paid = api_client_for(officer).post(
         f"/api/v1/issuers/{society.pk}/distributions/",
         {
             "kind": "consideration",
@@ -94,7 +109,7 @@ def test_an_issues_decisions_are_those_about_it_and_everything_it_holds(society,
     assert all(d["actor"] for d in everything)
 
 
-def test_days_are_whole_and_both_ends_included(society, officer, auditor):
+def test_days_are_whole_and_both_ends_included(society, officer, auditor, listed):
     for day in (dt.date(2026, 1, 31), dt.date(2026, 2, 1), dt.date(2026, 2, 2)):
         # Just before midnight in London (UTC in winter): still that day.
         with time_machine.travel(dt.datetime.combine(day, dt.time(23, 59), tzinfo=dt.UTC)):
@@ -121,29 +136,35 @@ def test_days_are_whole_and_both_ends_included(society, officer, auditor):
         {"issuer": "x"},
     ],
 )
-def test_junk_in_the_query_is_400_with_a_code(society, auditor, query):
-    body = assert_error(client_for(auditor).get(PATH, {"issuer": society.pk, **query}), 400, "invalid_query")
+def test_junk_in_the_query_is_400_with_a_code(society, auditor, query, assert_error, api_client_for):
+    body = assert_error(
+        api_client_for(auditor).get(PATH, {"issuer": society.pk, **query}), 400, "invalid_query"
+    )
     assert set(body["fields"]) & set(query)
     assert_error(
-        client_for(auditor).get("/api/v1/compliance/decisions.csv", {"issuer": society.pk, **query}),
+        api_client_for(auditor).get("/api/v1/compliance/decisions.csv", {"issuer": society.pk, **query}),
         400,
         "invalid_query",
     )
 
 
-def test_an_issue_of_another_issuer_is_refused(society, cic, officer, auditor, make_user):
+def test_an_issue_of_another_issuer_is_refused(
+    society, cic, officer, auditor, make_user, make_issue, assert_error, api_client_for
+):
     cic_officer = make_user("cic_officer", resident=False)
     RoleGrant.objects.create(issuer=cic, user=cic_officer, role="finance_officer")
     elsewhere = make_issue(cic, cic_officer)
     assert_error(
-        client_for(auditor).get(PATH, {"issuer": society.pk, "issue": elsewhere.pk}), 400, "invalid_query"
+        api_client_for(auditor).get(PATH, {"issuer": society.pk, "issue": elsewhere.pk}), 400, "invalid_query"
     )
 
 
 FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
 
 
-def test_the_csv_has_every_decision_and_no_cell_a_spreadsheet_would_run(society, officer, auditor, resident):
+def test_the_csv_has_every_decision_and_no_cell_a_spreadsheet_would_run(
+    society, officer, auditor, resident, make_issue, api_client_for, assert_error
+):
     make_issue(society, officer)
     for reason in FORMULAS:
         decision_record(
@@ -154,7 +175,7 @@ def test_the_csv_has_every_decision_and_no_cell_a_spreadsheet_would_run(society,
             reason=reason,
             context={"note": reason},
         )
-    response = client_for(auditor).get("/api/v1/compliance/decisions.csv", {"issuer": society.pk})
+    response = api_client_for(auditor).get("/api/v1/compliance/decisions.csv", {"issuer": society.pk})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert f'filename="decisions-issuer-{society.pk}.csv"' in response["Content-Disposition"]
@@ -169,13 +190,16 @@ def test_the_csv_has_every_decision_and_no_cell_a_spreadsheet_would_run(society,
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
     assert len(rows) == Decision.objects.filter(issuer=society).count()
     # The filters apply to the download too; and so do the gates.
-    only = client_for(auditor).get(
+    only = api_client_for(auditor).get(
         "/api/v1/compliance/decisions.csv", {"issuer": society.pk, "outcome": "deny"}
     )
     assert len(list(csv.DictReader(io.StringIO(b"".join(only.streaming_content).decode())))) == len(FORMULAS)
     assert_error(
-        client_for(resident).get("/api/v1/compliance/decisions.csv", {"issuer": society.pk}),
+        api_client_for(resident).get("/api/v1/compliance/decisions.csv", {"issuer": society.pk}),
         403,
         "not_an_officer_or_auditor",
     )
-    assert client_for(None).get("/api/v1/compliance/decisions.csv", {"issuer": society.pk}).status_code == 401
+    assert (
+        api_client_for(None).get("/api/v1/compliance/decisions.csv", {"issuer": society.pk}).status_code
+        == 401
+    )

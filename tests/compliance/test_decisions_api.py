@@ -6,40 +6,41 @@ from rest_framework.exceptions import NotAuthenticated
 
 from bondplatform.errors import NotFound, NotPermitted
 from compliance.selectors import decision_list
-from tests.conftest import client_for
-from tests.investments.bonds import make_issue
-from tests.investments.test_subscriptions import subscribe
 
 pytestmark = pytest.mark.django_db
 
 
-def test_refusals_and_approvals_are_listed_with_rule_and_reason(society, officer, auditor, staff, resident):
+def test_refusals_and_approvals_are_listed_with_rule_and_reason(
+    society, officer, auditor, staff, resident, api_client_for, make_issue, subscribe
+):
     issue = make_issue(society, officer)
     subscribe(resident, issue, "250.00")
     subscribe(resident, issue, "99.99")
     path = f"/api/v1/compliance/decisions/?issuer={society.pk}"
     for reader in (officer, auditor, staff):
-        response = client_for(reader).get(path)
+        response = api_client_for(reader).get(path)
         assert response.status_code == 200
-    results = client_for(auditor).get(path).json()["results"]
+    results = api_client_for(auditor).get(path).json()["results"]
     outcomes = {(d["rule"], d["outcome"]) for d in results}
     assert ("subscription_caps", "allow") in outcomes
     assert ("below_minimum", "deny") in outcomes
     assert ("rate_cap", "allow") in outcomes  # the issue's opening
-    denied = client_for(auditor).get(path + "&outcome=deny").json()["results"]
+    denied = api_client_for(auditor).get(path + "&outcome=deny").json()["results"]
     assert [d["rule"] for d in denied] == ["below_minimum"]
     assert "£100.00" in denied[0]["reason"]
 
 
-def test_residents_outsiders_and_strangers_may_not_read_it(society, resident, outsider):
+def test_residents_outsiders_and_strangers_may_not_read_it(society, resident, outsider, api_client_for):
     path = f"/api/v1/compliance/decisions/?issuer={society.pk}"
-    assert client_for(resident).get(path).status_code == 403
-    assert client_for(outsider).get(path).status_code == 403
-    assert client_for(None).get(path).status_code == 401
-    assert client_for(resident).get("/api/v1/compliance/decisions/").status_code in (400, 403)
+    assert api_client_for(resident).get(path).status_code == 403
+    assert api_client_for(outsider).get(path).status_code == 403
+    assert api_client_for(None).get(path).status_code == 401
+    assert api_client_for(resident).get("/api/v1/compliance/decisions/").status_code in (400, 403)
 
 
-def test_the_selector_itself_checks_who_reads_the_log(society, officer, auditor, staff, resident, outsider):
+def test_the_selector_itself_checks_who_reads_the_log(
+    society, officer, auditor, staff, resident, outsider, make_issue
+):
     """Not only the API: a page or a report calling the selector directly is refused too."""
     make_issue(society, officer)
     for reader in (officer, auditor, staff):

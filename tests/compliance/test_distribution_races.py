@@ -13,7 +13,6 @@ from compliance.models import Decision, Distribution
 from issuers.models import RoleGrant
 from ledger.models import LedgerEntry
 from ledger.verify import ledger_verify
-from tests.investments.test_subscription_races import burst
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -43,7 +42,7 @@ def cic_officer(cic, make_user):
     return officer
 
 
-def test_ten_dividends_at_once_pay_only_what_the_cap_allows(cic, cic_officer):
+def test_ten_dividends_at_once_pay_only_what_the_cap_allows(cic, cic_officer, burst):
     outcomes = burst([dividend(cic_officer, cic, f"d{i}", 1_000_00) for i in range(10)])
     assert outcomes.count("ok") == 3  # £3,000; a fourth would make £4,000
     assert set(outcomes) == {"ok", "asset_lock_violation"}
@@ -53,7 +52,7 @@ def test_ten_dividends_at_once_pay_only_what_the_cap_allows(cic, cic_officer):
     assert ledger_verify(cic.pk).valid
 
 
-def test_the_same_request_ten_times_at_once_pays_once(cic, cic_officer):
+def test_the_same_request_ten_times_at_once_pays_once(cic, cic_officer, burst):
     outcomes = burst([dividend(cic_officer, cic, "same-key", 500_00) for _ in range(10)])
     assert outcomes == ["ok"] * 10
     assert Distribution.objects.filter(issuer=cic).count() == 1

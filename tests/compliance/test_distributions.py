@@ -24,8 +24,6 @@ from compliance.models import Decision, Distribution, Outcome
 from issuers.models import Issuer, RoleGrant
 from ledger.models import LedgerEntry
 from ledger.verify import ledger_verify
-from tests.conftest import assert_error, client_for
-from tests.investments.bonds import balances
 
 pytestmark = pytest.mark.django_db
 
@@ -70,33 +68,41 @@ def body_of(make_user):
     return make
 
 
-def pay(officer, issuer, *, key: str | None = None, **body):
-    body = {
-        "kind": "consideration",
-        "recipient_name": "Solar Roofs Ltd",
-        "amount": "900.00",
-        "purpose": "Panels for the community hall",
-        **body,
-    }
-    return client_for(officer).post(
-        f"/api/v1/issuers/{issuer.pk}/distributions/",
-        body,
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=key or f"dist-{next(_keys)}",
-    )
+@pytest.fixture
+def pay(api_client_for):
+    def pay(officer, issuer, *, key: str | None = None, **body):
+        body = {
+            "kind": "consideration",
+            "recipient_name": "Solar Roofs Ltd",
+            "amount": "900.00",
+            "purpose": "Panels for the community hall",
+            **body,
+        }
+        return api_client_for(officer).post(
+            f"/api/v1/issuers/{issuer.pk}/distributions/",
+            body,
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=key or f"dist-{next(_keys)}",
+        )
+
+    return pay
 
 
-def refused(response, issuer) -> dict:
-    """A 422 `asset_lock_violation` that moved nothing and kept its deny decision."""
-    body = assert_error(response, 422, "asset_lock_violation")
-    assert body["rule"] == "asset_lock"
-    assert body["source"]
-    assert not LedgerEntry.objects.filter(issuer=issuer).exists()
-    assert not Distribution.objects.filter(issuer=issuer).exists()
-    decision = Decision.objects.filter(issuer=issuer, rule="asset_lock").latest("id")
-    assert decision.outcome == Outcome.DENY
-    assert decision.context["source"] == body["source"]
-    return body
+@pytest.fixture
+def refused(assert_error):
+    def refused(response, issuer) -> dict:
+        """A 422 `asset_lock_violation` that moved nothing and kept its deny decision."""
+        body = assert_error(response, 422, "asset_lock_violation")
+        assert body["rule"] == "asset_lock"
+        assert body["source"]
+        assert not LedgerEntry.objects.filter(issuer=issuer).exists()
+        assert not Distribution.objects.filter(issuer=issuer).exists()
+        decision = Decision.objects.filter(issuer=issuer, rule="asset_lock").latest("id")
+        assert decision.outcome == Outcome.DENY
+        assert decision.context["source"] == body["source"]
+        return body
+
+    return refused
 
 
 def paid(response, issuer) -> dict:
@@ -109,7 +115,7 @@ def paid(response, issuer) -> dict:
 
 
 @pytest.mark.parametrize("form", LOCKED)
-def test_a_supplier_is_paid_against_an_invoice_and_not_without_one(form, body_of):
+def test_a_supplier_is_paid_against_an_invoice_and_not_without_one(form, body_of, refused, pay, balances):
     issuer, officer = body_of(form)
     body = refused(pay(officer, issuer, invoice_reference=" "), issuer)
     assert SOURCES[issuer.asset_lock_basis] in body["source"]
@@ -119,7 +125,7 @@ def test_a_supplier_is_paid_against_an_invoice_and_not_without_one(form, body_of
 
 
 @pytest.mark.parametrize("form", LOCKED)
-def test_assets_go_to_another_asset_locked_body_only(form, body_of):
+def test_assets_go_to_another_asset_locked_body_only(form, body_of, refused, pay, balances):
     issuer, officer = body_of(form)
     transfer = {"kind": "transfer_to_asset_locked_body", "recipient_name": "Next Door Energy Society"}
     refused(
@@ -138,17 +144,17 @@ def test_assets_go_to_another_asset_locked_body_only(form, body_of):
 
 
 @pytest.mark.parametrize("form", LOCKED)
-def test_nothing_else_leaves_an_asset_locked_body(form, body_of):
+def test_nothing_else_leaves_an_asset_locked_body(form, body_of, refused, pay):
     issuer, officer = body_of(form)
     body = refused(pay(officer, issuer, kind="other", recipient_name="A director", amount="0.01"), issuer)
     assert "asset-locked body may not pay this out" in body["detail"]
 
 
 @pytest.mark.parametrize("form", [f for f in LOCKED if f != "cic_by_shares"])
-def test_only_a_cic_limited_by_shares_pays_dividends(form, body_of):
+def test_only_a_cic_limited_by_shares_pays_dividends(form, body_of, api_client_for, refused, pay):
     issuer, officer = body_of(form)
     today = timezone.localdate()
-    declared = client_for(officer).post(
+    declared = api_client_for(officer).post(
         f"/api/v1/issuers/{issuer.pk}/financial-years/",
         {"year_end": (today + dt.timedelta(days=30)).isoformat(), "distributable_profits": "10000.00"},
         format="json",
@@ -158,16 +164,22 @@ def test_only_a_cic_limited_by_shares_pays_dividends(form, body_of):
     assert body["legal_form"] == issuer.legal_form
 
 
-def declare(officer, issuer, year_end: dt.date, profits: str):
-    return client_for(officer).post(
-        f"/api/v1/issuers/{issuer.pk}/financial-years/",
-        {"year_end": year_end.isoformat(), "distributable_profits": profits},
-        format="json",
-    )
+@pytest.fixture
+def declare(api_client_for):
+    def declare(officer, issuer, year_end: dt.date, profits: str):
+        return api_client_for(officer).post(
+            f"/api/v1/issuers/{issuer.pk}/financial-years/",
+            {"year_end": year_end.isoformat(), "distributable_profits": profits},
+            format="json",
+        )
+
+    return declare
 
 
 @time_machine.travel(dt.datetime(2026, 6, 15, 12, tzinfo=dt.UTC))
-def test_a_cic_by_shares_pays_dividends_up_to_35_percent_of_the_years_declared_profits(body_of):
+def test_a_cic_by_shares_pays_dividends_up_to_35_percent_of_the_years_declared_profits(
+    body_of, refused, pay, declare, assert_error, balances
+):
     issuer, officer = body_of("cic_by_shares")
     dividend = {"kind": "dividend", "recipient_name": "Shareholders (2026 interim)"}
     # No year declared: no dividend at all.
@@ -187,7 +199,9 @@ def test_a_cic_by_shares_pays_dividends_up_to_35_percent_of_the_years_declared_p
     assert denied.latest("id").context["cap_pence"] == 3_500_00
 
 
-def test_dividends_count_against_the_year_that_contains_the_day_they_are_paid(body_of):
+def test_dividends_count_against_the_year_that_contains_the_day_they_are_paid(
+    body_of, declare, assert_error, pay
+):
     issuer, officer = body_of("cic_by_shares")
     dividend = {"kind": "dividend", "recipient_name": "Shareholders"}
     assert declare(officer, issuer, dt.date(2026, 3, 31), "1000.00").status_code == 201  # cap £350
@@ -206,7 +220,7 @@ def test_dividends_count_against_the_year_that_contains_the_day_they_are_paid(bo
         assert_error(pay(officer, issuer, **dividend, amount="0.01"), 422, "asset_lock_violation")
 
 
-def test_a_company_without_an_asset_lock_may_pay_anything(body_of):
+def test_a_company_without_an_asset_lock_may_pay_anything(body_of, pay):
     issuer, officer = body_of("unlocked_company")
     paid(pay(officer, issuer, kind="other", recipient_name="A director", amount="5000.00"), issuer)
     paid(pay(officer, issuer, kind="dividend", recipient_name="Members", amount="100.00"), issuer)
@@ -216,7 +230,9 @@ def test_a_company_without_an_asset_lock_may_pay_anything(body_of):
     assert decisions.count() == 3
 
 
-def test_the_same_key_pays_once_and_another_request_under_it_is_refused(body_of):
+def test_the_same_key_pays_once_and_another_request_under_it_is_refused(
+    body_of, pay, assert_error, api_client_for
+):
     issuer, officer = body_of("society")
     first = pay(officer, issuer, key="hall-panels", invoice_reference="INV-1")
     again = pay(officer, issuer, key="hall-panels", invoice_reference="INV-1")
@@ -227,7 +243,7 @@ def test_the_same_key_pays_once_and_another_request_under_it_is_refused(body_of)
     assert_error(
         pay(officer, issuer, key="hall-panels", invoice_reference="INV-2"), 409, "idempotency_key_reused"
     )
-    missing = client_for(officer).post(
+    missing = api_client_for(officer).post(
         f"/api/v1/issuers/{issuer.pk}/distributions/",
         {
             "kind": "consideration",
@@ -242,7 +258,7 @@ def test_the_same_key_pays_once_and_another_request_under_it_is_refused(body_of)
     assert LedgerEntry.objects.filter(issuer=issuer).count() == 1
 
 
-def test_the_ledger_keeps_no_name_and_its_chain_holds(body_of):
+def test_the_ledger_keeps_no_name_and_its_chain_holds(body_of, pay):
     issuer, officer = body_of("society")
     paid(
         pay(
@@ -259,7 +275,7 @@ def test_the_ledger_keeps_no_name_and_its_chain_holds(body_of):
     assert ledger_verify(issuer.pk).valid
 
 
-def test_who_may_pay_and_who_may_read(body_of, make_user):
+def test_who_may_pay_and_who_may_read(body_of, make_user, assert_error, pay, api_client_for):
     issuer, officer = body_of("society")
     auditor = make_user("audrey_auditor", resident=False)
     RoleGrant.objects.create(issuer=issuer, user=auditor, role="auditor")
@@ -267,21 +283,21 @@ def test_who_may_pay_and_who_may_read(body_of, make_user):
     path = f"/api/v1/issuers/{issuer.pk}/distributions/"
     assert_error(pay(auditor, issuer, invoice_reference="1"), 403, "not_an_officer")
     assert_error(pay(resident, issuer, invoice_reference="1"), 403, "not_an_officer")
-    assert client_for(None).post(path, {}, format="json").status_code == 401
-    assert client_for(None).get(path).status_code == 401
-    assert client_for(resident).get(path).status_code == 403
+    assert api_client_for(None).post(path, {}, format="json").status_code == 401
+    assert api_client_for(None).get(path).status_code == 401
+    assert api_client_for(resident).get(path).status_code == 403
     assert (
-        client_for(officer).post("/api/v1/issuers/999999/distributions/", {}, format="json").status_code
+        api_client_for(officer).post("/api/v1/issuers/999999/distributions/", {}, format="json").status_code
         == 404
     )
     paid(pay(officer, issuer, invoice_reference="INV-1"), issuer)
     for reader in (officer, auditor):
-        listed = client_for(reader).get(path).json()
+        listed = api_client_for(reader).get(path).json()
         assert listed["count"] == 1
         assert listed["results"][0]["recipient_name"] == "Solar Roofs Ltd"
 
 
-def test_bad_input_is_400(body_of):
+def test_bad_input_is_400(body_of, assert_error, pay):
     issuer, officer = body_of("society")
     assert_error(pay(officer, issuer, kind="bond_interest"), 400, "invalid")
     assert_error(pay(officer, issuer, amount="-1.00"), 400, "invalid_amount")
@@ -293,7 +309,7 @@ def test_bad_input_is_400(body_of):
 # --- financial years -------------------------------------------------------------------
 
 
-def test_a_year_is_declared_once(body_of):
+def test_a_year_is_declared_once(body_of, declare, assert_error, api_client_for):
     issuer, officer = body_of("cic_by_shares")
     year_end = dt.date(2026, 12, 31)
     assert declare(officer, issuer, year_end, "10000.00").status_code == 201
@@ -304,11 +320,11 @@ def test_a_year_is_declared_once(body_of):
     assert declare(officer, issuer, dt.date(2025, 12, 31), "0.00").status_code == 201
     assert declare(officer, issuer, dt.date(2027, 12, 31), "1.00").status_code == 201
     assert_error(declare(officer, issuer, dt.date(2028, 12, 31), "-1.00"), 400, "invalid_amount")
-    years = client_for(officer).get(f"/api/v1/issuers/{issuer.pk}/financial-years/").json()["results"]
+    years = api_client_for(officer).get(f"/api/v1/issuers/{issuer.pk}/financial-years/").json()["results"]
     assert [y["year_end"] for y in years] == ["2027-12-31", "2026-12-31", "2025-12-31"]
 
 
-def test_only_an_officer_declares_a_year(body_of, make_user):
+def test_only_an_officer_declares_a_year(body_of, make_user, assert_error, declare):
     issuer, _ = body_of("cic_by_shares")
     stranger = make_user("sam_stranger")
     assert_error(declare(stranger, issuer, dt.date(2026, 12, 31), "1.00"), 403, "not_an_officer")
@@ -318,14 +334,22 @@ def test_only_an_officer_declares_a_year(body_of, make_user):
 # --- winding up ------------------------------------------------------------------------
 
 
-def wind_up(officer, issuer, day: dt.date, reason="Members' resolution of 1 May"):
-    return client_for(officer).post(
-        f"/api/v1/issuers/{issuer.pk}/winding-up/", {"date": day.isoformat(), "reason": reason}, format="json"
-    )
+@pytest.fixture
+def wind_up(api_client_for):
+    def wind_up(officer, issuer, day: dt.date, reason="Members' resolution of 1 May"):
+        return api_client_for(officer).post(
+            f"/api/v1/issuers/{issuer.pk}/winding-up/",
+            {"date": day.isoformat(), "reason": reason},
+            format="json",
+        )
+
+    return wind_up
 
 
 @pytest.mark.parametrize("form", ["society", "cic_by_shares", "charity"])
-def test_after_a_winding_up_the_rest_goes_only_to_an_asset_locked_body(form, body_of):
+def test_after_a_winding_up_the_rest_goes_only_to_an_asset_locked_body(
+    form, body_of, declare, wind_up, api_client_for, refused, pay
+):
     issuer, officer = body_of(form)
     today = timezone.localdate()
     declare(officer, issuer, today + dt.timedelta(days=10), "10000.00")
@@ -333,7 +357,7 @@ def test_after_a_winding_up_the_rest_goes_only_to_an_asset_locked_body(form, bod
     assert recorded.status_code == 201, recorded.content
     assert recorded.json()["winding_up_on"] == today.isoformat()
     assert (
-        client_for(None).get(f"/api/v1/issuers/{issuer.pk}/winding-up/").json()["winding_up_on"]
+        api_client_for(None).get(f"/api/v1/issuers/{issuer.pk}/winding-up/").json()["winding_up_on"]
         == today.isoformat()
     )
     body = refused(
@@ -362,7 +386,9 @@ def test_after_a_winding_up_the_rest_goes_only_to_an_asset_locked_body(form, bod
     assert AuditEvent.objects.filter(issuer=issuer, action="issuer.winding_up").exists()
 
 
-def test_a_winding_up_is_recorded_once_by_an_officer_and_never_in_the_future(body_of, make_user):
+def test_a_winding_up_is_recorded_once_by_an_officer_and_never_in_the_future(
+    body_of, make_user, assert_error, wind_up
+):
     issuer, officer = body_of("society")
     today = timezone.localdate()
     assert_error(wind_up(officer, issuer, today + dt.timedelta(days=1)), 400, "invalid")
@@ -374,13 +400,13 @@ def test_a_winding_up_is_recorded_once_by_an_officer_and_never_in_the_future(bod
     assert issuer.winding_up_on == today - dt.timedelta(days=3)
 
 
-def test_an_issuer_without_a_lock_is_not_restricted_by_a_winding_up(body_of):
+def test_an_issuer_without_a_lock_is_not_restricted_by_a_winding_up(body_of, wind_up, pay):
     issuer, officer = body_of("unlocked_company")
     assert wind_up(officer, issuer, timezone.localdate()).status_code == 201
     paid(pay(officer, issuer, kind="other", recipient_name="Members", amount="10.00"), issuer)
 
 
-def test_a_distribution_and_a_declared_year_are_records_the_database_keeps(body_of):
+def test_a_distribution_and_a_declared_year_are_records_the_database_keeps(body_of, declare, pay):
     issuer, officer = body_of("cic_by_shares")
     declare(officer, issuer, timezone.localdate() + dt.timedelta(days=30), "10000.00")
     paid(pay(officer, issuer, kind="dividend", recipient_name="Shareholders", amount="10.00"), issuer)

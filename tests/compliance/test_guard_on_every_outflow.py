@@ -34,19 +34,6 @@ from investments.interest import add_months
 from investments.models import Payout, PayoutBatch, Refund
 from investments.services.interest_runs import interest_run_execute
 from ledger.models import EntryKind, LedgerEntry, LedgerPosting
-from tests.compliance.test_refusals_kept import allotted, ask_for_interest, pay, subscribe
-from tests.conftest import client_for
-from tests.investments.bonds import make_issue
-from tests.investments.payments.stripe_fake import (  # noqa: F401 - fixtures
-    event,
-    fake_stripe,
-    localstripe_fixture,
-    plain,
-    post_event,
-    stripe_on_fixture,
-)
-from tests.investments.payments.test_stripe import card_subscription
-from tests.investments.payments.test_stripe import pay as pay_by_card
 
 pytestmark = pytest.mark.django_db
 
@@ -265,14 +252,25 @@ def assert_every_outflow_was_judged():
         assert decisions[0].context["amount_pence"] == amount
 
 
-def test_every_bank_path_that_sends_money_out_left_a_guard_decision(society, officer, resident, make_user):
+def test_every_bank_path_that_sends_money_out_left_a_guard_decision(
+    society,
+    officer,
+    resident,
+    make_user,
+    make_issue,
+    subscribe,
+    pay_by_bank_transfer,
+    api_client_for,
+    allotted,
+    ask_for_interest,
+):
     # A refund sent by hand: a resident cancels within cooling-off.
     issue = make_issue(society, officer)
     sub = subscribe(resident, issue, "250.00").json()
-    pay(officer, sub)
-    assert client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
+    pay_by_bank_transfer(officer, sub)
+    assert api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
     refund = Refund.objects.get(subscription_id=sub["id"])
-    assert client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/").status_code == 200
+    assert api_client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/").status_code == 200
 
     # Interest, then maturity (principal and the last interest), paid in batches.
     ben = make_user("ben_bondholder")
@@ -282,15 +280,15 @@ def test_every_bank_path_that_sends_money_out_left_a_guard_decision(society, off
     interest_run_execute(run_id=bonds.interest_runs.get().pk)
     maturity = add_months(bonds.allotted_on, 36)
     with time_machine.travel(dt.datetime.combine(maturity, dt.time(12), tzinfo=dt.UTC)):
-        matured = client_for(officer).post(f"/api/v1/issues/{bonds.pk}/mature/")
+        matured = api_client_for(officer).post(f"/api/v1/issues/{bonds.pk}/mature/")
         assert matured.status_code == 200, matured.content
     for batch in PayoutBatch.objects.filter(issuer=society):
-        sent = client_for(officer).post(f"/api/v1/payout-batches/{batch.pk}/mark-sent/")
+        sent = api_client_for(officer).post(f"/api/v1/payout-batches/{batch.pk}/mark-sent/")
         assert sent.status_code == 200, sent.content
     assert {p.kind for p in Payout.objects.all()} >= {"interest", "maturity"}
 
     # A distribution.
-    paid_out = client_for(officer).post(
+    paid_out = api_client_for(officer).post(
         f"/api/v1/issuers/{society.pk}/distributions/",
         {
             "kind": "consideration",
@@ -310,7 +308,20 @@ def test_every_bank_path_that_sends_money_out_left_a_guard_decision(society, off
 
 
 def test_every_card_path_that_sends_money_out_left_a_guard_decision(
-    stripe_on, society, officer, resident, make_user, django_capture_on_commit_callbacks
+    stripe_on,
+    society,
+    officer,
+    resident,
+    make_user,
+    django_capture_on_commit_callbacks,
+    make_issue,
+    card_subscription,
+    pay_by_card,
+    api_client_for,
+    stripe_to_dict,
+    fake_stripe,
+    post_stripe_event,
+    stripe_event,
 ):
     issue = make_issue(society, officer)
     # A card refund that Stripe takes at once: the resident cancels within cooling-off.
@@ -318,33 +329,39 @@ def test_every_card_path_that_sends_money_out_left_a_guard_decision(
     pay_by_card(stripe_on, cancelled)
     with django_capture_on_commit_callbacks(execute=True):
         assert (
-            client_for(resident).post(f"/api/v1/subscriptions/{cancelled['id']}/cancel/").status_code == 200
+            api_client_for(resident).post(f"/api/v1/subscriptions/{cancelled['id']}/cancel/").status_code
+            == 200
         )
     # A refund made from Stripe's dashboard, which Stripe then tells us about.
     ivy = make_user("ivy_investor")
     refunded = card_subscription(ivy, issue, "400.00")
     pay_by_card(stripe_on, refunded)
-    dashboard = plain(
+    dashboard = stripe_to_dict(
         fake_stripe(stripe_on).v1.refunds.create(
             params={"payment_intent": refunded["payment"]["payment_intent"]}
         )
     )
-    assert post_event(APIClient(), event("refund.created", dashboard)).json()["outcome"] == "processed"
+    assert (
+        post_stripe_event(APIClient(), stripe_event("refund.created", dashboard)).json()["outcome"]
+        == "processed"
+    )
 
     assert Refund.objects.filter(status="sent").count() == 2
     assert {entry.kind for entry, _ in _outflows()} == {"subscription_refund"}
     assert_every_outflow_was_judged()
 
 
-def test_a_refund_above_what_was_received_never_leaves(society, officer, resident):
+def test_a_refund_above_what_was_received_never_leaves(
+    society, officer, resident, make_issue, subscribe, pay_by_bank_transfer, api_client_for
+):
     issue = make_issue(society, officer)
     sub = subscribe(resident, issue, "250.00").json()
-    pay(officer, sub)
-    client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
+    pay_by_bank_transfer(officer, sub)
+    api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
     refund = Refund.objects.get(subscription_id=sub["id"])
     Refund.objects.filter(pk=refund.pk).update(amount_pence=250_01)  # a bug, or a hand in the database
     before = LedgerEntry.objects.filter(issuer=society).count()
-    response = client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/")
+    response = api_client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/")
     assert response.status_code == 422 and response.json()["code"] == "asset_lock_violation"
     assert LedgerEntry.objects.filter(issuer=society).count() == before
     refund.refresh_from_db()

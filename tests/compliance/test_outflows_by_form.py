@@ -19,9 +19,6 @@ from investments.models import Payout, Refund
 from investments.services.interest_runs import interest_run_execute
 from issuers.models import Issuer, RoleGrant
 from ledger.models import LedgerEntry
-from tests.compliance.test_refusals_kept import allotted, ask_for_interest, pay, subscribe
-from tests.conftest import assert_error, client_for
-from tests.investments.bonds import make_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -54,16 +51,18 @@ def _locked(issuer) -> bool:
 
 
 @pytest.mark.parametrize("extra_pence", [0, 1], ids=["just_inside", "just_outside"])
-def test_a_refund_returns_what_was_received(body, resident, extra_pence):
+def test_a_refund_returns_what_was_received(
+    body, resident, extra_pence, make_issue, subscribe, pay_by_bank_transfer, api_client_for, assert_error
+):
     issuer, officer = body
     issue = make_issue(issuer, officer)
     sub = subscribe(resident, issue, "250.00").json()
-    pay(officer, sub)
-    assert client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
+    pay_by_bank_transfer(officer, sub)
+    assert api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
     refund = Refund.objects.get(subscription_id=sub["id"])
     Refund.objects.filter(pk=refund.pk).update(amount_pence=250_00 + extra_pence)
     before = LedgerEntry.objects.filter(issuer=issuer).count()
-    response = client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/")
+    response = api_client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/")
     decision = Decision.objects.filter(issuer=issuer, rule="asset_lock").latest("id")
     if extra_pence and _locked(issuer):
         assert_error(response, 422, "asset_lock_violation")
@@ -77,14 +76,16 @@ def test_a_refund_returns_what_was_received(body, resident, extra_pence):
 
 @pytest.mark.parametrize("extra_pence", [0, 1], ids=["just_inside", "just_outside"])
 @pytest.mark.parametrize("winding_up", [False, True], ids=["trading", "winding_up"])
-def test_interest_paid_is_what_the_terms_owe(body, resident, extra_pence, winding_up):
+def test_interest_paid_is_what_the_terms_owe(
+    body, resident, extra_pence, winding_up, allotted, ask_for_interest, api_client_for, assert_error
+):
     issuer, officer = body
     issue = allotted(issuer, officer, resident)  # £1,000 at 4 %: £40.00 a year, less tax for a company
     coupon = add_months(issue.allotted_on, 12)
     ask_for_interest(officer, issue, coupon, on=coupon)
     interest_run_execute(run_id=issue.interest_runs.get().pk)
     if winding_up:
-        wound = client_for(officer).post(
+        wound = api_client_for(officer).post(
             f"/api/v1/issuers/{issuer.pk}/winding-up/",
             {"date": issue.allotted_on.isoformat(), "reason": "Members' resolution"},
             format="json",
@@ -94,7 +95,7 @@ def test_interest_paid_is_what_the_terms_owe(body, resident, extra_pence, windin
     assert owed == (40_00 if issuer.is_society else 32_00)  # a society pays gross (ITA 2007 s.887)
     Payout.objects.update(amount_pence=owed + extra_pence)
     batch = Payout.objects.get().batch_id
-    response = client_for(officer).post(f"/api/v1/payout-batches/{batch}/mark-sent/")
+    response = api_client_for(officer).post(f"/api/v1/payout-batches/{batch}/mark-sent/")
     if extra_pence and _locked(issuer):
         body = assert_error(response, 422, "asset_lock_violation")
         assert body["owed_pence"] == owed

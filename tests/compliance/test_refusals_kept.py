@@ -24,37 +24,14 @@ from compliance.asset_lock import Outflow, asset_lock_judge
 from compliance.models import Decision, Outcome
 from compliance.services import refusals_kept
 from investments.interest import add_months
-from investments.models import Refund, Subscription
+from investments.models import Payout, Refund, Subscription
+from investments.services.interest_runs import interest_run_execute
 from ledger.models import LedgerEntry
 from ledger.services import Posting, entry_post
-from tests.conftest import assert_error, client_for
-from tests.investments.bonds import make_issue
 
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def subscribe(user, issue, amount, method="bank_transfer"):
-    return client_for(user).post(
-        f"/api/v1/issues/{issue.pk}/subscriptions/",
-        {"amount": amount, "payment_method": method},
-        format="json",
-    )
-
-
-def pay(officer, subscription):
-    response = client_for(officer).post(
-        f"/api/v1/subscriptions/{subscription['id']}/record-payment/",
-        {
-            "amount": subscription["amount"],
-            "reference": subscription["payment"]["reference"],
-            "received_on": timezone.localdate().isoformat(),
-        },
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=f"pay-{subscription['id']}",
-    )
-    assert response.status_code in (200, 201), response.content
 
 
 def denied(issuer, rule) -> Decision:
@@ -63,7 +40,7 @@ def denied(issuer, rule) -> Decision:
     return rows.get()
 
 
-def test_below_minimum(society, officer, resident):
+def test_below_minimum(society, officer, resident, assert_error, subscribe, make_issue):
     issue = make_issue(society, officer)
     assert_error(subscribe(resident, issue, "99.99"), 422, "below_minimum")
     decision = denied(society, "below_minimum")
@@ -71,33 +48,33 @@ def test_below_minimum(society, officer, resident):
     assert decision.context["amount_pence"] == 99_99
 
 
-def test_cap_exceeded_per_investor(society, officer, resident):
+def test_cap_exceeded_per_investor(society, officer, resident, assert_error, subscribe, make_issue):
     issue = make_issue(society, officer)
     assert_error(subscribe(resident, issue, "5000.01"), 422, "cap_exceeded_per_investor")
     denied(society, "cap_exceeded_per_investor")
 
 
-def test_cap_exceeded_issuer_aggregate(society, officer, resident):
+def test_cap_exceeded_issuer_aggregate(society, officer, resident, assert_error, subscribe, make_issue):
     issue = make_issue(society, officer, max_subscription_pence=150_000_00, max_raise_pence=1_000_000_00)
     assert_error(subscribe(resident, issue, "100000.01"), 422, "cap_exceeded_issuer_aggregate")
     denied(society, "cap_exceeded_issuer_aggregate")
 
 
-def test_issue_full(society, officer, resident, outsider):
+def test_issue_full(society, officer, resident, outsider, subscribe, assert_error, make_issue):
     issue = make_issue(society, officer, max_subscription_pence=500_00, max_raise_pence=500_00)
     assert subscribe(outsider, issue, "500.00").status_code == 201
     assert_error(subscribe(resident, issue, "100.00"), 422, "issue_full")
     denied(society, "issue_full")
 
 
-def test_not_eligible(society, officer, make_user):
+def test_not_eligible(society, officer, make_user, assert_error, subscribe, make_issue):
     issue = make_issue(society, officer)
     minor = make_user("young_yasmin", date_of_birth=timezone.localdate() - dt.timedelta(days=17 * 365))
     assert_error(subscribe(minor, issue, "100.00"), 422, "not_eligible")
     denied(society, "not_eligible")
 
 
-def test_issue_not_open(society, officer, resident):
+def test_issue_not_open(society, officer, resident, assert_error, subscribe, make_issue):
     now = timezone.now()
     issue = make_issue(
         society, officer, opens_at=now + dt.timedelta(days=1), closes_at=now + dt.timedelta(days=9)
@@ -106,33 +83,37 @@ def test_issue_not_open(society, officer, resident):
     denied(society, "issue_not_open")
 
 
-def test_payment_method_unavailable(society, officer, resident, settings):
+def test_payment_method_unavailable(
+    society, officer, resident, settings, assert_error, subscribe, make_issue
+):
     settings.STRIPE_SECRET_KEY = ""
     issue = make_issue(society, officer)
     assert_error(subscribe(resident, issue, "100.00", method="card"), 422, "payment_method_unavailable")
     denied(society, "payment_method_unavailable")
 
 
-def test_cooling_off_expired(society, officer, resident):
+def test_cooling_off_expired(
+    society, officer, resident, subscribe, pay_by_bank_transfer, api_client_for, assert_error, make_issue
+):
     issue = make_issue(society, officer, closes_at=timezone.now() + dt.timedelta(days=60))
     subscription = subscribe(resident, issue, "250.00").json()
-    pay(officer, subscription)
+    pay_by_bank_transfer(officer, subscription)
     with time_machine.travel(timezone.now() + dt.timedelta(days=15)):
-        response = client_for(resident).post(f"/api/v1/subscriptions/{subscription['id']}/cancel/")
+        response = api_client_for(resident).post(f"/api/v1/subscriptions/{subscription['id']}/cancel/")
     assert_error(response, 422, "cooling_off_expired")
     decision = denied(society, "cooling_off")
     assert decision.subject_type == "subscription"
     assert decision.subject_id == str(subscription["id"])
 
 
-def test_rate_cap_exceeded(society, officer):
+def test_rate_cap_exceeded(society, officer, api_client_for, assert_error, make_issue):
     issue = make_issue(society, officer, open_it=False, coupon_rate_percent=Decimal("5.01"))
-    response = client_for(officer).post(f"/api/v1/issues/{issue.pk}/open/")
+    response = api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/open/")
     assert_error(response, 422, "rate_cap_exceeded")
     assert denied(society, "rate_cap").subject_id == str(issue.pk)
 
 
-def test_closes_at_in_past(society, officer):
+def test_closes_at_in_past(society, officer, api_client_for, assert_error, make_issue):
     now = timezone.now()
     issue = make_issue(
         society,
@@ -141,15 +122,15 @@ def test_closes_at_in_past(society, officer):
         opens_at=now - dt.timedelta(days=2),
         closes_at=now - dt.timedelta(days=1),
     )
-    response = client_for(officer).post(f"/api/v1/issues/{issue.pk}/open/")
+    response = api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/open/")
     assert_error(response, 422, "closes_at_in_past")
     denied(society, "closes_at_in_past")
 
 
-def test_reference_mismatch(society, officer, resident):
+def test_reference_mismatch(society, officer, resident, subscribe, api_client_for, assert_error, make_issue):
     issue = make_issue(society, officer)
     subscription = subscribe(resident, issue, "250.00").json()
-    response = client_for(officer).post(
+    response = api_client_for(officer).post(
         f"/api/v1/subscriptions/{subscription['id']}/record-payment/",
         {"amount": "250.00", "reference": "MBWRONG00", "received_on": timezone.localdate().isoformat()},
         format="json",
@@ -181,45 +162,21 @@ def test_asset_lock_violation_leaves_the_ledger_untouched(society, officer):
     assert "SI 2006/264" in decision.context["source"]
 
 
-def allotted(society, officer, resident, **terms):
-    """An issue of 4 % annual bonds allotted today to the resident (£1,000)."""
-    issue = make_issue(
-        society,
-        officer,
-        coupon_rate_percent=Decimal("4.00"),
-        term_months=36,
-        interest_frequency="annual",
-        **terms,
-    )
-    pay(officer, subscribe(resident, issue, "1000.00").json())
-    for step in ("close", "allot"):
-        assert client_for(officer).post(f"/api/v1/issues/{issue.pk}/{step}/").status_code == 200
-    issue.refresh_from_db()
-    return issue
-
-
-def ask_for_interest(officer, issue, period_end, *, on):
-    with time_machine.travel(dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC)):
-        return client_for(officer).post(
-            f"/api/v1/issues/{issue.pk}/interest-runs/", {"period_end": period_end.isoformat()}, format="json"
-        )
-
-
-def test_not_a_coupon_date(society, officer, resident):
+def test_not_a_coupon_date(society, officer, resident, allotted, assert_error, ask_for_interest):
     issue = allotted(society, officer, resident)
     day = issue.allotted_on + dt.timedelta(days=100)
     assert_error(ask_for_interest(officer, issue, day, on=day), 422, "not_a_coupon_date")
     assert denied(society, "interest_run_period").subject_id == str(issue.pk)
 
 
-def test_period_not_ended(society, officer, resident):
+def test_period_not_ended(society, officer, resident, allotted, assert_error, ask_for_interest):
     issue = allotted(society, officer, resident)
     coupon = add_months(issue.allotted_on, 12)
     assert_error(ask_for_interest(officer, issue, coupon, on=issue.allotted_on), 422, "period_not_ended")
     denied(society, "interest_run_period")
 
 
-def test_earlier_period_not_run(society, officer, resident):
+def test_earlier_period_not_run(society, officer, resident, allotted, assert_error, ask_for_interest):
     issue = allotted(society, officer, resident)
     second = add_months(issue.allotted_on, 24)
     assert_error(ask_for_interest(officer, issue, second, on=second), 422, "earlier_period_not_run")
@@ -229,62 +186,66 @@ def test_earlier_period_not_run(society, officer, resident):
     )
 
 
-def test_reinvestment_not_allowed(society, officer, resident):
+def test_reinvestment_not_allowed(society, officer, resident, allotted, api_client_for, assert_error):
     issue = allotted(society, officer, resident)
     holding = issue.holdings.get()
-    response = client_for(resident).post(
+    response = api_client_for(resident).post(
         f"/api/v1/holdings/{holding.pk}/interest-preference/", {"preference": "reinvest"}, format="json"
     )
     assert_error(response, 422, "reinvestment_not_allowed")
     assert denied(society, "reinvestment").actor == resident
 
 
-def ask_back(resident, issue, amount):
-    holding = issue.holdings.get()
-    return client_for(resident).post(
-        f"/api/v1/holdings/{holding.pk}/redemption-requests/", {"amount": amount}, format="json"
-    )
+@pytest.fixture
+def ask_back(api_client_for):
+    def ask_back(resident, issue, amount):
+        holding = issue.holdings.get()
+        return api_client_for(resident).post(
+            f"/api/v1/holdings/{holding.pk}/redemption-requests/", {"amount": amount}, format="json"
+        )
+
+    return ask_back
 
 
-def test_exceeds_principal(society, officer, resident):
+def test_exceeds_principal(society, officer, resident, allotted, assert_error, ask_back):
     issue = allotted(society, officer, resident)
     assert_error(ask_back(resident, issue, "1000.01"), 422, "exceeds_principal")
     assert denied(society, "redemption_amount").context["amount_pence"] == 1000_01
 
 
-def test_matures_first(society, officer, resident):
+def test_matures_first(society, officer, resident, allotted, assert_error, ask_back):
     issue = allotted(society, officer, resident)
     with time_machine.travel(timezone.now() + dt.timedelta(days=3 * 365 - 30)):
         assert_error(ask_back(resident, issue, "100.00"), 422, "matures_first")
     denied(society, "redemption_notice")
 
 
-def test_asset_lock_violation(society, officer, resident):
+def test_asset_lock_violation(
+    society, officer, resident, allotted, ask_for_interest, api_client_for, assert_error
+):
     """A payout above what the ledger says the holder is owed never leaves the bank."""
-    from investments.models import Payout
 
     issue = allotted(society, officer, resident)
     coupon = add_months(issue.allotted_on, 12)
     ask_for_interest(officer, issue, coupon, on=coupon)
-    from investments.services.interest_runs import interest_run_execute
 
     interest_run_execute(run_id=issue.interest_runs.get().pk)
     Payout.objects.update(amount_pence=40_01)
     batch = Payout.objects.get().batch_id
-    response = client_for(officer).post(f"/api/v1/payout-batches/{batch}/mark-sent/")
+    response = api_client_for(officer).post(f"/api/v1/payout-batches/{batch}/mark-sent/")
     assert_error(response, 422, "asset_lock_violation")
     assert denied(society, "asset_lock").context["owed_pence"] == 40_00
 
 
-def test_segregation_of_duties(society, officer):
-    response = client_for(officer).post(
+def test_segregation_of_duties(society, officer, api_client_for, assert_error):
+    response = api_client_for(officer).post(
         f"/api/v1/issuers/{society.pk}/auditors/", {"username": officer.username}, format="json"
     )
     assert_error(response, 422, "segregation_of_duties")
     assert denied(society, "segregation_of_duties").actor == officer
 
 
-def test_refund_is_providers(society, officer, resident):
+def test_refund_is_providers(society, officer, resident, subscribe, api_client_for, assert_error, make_issue):
     issue = make_issue(society, officer)
     subscription = Subscription.objects.get(pk=subscribe(resident, issue, "250.00").json()["id"])
     # A refund owed back to a card: Stripe sends it, never an officer's hand.
@@ -295,50 +256,58 @@ def test_refund_is_providers(society, officer, resident):
         provider="stripe",
         idempotency_key="r",
     )
-    response = client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/")
+    response = api_client_for(officer).post(f"/api/v1/refunds/{refund.pk}/mark-sent/")
     assert_error(response, 422, "refund_is_providers")
     assert denied(society, "refund_is_providers").subject_id == str(refund.pk)
 
 
-def spend(officer, issuer, amount) -> int:
-    """An officer pays a supplier (a distribution): the sequence of its ledger entry."""
-    response = client_for(officer).post(
-        f"/api/v1/issuers/{issuer.pk}/distributions/",
-        {
-            "kind": "consideration",
-            "recipient_name": "Hall Builders Ltd",
-            "invoice_reference": "INV-1",
-            "amount": amount,
-            "purpose": "Roof",
-        },
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=f"spend-{amount}",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()["ledger_entry"]["sequence"]
+@pytest.fixture
+def spend(api_client_for):
+    def spend(officer, issuer, amount) -> int:
+        """An officer pays a supplier (a distribution): the sequence of its ledger entry."""
+        response = api_client_for(officer).post(
+            f"/api/v1/issuers/{issuer.pk}/distributions/",
+            {
+                "kind": "consideration",
+                "recipient_name": "Hall Builders Ltd",
+                "invoice_reference": "INV-1",
+                "amount": amount,
+                "purpose": "Roof",
+            },
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"spend-{amount}",
+        )
+        assert response.status_code == 201, response.content
+        return response.json()["ledger_entry"]["sequence"]
+
+    return spend
 
 
-def report_use(officer, issue, amount, sequence):
-    return client_for(officer).post(
-        f"/api/v1/issues/{issue.pk}/uses-of-funds/",
-        {
-            "amount": amount,
-            "purpose": "Roof",
-            "spent_on": timezone.localdate().isoformat(),
-            "ledger_sequence": sequence,
-        },
-        format="json",
-    )
+@pytest.fixture
+def report_use(api_client_for):
+    def report_use(officer, issue, amount, sequence):
+        return api_client_for(officer).post(
+            f"/api/v1/issues/{issue.pk}/uses-of-funds/",
+            {
+                "amount": amount,
+                "purpose": "Roof",
+                "spent_on": timezone.localdate().isoformat(),
+                "ledger_sequence": sequence,
+            },
+            format="json",
+        )
+
+    return report_use
 
 
-def test_exceeds_ledger_entry(society, officer, resident):
+def test_exceeds_ledger_entry(society, officer, resident, allotted, spend, assert_error, report_use):
     issue = allotted(society, officer, resident)
     roof = spend(officer, society, "300.00")
     assert_error(report_use(officer, issue, "300.01", roof), 422, "exceeds_ledger_entry")
     assert denied(society, "use_of_funds").context["ledger_sequence"] == roof
 
 
-def test_exceeds_funds_raised(society, officer, resident):
+def test_exceeds_funds_raised(society, officer, resident, allotted, spend, assert_error, report_use):
     issue = allotted(society, officer, resident)  # £1,000 raised
     roof = spend(officer, society, "2000.00")
     assert_error(report_use(officer, issue, "1000.01", roof), 422, "exceeds_funds_raised")

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -24,7 +25,6 @@ def browser():
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"REQUIRE_BROWSER=1 but there is no Chromium at {CHROMIUM}")
         pytest.skip("no Chromium: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -50,6 +50,19 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def sign_in():
+    """sign_in(page, live_server, username): sign in on the web page, with the personas' password."""
+
+    def sign_in(page, live_server, username):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", "correct horse battery")
+        page.click("button[type=submit]")
+
+    return sign_in
 
 
 # --- every main page: screenshots at a phone's and a desktop's width, and axe-core -------

@@ -7,9 +7,6 @@ service's own files) must draw the API, and the admin must work.
 
 import pytest
 
-from tests.e2e.test_resident_journey import sign_in
-from tests.investments.bonds import make_issue
-
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
@@ -37,7 +34,7 @@ def test_swagger_ui_draws_the_api_from_the_services_own_files(page, live_server,
 
 
 def test_the_residents_and_officers_pages_load_with_nothing_refused(
-    page, live_server, refused, society, officer, resident
+    page, live_server, refused, society, officer, resident, make_issue, sign_in
 ):
     issue = make_issue(society, officer, name="Citylife Community Bond")
     page.goto(live_server.url)
@@ -52,7 +49,7 @@ def test_the_residents_and_officers_pages_load_with_nothing_refused(
     assert refused == []
 
 
-def test_the_admin_works_under_the_policy(page, live_server, refused, staff, society):
+def test_the_admin_works_under_the_policy(page, live_server, refused, staff, society, sign_in):
     sign_in(page, live_server, staff.username)
     page.goto(f"{live_server.url}/admin/")
     page.goto(f"{live_server.url}/admin/issuers/issuer/{society.pk}/change/")

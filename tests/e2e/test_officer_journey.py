@@ -4,14 +4,12 @@ import pytest
 
 from investments.models import IssueStatus, Receipt
 from investments.services.subscriptions import subscription_create
-from tests.e2e.test_resident_journey import sign_in
-from tests.investments.bonds import make_issue
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_an_officer_opens_takes_payment_closes_and_allots_then_the_auditor_finds_the_books_valid(
-    page, live_server, society, officer, auditor, resident
+    page, live_server, society, officer, auditor, resident, make_issue, sign_in
 ):
     issue = make_issue(society, officer, open_it=False, name="Citylife Community Bond")
 

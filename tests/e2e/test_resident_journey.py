@@ -6,20 +6,12 @@ import pytest
 
 from investments.models import Subscription
 from investments.payments.receipts import receipt_record
-from tests.investments.bonds import make_issue
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "correct horse battery")
-    page.click("button[type=submit]")
-
-
 def test_subscribe_by_bank_transfer_then_cancel_within_cooling_off(
-    page, live_server, society, officer, resident
+    page, live_server, society, officer, resident, make_issue, sign_in
 ):
     issue = make_issue(society, officer, name="Citylife Money-Back Bond")
     sign_in(page, live_server, resident.username)
@@ -58,7 +50,7 @@ def test_subscribe_by_bank_transfer_then_cancel_within_cooling_off(
     assert issue.committed_pence == 0
 
 
-def test_a_refusal_says_how_much_is_left(page, live_server, society, officer, resident):
+def test_a_refusal_says_how_much_is_left(page, live_server, society, officer, resident, make_issue, sign_in):
     make_issue(society, officer, name="Small Bond", max_subscription_pence=500_00)
     sign_in(page, live_server, resident.username)
     page.goto(live_server.url + "/")

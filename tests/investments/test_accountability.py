@@ -16,47 +16,52 @@ from issuers.models import Issuer, RoleGrant
 from ledger.canonical import signed_bytes
 from ledger.models import LedgerEntry
 from ledger.signing import checkpoint_sign, public_key_info
-from tests.compliance.test_refusals_kept import allotted
-from tests.conftest import assert_error, client_for
-from tests.investments.bonds import make_issue
 
 pytestmark = pytest.mark.django_db
 
 
-def distribute(officer, issuer, amount, *, kind="consideration", key=None, **extra) -> int:
-    """An officer pays a supplier: returns the sequence of the ledger entry that paid it."""
-    body = {
-        "kind": kind,
-        "recipient_name": "Hall Builders Ltd",
-        "invoice_reference": "INV-1",
-        "amount": amount,
-        "purpose": "Roof",
-        **extra,
-    }
-    response = client_for(officer).post(
-        f"/api/v1/issuers/{issuer.pk}/distributions/",
-        body,
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=key or f"pay-{amount}-{kind}",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()["ledger_entry"]["sequence"]
+@pytest.fixture
+def distribute(api_client_for):
+    def distribute(officer, issuer, amount, *, kind="consideration", key=None, **extra) -> int:
+        """An officer pays a supplier: returns the sequence of the ledger entry that paid it."""
+        body = {
+            "kind": kind,
+            "recipient_name": "Hall Builders Ltd",
+            "invoice_reference": "INV-1",
+            "amount": amount,
+            "purpose": "Roof",
+            **extra,
+        }
+        response = api_client_for(officer).post(
+            f"/api/v1/issuers/{issuer.pk}/distributions/",
+            body,
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=key or f"pay-{amount}-{kind}",
+        )
+        assert response.status_code == 201, response.content
+        return response.json()["ledger_entry"]["sequence"]
+
+    return distribute
 
 
-def report(user, issue, amount, sequence, **extra):
-    body = {
-        "amount": amount,
-        "purpose": "New roof for the community hall",
-        "spent_on": timezone.localdate().isoformat(),
-        "evidence_url": "https://example.org/minutes/roof.pdf",
-        "ledger_sequence": sequence,
-        **extra,
-    }
-    return client_for(user).post(f"/api/v1/issues/{issue.pk}/uses-of-funds/", body, format="json")
+@pytest.fixture
+def report(api_client_for):
+    def report(user, issue, amount, sequence, **extra):
+        body = {
+            "amount": amount,
+            "purpose": "New roof for the community hall",
+            "spent_on": timezone.localdate().isoformat(),
+            "evidence_url": "https://example.org/minutes/roof.pdf",
+            "ledger_sequence": sequence,
+            **extra,
+        }
+        return api_client_for(user).post(f"/api/v1/issues/{issue.pk}/uses-of-funds/", body, format="json")
+
+    return report
 
 
 def test_officers_report_uses_tied_to_the_payments_and_anyone_reads_them(
-    society, officer, resident, outsider
+    society, officer, resident, outsider, allotted, distribute, report, assert_error, api_client_for
 ):
     issue = allotted(society, officer, resident)  # £1,000 raised
     roof = distribute(officer, society, "600.00")
@@ -72,17 +77,19 @@ def test_officers_report_uses_tied_to_the_payments_and_anyone_reads_them(
     assert (body["paid_pence"], body["reported_pence"]) == (600_00, 600_00)
     assert Decision.objects.get(rule="use_of_funds", outcome=Outcome.DENY).subject_id == str(issue.pk)
 
-    listed = client_for(None).get(f"/api/v1/issues/{issue.pk}/uses-of-funds/").json()
+    listed = api_client_for(None).get(f"/api/v1/issues/{issue.pk}/uses-of-funds/").json()
     assert [(u["amount"], u["purpose"]) for u in listed["results"]] == [
         ("400.00", "New roof for the community hall"),
         ("200.00", "Gutters"),
     ]
     assert "recipient_name" not in listed["results"][0]  # the payee may be a person
-    figures = client_for(outsider).get(f"/api/v1/issues/{issue.pk}/transparency/").json()
+    figures = api_client_for(outsider).get(f"/api/v1/issues/{issue.pk}/transparency/").json()
     assert (figures["raised"], figures["uses_of_funds_total"]) == ("1000.00", "600.00")
 
 
-def test_a_use_is_never_more_than_the_issue_raised(society, officer, resident):
+def test_a_use_is_never_more_than_the_issue_raised(
+    society, officer, resident, allotted, distribute, report, assert_error
+):
     issue = allotted(society, officer, resident)
     big = distribute(officer, society, "1500.00")
     assert report(officer, issue, "1000.00", big).status_code == 201
@@ -90,7 +97,9 @@ def test_a_use_is_never_more_than_the_issue_raised(society, officer, resident):
     assert (body["raised_pence"], body["reported_pence"]) == (1000_00, 1000_00)
 
 
-def test_only_a_payment_for_spending_can_be_a_use(society, officer, resident, make_user):
+def test_only_a_payment_for_spending_can_be_a_use(
+    society, officer, resident, make_user, allotted, assert_error, report, distribute
+):
     issue = allotted(society, officer, resident)
     receipt = LedgerEntry.objects.get(issuer=society, kind="subscription_payment").sequence
     assert_error(report(officer, issue, "1.00", receipt), 400, "not_a_spending_entry")
@@ -119,7 +128,18 @@ def test_only_a_payment_for_spending_can_be_a_use(society, officer, resident, ma
     assert report(officer, issue, "100.00", transfer).status_code == 201
 
 
-def test_who_reports_and_when(society, officer, resident, auditor):
+def test_who_reports_and_when(
+    society,
+    officer,
+    resident,
+    auditor,
+    allotted,
+    distribute,
+    assert_error,
+    report,
+    make_issue,
+    api_client_for,
+):
     issue = allotted(society, officer, resident)
     paid = distribute(officer, society, "10.00")
     assert_error(report(resident, issue, "1.00", paid), 403, "not_an_officer")
@@ -132,13 +152,15 @@ def test_who_reports_and_when(society, officer, resident, auditor):
     still_open = make_issue(society, officer)
     assert_error(report(officer, still_open, "1.00", paid), 409, "no_funds_raised")
     draft = make_issue(society, officer, open_it=False)
-    assert client_for(None).get(f"/api/v1/issues/{draft.pk}/uses-of-funds/").status_code == 404
+    assert api_client_for(None).get(f"/api/v1/issues/{draft.pk}/uses-of-funds/").status_code == 404
     assert UseOfFunds.objects.count() == 1
 
 
-def test_the_transparency_figures_carry_the_latest_signed_head(society, officer, resident):
+def test_the_transparency_figures_carry_the_latest_signed_head(
+    society, officer, resident, allotted, api_client_for, distribute
+):
     issue = allotted(society, officer, resident)
-    before = client_for(None).get(f"/api/v1/issues/{issue.pk}/transparency/").json()
+    before = api_client_for(None).get(f"/api/v1/issues/{issue.pk}/transparency/").json()
     assert before["ledger_head"] == {
         "sequence": 0,
         "hash": "0" * 64,
@@ -152,7 +174,7 @@ def test_the_transparency_figures_carry_the_latest_signed_head(society, officer,
     assert before["ledger_tip"]["sequence"] == 2  # the receipt and the allotment
     checkpoint = checkpoint_sign(issuer=society)
     distribute(officer, society, "5.00")  # after the checkpoint: not yet signed
-    head = client_for(None).get(f"/api/v1/issues/{issue.pk}/transparency/").json()["ledger_head"]
+    head = api_client_for(None).get(f"/api/v1/issues/{issue.pk}/transparency/").json()["ledger_head"]
     assert (head["sequence"], head["hash"], head["key_id"]) == (2, checkpoint.hash, checkpoint.key_id)
     # Anyone can check the signature with the served public key, from these fields alone.
     key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_info().public_key_hex))
@@ -170,14 +192,16 @@ def test_the_transparency_figures_carry_the_latest_signed_head(society, officer,
     )
 
 
-def test_the_public_page_shows_the_figures_the_uses_and_how_to_check(society, officer, resident):
+def test_the_public_page_shows_the_figures_the_uses_and_how_to_check(
+    society, officer, resident, allotted, distribute, report, api_client_for, make_issue
+):
     issue = allotted(society, officer, resident)
     paid = distribute(officer, society, "250.00")
     assert (
         report(officer, issue, "250.00", paid, purpose="<script>alert(1)</script> Boiler").status_code == 201
     )
     checkpoint = checkpoint_sign(issuer=society)
-    page = client_for(None).get(f"/issues/{issue.pk}/transparency/")
+    page = api_client_for(None).get(f"/issues/{issue.pk}/transparency/")
     assert page.status_code == 200
     html = page.content.decode()
     assert "£1,000.00" in html  # raised
@@ -188,12 +212,12 @@ def test_the_public_page_shows_the_figures_the_uses_and_how_to_check(society, of
     assert "tools/verify_statement.py" in html
     assert public_key_info().public_key_hex in html
     draft = make_issue(society, officer, open_it=False)
-    assert client_for(None).get(f"/issues/{draft.pk}/transparency/").status_code == 404
-    assert client_for(None).get("/issues/999999/transparency/").status_code == 404
+    assert api_client_for(None).get(f"/issues/{draft.pk}/transparency/").status_code == 404
+    assert api_client_for(None).get("/issues/999999/transparency/").status_code == 404
 
 
-def test_the_page_says_when_nothing_is_signed_or_reported_yet(society, officer):
+def test_the_page_says_when_nothing_is_signed_or_reported_yet(society, officer, make_issue, api_client_for):
     issue = make_issue(society, officer, closes_at=timezone.now() + dt.timedelta(days=3))
-    html = client_for(None).get(f"/issues/{issue.pk}/transparency/").content.decode()
+    html = api_client_for(None).get(f"/issues/{issue.pk}/transparency/").content.decode()
     assert "No use of this money has been reported yet." in html
     assert "has not been signed yet" in html

@@ -11,18 +11,21 @@ from investments.models import BondIssue, Holding, Refund
 from investments.selectors import transparency_of
 from investments.services.issues import issue_update_terms, issues_close_due
 from investments.services.subscriptions import subscription_create
-from tests.conftest import client_for
-from tests.investments.bonds import CITYLIFE_TERMS, balances, make_issue, terms_body
-from tests.investments.test_subscriptions import record_payment, subscribe
 
 pytestmark = pytest.mark.django_db
 
 
-def post(user, path, body=None):
-    return client_for(user).post(path, body or {}, format="json")
+@pytest.fixture
+def post(api_client_for):
+    def post(user, path, body=None):
+        return api_client_for(user).post(path, body or {}, format="json")
+
+    return post
 
 
-def test_citylife_story_from_draft_to_allotment(society, officer, auditor, make_user):
+def test_citylife_story_from_draft_to_allotment(
+    society, officer, auditor, make_user, post, api_client_for, subscribe, record_payment, balances
+):
     """Sheffield Citylife Society offers five-year money-back bonds: £100 to £5,000 each,
     £500 minimum raise, £20,000 cap. Three neighbours subscribe; two pay, one lets it lapse."""
     now = timezone.now()
@@ -66,7 +69,7 @@ def test_citylife_story_from_draft_to_allotment(society, officer, auditor, make_
     active = post(officer, f"/api/v1/issues/{issue_id}/allot/", {"allotted_on": allot_on.isoformat()}).json()
     assert (active["status"], active["allotted_on"]) == ("active", allot_on.isoformat())
 
-    register = client_for(auditor).get(f"/api/v1/issues/{issue_id}/register/").json()["results"]
+    register = api_client_for(auditor).get(f"/api/v1/issues/{issue_id}/register/").json()["results"]
     assert [(r["holder"]["name"], r["holder"]["postcode"], r["principal"]) for r in register] == [
         ("Ada", "S1 2AB", "1500.00"),
         ("Ben", "S11 8QB", "750.50"),
@@ -83,17 +86,19 @@ def test_citylife_story_from_draft_to_allotment(society, officer, auditor, make_
     assert again.status_code == 200
     assert Holding.objects.filter(issue_id=issue_id).count() == 2
 
-    transparency = client_for(None).get(f"/api/v1/issues/{issue_id}/transparency/").json()
+    transparency = api_client_for(None).get(f"/api/v1/issues/{issue_id}/transparency/").json()
     assert transparency["raised"] == "2250.50"
     assert transparency["investor_count"] == 2
     assert transparency["local_investor_share"] == "1.00"
     assert transparency["ledger_tip"]["sequence"] == 4  # two receipts, two allotments
     assert transparency["ledger_head"]["sequence"] == 0  # none signed yet (daily, or at a statement)
-    verify = client_for(auditor).get(f"/api/v1/ledger/verify/?issuer={society.pk}").json()
+    verify = api_client_for(auditor).get(f"/api/v1/ledger/verify/?issuer={society.pk}").json()
     assert verify["valid"] is True
 
 
-def test_a_failed_raise_refunds_everyone_and_the_ledger_nets_to_zero(society, officer, make_user):
+def test_a_failed_raise_refunds_everyone_and_the_ledger_nets_to_zero(
+    society, officer, make_user, post, make_issue, subscribe, record_payment, balances
+):
     issue = make_issue(society, officer, min_raise_pence=1_000_00)
     ada, ben = make_user("ada"), make_user("ben")
     a = subscribe(ada, issue, "400.00").json()
@@ -111,7 +116,7 @@ def test_a_failed_raise_refunds_everyone_and_the_ledger_nets_to_zero(society, of
     assert balances(society) == {}
 
 
-def test_wrong_transitions_are_409(society, officer):
+def test_wrong_transitions_are_409(society, officer, post, make_issue):
     issue = make_issue(society, officer, open_it=False)
     assert post(officer, f"/api/v1/issues/{issue.pk}/close/").json()["code"] == "invalid_state"
     assert post(officer, f"/api/v1/issues/{issue.pk}/allot/").status_code == 409
@@ -119,7 +124,7 @@ def test_wrong_transitions_are_409(society, officer):
     assert post(officer, f"/api/v1/issues/{issue.pk}/open/").status_code == 409
 
 
-def test_the_coupon_may_not_exceed_the_issuers_declared_cap(society, officer):
+def test_the_coupon_may_not_exceed_the_issuers_declared_cap(society, officer, post, make_issue):
     issue = make_issue(society, officer, open_it=False, coupon_rate_percent=Decimal("5.01"))
     response = post(officer, f"/api/v1/issues/{issue.pk}/open/")
     assert response.status_code == 422
@@ -138,29 +143,31 @@ def test_the_coupon_may_not_exceed_the_issuers_declared_cap(society, officer):
         ("coupon_rate_percent", "-1.00"),
     ],
 )
-def test_inconsistent_terms_are_bad_input(society, officer, field, value):
+def test_inconsistent_terms_are_bad_input(society, officer, field, value, post, terms_body):
     response = post(officer, "/api/v1/issues/", terms_body(society, **{field: value}))
     assert response.status_code == 400, response.json()
 
 
-def test_closes_at_must_follow_opens_at(society, officer):
+def test_closes_at_must_follow_opens_at(society, officer, post, terms_body):
     now = timezone.now().isoformat()
     response = post(officer, "/api/v1/issues/", terms_body(society, opens_at=now, closes_at=now))
     assert response.status_code == 400
     assert "closes_at" in response.json()["fields"]
 
 
-def test_only_an_officer_of_the_issuer_creates_and_runs_issues(society, cic, officer, auditor, resident):
-    body = {"issuer": cic.pk, **{k: v for k, v in CITYLIFE_TERMS.items() if not k.endswith("_pence")}}
+def test_only_an_officer_of_the_issuer_creates_and_runs_issues(
+    society, cic, officer, auditor, resident, post, api_client_for, citylife_terms, make_issue
+):
+    body = {"issuer": cic.pk, **{k: v for k, v in citylife_terms.items() if not k.endswith("_pence")}}
     assert post(officer, "/api/v1/issues/", body).status_code in (400, 403)
     issue = make_issue(society, officer, open_it=False)
     assert post(auditor, f"/api/v1/issues/{issue.pk}/open/").status_code == 403
     assert post(resident, f"/api/v1/issues/{issue.pk}/open/").status_code == 403
     assert post(None, f"/api/v1/issues/{issue.pk}/open/").status_code == 401
-    assert client_for(resident).get(f"/api/v1/issues/{issue.pk}/register/").status_code == 403
+    assert api_client_for(resident).get(f"/api/v1/issues/{issue.pk}/register/").status_code == 403
 
 
-def test_issues_close_on_their_own_at_closes_at(society, officer, resident):
+def test_issues_close_on_their_own_at_closes_at(society, officer, resident, make_issue):
     issue = make_issue(society, officer)
     assert issues_close_due(now=timezone.now()) == []
     assert issues_close_due(now=issue.closes_at) == [issue.pk]
@@ -168,7 +175,9 @@ def test_issues_close_on_their_own_at_closes_at(society, officer, resident):
     assert issue.status == "failed"  # nothing was paid, so the minimum raise was missed
 
 
-def test_withdrawing_an_open_issue_refunds_paid_subscriptions(society, officer, resident):
+def test_withdrawing_an_open_issue_refunds_paid_subscriptions(
+    society, officer, resident, post, make_issue, subscribe, record_payment
+):
     issue = make_issue(society, officer)
     sub = subscribe(resident, issue, "250.00").json()
     record_payment(officer, sub["id"], "250.00", sub["payment"]["reference"])
@@ -177,30 +186,34 @@ def test_withdrawing_an_open_issue_refunds_paid_subscriptions(society, officer, 
     assert Refund.objects.get(subscription_id=sub["id"]).reason == "withdrawn"
 
 
-def test_list_filters_by_status(society, officer):
+def test_list_filters_by_status(society, officer, api_client_for, make_issue):
     make_issue(society, officer, name="Open one")
     make_issue(society, officer, name="Draft one", open_it=False)
-    names = [i["name"] for i in client_for(None).get("/api/v1/issues/?status=open").json()["results"]]
+    names = [i["name"] for i in api_client_for(None).get("/api/v1/issues/?status=open").json()["results"]]
     assert names == ["Open one"]
-    assert client_for(None).get("/api/v1/issues/?status=bogus").status_code == 400
+    assert api_client_for(None).get("/api/v1/issues/?status=bogus").status_code == 400
 
 
-def test_terms_change_while_draft_and_are_frozen_once_open(society, officer, resident):
+def test_terms_change_while_draft_and_are_frozen_once_open(
+    society, officer, resident, api_client_for, post, make_issue
+):
     issue = make_issue(society, officer, open_it=False)
     path = f"/api/v1/issues/{issue.pk}/"
-    changed = client_for(officer).patch(path, {"max_subscription": "4000.00"}, format="json")
+    changed = api_client_for(officer).patch(path, {"max_subscription": "4000.00"}, format="json")
     assert changed.status_code == 200, changed.json()
     assert changed.json()["max_subscription"] == "4000.00"
-    inconsistent = client_for(officer).patch(path, {"min_subscription": "4500.00"}, format="json")
+    inconsistent = api_client_for(officer).patch(path, {"min_subscription": "4500.00"}, format="json")
     assert inconsistent.status_code == 400
-    assert client_for(resident).patch(path, {"name": "Mine now"}, format="json").status_code == 403
+    assert api_client_for(resident).patch(path, {"name": "Mine now"}, format="json").status_code == 403
     post(officer, f"/api/v1/issues/{issue.pk}/open/")
-    frozen = client_for(officer).patch(path, {"max_subscription": "5000.00"}, format="json")
+    frozen = api_client_for(officer).patch(path, {"max_subscription": "5000.00"}, format="json")
     assert frozen.status_code == 409
     assert frozen.json()["code"] == "terms_frozen"
 
 
-def test_ledger_entries_filter_by_issue(society, officer, auditor, resident):
+def test_ledger_entries_filter_by_issue(
+    society, officer, auditor, resident, post, api_client_for, make_issue, record_payment, subscribe
+):
     homes = make_issue(society, officer, name="Homes", min_raise_pence=100_00)
     jobs = make_issue(society, officer, name="Jobs")
     for issue, key in ((homes, "h"), (jobs, "j")):
@@ -208,28 +221,36 @@ def test_ledger_entries_filter_by_issue(society, officer, auditor, resident):
         record_payment(officer, sub["id"], "250.00", sub["payment"]["reference"], key=key)
     post(officer, f"/api/v1/issues/{homes.pk}/close/")
     post(officer, f"/api/v1/issues/{homes.pk}/allot/")
-    entries = client_for(auditor).get(f"/api/v1/ledger/entries/?issuer={society.pk}&issue={homes.pk}").json()
+    entries = (
+        api_client_for(auditor).get(f"/api/v1/ledger/entries/?issuer={society.pk}&issue={homes.pk}").json()
+    )
     assert [e["kind"] for e in entries["results"]] == ["subscription_payment", "allotment"]
-    jobs_only = client_for(auditor).get(f"/api/v1/ledger/entries/?issuer={society.pk}&issue={jobs.pk}").json()
+    jobs_only = (
+        api_client_for(auditor).get(f"/api/v1/ledger/entries/?issuer={society.pk}&issue={jobs.pk}").json()
+    )
     assert [e["kind"] for e in jobs_only["results"]] == ["subscription_payment"]
-    everything = client_for(auditor).get(f"/api/v1/ledger/entries/?issuer={society.pk}").json()
+    everything = api_client_for(auditor).get(f"/api/v1/ledger/entries/?issuer={society.pk}").json()
     assert everything["count"] == 3
 
 
-def test_drafts_are_seen_only_by_the_issuers_people_and_staff(society, officer, auditor, staff, resident):
+def test_drafts_are_seen_only_by_the_issuers_people_and_staff(
+    society, officer, auditor, staff, resident, api_client_for, make_issue
+):
     draft = make_issue(society, officer, name="Secret plan", open_it=False)
     for viewer, sees in ((None, False), (resident, False), (officer, True), (auditor, True), (staff, True)):
-        names = [i["name"] for i in client_for(viewer).get("/api/v1/issues/").json()["results"]]
+        names = [i["name"] for i in api_client_for(viewer).get("/api/v1/issues/").json()["results"]]
         assert ("Secret plan" in names) is sees
-        detail = client_for(viewer).get(f"/api/v1/issues/{draft.pk}/")
+        detail = api_client_for(viewer).get(f"/api/v1/issues/{draft.pk}/")
         assert detail.status_code == (200 if sees else 404)
 
 
-def test_an_issue_may_not_move_to_another_issuer(society, cic, officer):
+def test_an_issue_may_not_move_to_another_issuer(
+    society, cic, officer, api_client_for, make_issue, citylife_terms
+):
     issue = make_issue(society, officer, open_it=False)
     path = f"/api/v1/issues/{issue.pk}/"
 
-    moved = client_for(officer).patch(path, {"issuer": cic.pk, "name": "Moved"}, format="json")
+    moved = api_client_for(officer).patch(path, {"issuer": cic.pk, "name": "Moved"}, format="json")
 
     assert moved.status_code == 400
     assert moved.json() == {
@@ -238,14 +259,16 @@ def test_an_issue_may_not_move_to_another_issuer(society, cic, officer):
         "fields": {"issuer": ["An issue cannot move to another issuer."]},
     }
     issue.refresh_from_db()
-    assert (issue.issuer_id, issue.name) == (society.pk, CITYLIFE_TERMS["name"])
+    assert (issue.issuer_id, issue.name) == (society.pk, citylife_terms["name"])
     # Sending the issue back whole, with its own issuer, is fine.
-    same = client_for(officer).patch(path, {"issuer": society.pk, "name": "Renamed"}, format="json")
+    same = api_client_for(officer).patch(path, {"issuer": society.pk, "name": "Renamed"}, format="json")
     assert same.status_code == 200, same.json()
     assert same.json()["name"] == "Renamed"
 
 
-def test_the_service_itself_refuses_to_move_an_issue_to_another_issuer(society, cic, officer):
+def test_the_service_itself_refuses_to_move_an_issue_to_another_issuer(
+    society, cic, officer, make_issue, citylife_terms
+):
     """Not only the API: a page, a task or a command calling the service is refused too."""
     issue = make_issue(society, officer, open_it=False)
 
@@ -255,10 +278,12 @@ def test_the_service_itself_refuses_to_move_an_issue_to_another_issuer(society, 
     assert (refused.value.status_code, refused.value.code) == (400, "invalid")
     assert refused.value.fields == {"issuer": ["An issue cannot move to another issuer."]}
     issue.refresh_from_db()
-    assert (issue.issuer_id, issue.name) == (society.pk, CITYLIFE_TERMS["name"])
+    assert (issue.issuer_id, issue.name) == (society.pk, citylife_terms["name"])
 
 
-def test_transparency_reads_a_share_and_the_api_shows_it_to_two_decimals(society, officer, make_user):
+def test_transparency_reads_a_share_and_the_api_shows_it_to_two_decimals(
+    society, officer, make_user, api_client_for, make_issue
+):
     """The selector returns a number; only the serializer turns it into "0.67"."""
     issue = make_issue(society, officer, eligible_postcode_prefixes=["S1", "S2"])
     assert transparency_of(issue)["local_investor_share"] is None  # nobody yet
@@ -275,5 +300,5 @@ def test_transparency_reads_a_share_and_the_api_shows_it_to_two_decimals(society
 
     share = transparency_of(issue)["local_investor_share"]
     assert share == pytest.approx(2 / 3)
-    shown = client_for(None).get(f"/api/v1/issues/{issue.pk}/transparency/").json()
+    shown = api_client_for(None).get(f"/api/v1/issues/{issue.pk}/transparency/").json()
     assert shown["local_investor_share"] == "0.67"

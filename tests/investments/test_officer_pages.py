@@ -17,11 +17,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bondplatform.models import AuditEvent
+from compliance.models import Decision
 from investments.models import IssueStatus, Receipt, Refund, RefundStatus, Subscription
 from investments.payments import receipts
 from investments.services import issues as issue_services
 from investments.services import subscriptions as subscription_services
-from tests.investments.bonds import make_issue
+from issuers.models import RoleGrant
 
 pytestmark = pytest.mark.django_db
 
@@ -64,12 +65,12 @@ def payment_form_data(response, subscription, **changes) -> dict[str, str]:
 
 
 @pytest.fixture
-def draft(society, officer):
+def draft(society, officer, make_issue):
     return make_issue(society, officer, open_it=False, name="Citylife Community Bond")
 
 
 @pytest.fixture
-def open_issue(society, officer):
+def open_issue(society, officer, make_issue):
     return make_issue(society, officer, name="Citylife Community Bond")
 
 
@@ -200,8 +201,6 @@ def test_an_auditor_cannot_act(auditor, society, open_issue, resident):
 
 
 def test_an_officer_of_another_issuer_is_refused(make_user, cic, society, open_issue):
-    from issuers.models import RoleGrant
-
     carl = make_user("carl_cic_officer", resident=False)
     RoleGrant.objects.create(issuer=cic, user=carl, role="finance_officer")
     client = browser_for(carl)
@@ -338,7 +337,7 @@ def test_withdrawing_refunds_everyone_and_the_refund_can_be_marked_sent(officer,
     ],
 )
 def test_a_transition_the_status_does_not_allow_is_a_message_not_an_error(
-    officer, society, action, status, sentence
+    officer, society, action, status, sentence, make_issue
 ):
     issue = make_issue(society, officer, open_it=status == IssueStatus.OPEN)
     response = browser_for(officer).post(f"/officer/issues/{issue.pk}/{action}/", follow=True)
@@ -512,8 +511,6 @@ def test_a_statement_that_is_not_csv_with_the_columns_is_a_message(officer, soci
 
 
 def test_the_auditor_page_shows_the_latest_hundred_decisions_newest_first(auditor, society):
-    from compliance.models import Decision
-
     for n in range(105):
         Decision.objects.create(issuer=society, rule=f"rule_{n:03d}", outcome="allow", reason="Fine.")
     response = browser_for(auditor).get(f"/auditor/issuers/{society.pk}/")

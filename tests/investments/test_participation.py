@@ -26,9 +26,6 @@ from investments.participation import (
     quartiles,
 )
 from issuers.models import Issuer, RoleGrant
-from tests.conftest import client_for
-from tests.investments.bonds import make_issue
-from tests.investments.test_subscriptions import record_payment, subscribe
 
 # A few districts, so that crowds fall into groups of every size, and some junk.
 DISTRICTS = ["S1", "S2", "S10", "S11", "M1", "LS6", "EC1A"]
@@ -129,32 +126,36 @@ def test_worked_example_of_the_sizes_and_first_timers():
 _people = itertools.count(1)
 
 
-def _issuer_with_crowd(make_user, codes: list[str], amounts: list[int]) -> Issuer:
-    n = next(_people)
-    issuer = Issuer.objects.create(
-        name=f"Crowd {n}",
-        legal_form="community_benefit_society",
-        asset_lock_basis="statutory",
-        max_interest_rate_percent=Decimal("5.00"),
-    )
-    officer = make_user(f"crowd_officer_{n}", resident=False)
-    RoleGrant.objects.create(issuer=issuer, user=officer, role="finance_officer")
-    issue = make_issue(issuer, officer, eligible_postcode_prefixes=[], max_subscription_pence=5_000_00)
-    for k, (code, amount) in enumerate(zip(codes, amounts, strict=True)):
-        person = make_user(f"crowd_{n}_{k}", postcode=code)
-        # Straight into the books as paid: the audit reads subscriptions, not how they were paid.
-        Subscription.objects.create(
-            issue=issue,
-            investor=person,
-            amount_pence=amount,
-            status="paid",
-            payment_method="bank_transfer",
-            provider="bank_transfer",
-            reference=f"P{n}X{k}",
-            received_pence=amount,
-            expires_at=issue.closes_at,
+@pytest.fixture
+def issuer_with_crowd(make_issue):
+    def issuer_with_crowd(make_user, codes: list[str], amounts: list[int]) -> Issuer:
+        n = next(_people)
+        issuer = Issuer.objects.create(
+            name=f"Crowd {n}",
+            legal_form="community_benefit_society",
+            asset_lock_basis="statutory",
+            max_interest_rate_percent=Decimal("5.00"),
         )
-    return issuer
+        officer = make_user(f"crowd_officer_{n}", resident=False)
+        RoleGrant.objects.create(issuer=issuer, user=officer, role="finance_officer")
+        issue = make_issue(issuer, officer, eligible_postcode_prefixes=[], max_subscription_pence=5_000_00)
+        for k, (code, amount) in enumerate(zip(codes, amounts, strict=True)):
+            person = make_user(f"crowd_{n}_{k}", postcode=code)
+            # Straight into the books as paid: the audit reads subscriptions, not how they were paid.
+            Subscription.objects.create(
+                issue=issue,
+                investor=person,
+                amount_pence=amount,
+                status="paid",
+                payment_method="bank_transfer",
+                provider="bank_transfer",
+                reference=f"P{n}X{k}",
+                received_pence=amount,
+                expires_at=issue.closes_at,
+            )
+        return issuer
+
+    return issuer_with_crowd
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -163,10 +164,12 @@ def _issuer_with_crowd(make_user, codes: list[str], amounts: list[int]) -> Issue
     data=st.data(),
 )
 @pytest.mark.django_db
-def test_the_api_never_shows_a_group_of_fewer_than_five(make_user, codes, data):
+def test_the_api_never_shows_a_group_of_fewer_than_five(
+    make_user, codes, data, issuer_with_crowd, api_client_for
+):
     amounts = data.draw(st.lists(st.integers(100_00, 5_000_00), min_size=len(codes), max_size=len(codes)))
-    issuer = _issuer_with_crowd(make_user, codes, amounts)
-    shown = client_for(None).get(f"/api/v1/issuers/{issuer.pk}/participation/").json()
+    issuer = issuer_with_crowd(make_user, codes, amounts)
+    shown = api_client_for(None).get(f"/api/v1/issuers/{issuer.pk}/participation/").json()
     assert all(d["investors"] >= MIN_GROUP for d in shown["districts"]), shown
     assert sum(d["investors"] for d in shown["districts"]) == (len(codes) if len(codes) >= MIN_GROUP else 0)
     if 0 < len(codes) < MIN_GROUP:
@@ -175,7 +178,9 @@ def test_the_api_never_shows_a_group_of_fewer_than_five(make_user, codes, data):
 
 
 @pytest.mark.django_db
-def test_the_api_shows_the_figures_as_money_and_shares(society, officer, make_user, cic):
+def test_the_api_shows_the_figures_as_money_and_shares(
+    society, officer, make_user, cic, make_issue, subscribe, record_payment, api_client_for
+):
     local_offer = make_issue(society, officer, eligible_postcode_prefixes=["S"])
     open_offer = make_issue(society, officer, name="Open to all")
     people = [("S1 1AA", "100.00")] * 3 + [("S2 2BB", "450.00")] * 3 + [("M1 1AA", "1000.00")] * 5
@@ -205,7 +210,7 @@ def test_the_api_shows_the_figures_as_money_and_shares(society, officer, make_us
         Subscription.objects.filter(issue=earlier, investor=person.investor).update(
             created_at=person.created_at.replace(year=2020)
         )
-    shown = client_for(None).get(f"/api/v1/issuers/{society.pk}/participation/").json()
+    shown = api_client_for(None).get(f"/api/v1/issuers/{society.pk}/participation/").json()
     assert shown["investor_count"] == 11
     assert shown["area"] == ["S"]
     # S1 (3) and S2 (3) are too small alone: together they are "other".
@@ -222,4 +227,4 @@ def test_the_api_shows_the_figures_as_money_and_shares(society, officer, make_us
     assert shown["first_time_investors"] is None
     # Money from the area: 6 local investors (300 + 1350) and 5 outside (5000): 1650 of 6650.
     assert shown["local_share"] == "0.25"
-    assert client_for(None).get("/api/v1/issuers/999999/participation/").status_code == 404
+    assert api_client_for(None).get("/api/v1/issuers/999999/participation/").status_code == 404

@@ -13,8 +13,6 @@ import pytest
 
 from compliance.models import Decision, Outcome
 from issuers.models import Issuer, RoleGrant
-from tests.conftest import assert_error, client_for
-from tests.investments.bonds import make_issue, terms_body
 
 pytestmark = pytest.mark.django_db
 
@@ -44,21 +42,25 @@ def issuer_with_officer(make_user):
     return make
 
 
-def open_at(issuer, officer, rate: str, *, performance_related: bool = False):
-    issue = make_issue(
-        issuer,
-        officer,
-        open_it=False,
-        coupon_rate_percent=Decimal(rate),
-        performance_related=performance_related,
-    )
-    return issue, client_for(officer).post(f"/api/v1/issues/{issue.pk}/open/")
+@pytest.fixture
+def open_at(make_issue, api_client_for):
+    def open_at(issuer, officer, rate: str, *, performance_related: bool = False):
+        issue = make_issue(
+            issuer,
+            officer,
+            open_it=False,
+            coupon_rate_percent=Decimal(rate),
+            performance_related=performance_related,
+        )
+        return issue, api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/open/")
+
+    return open_at
 
 
 @pytest.mark.parametrize(("legal_form", "basis"), FORMS, ids=[f for f, _ in FORMS])
 @pytest.mark.parametrize("performance_related", [False, True], ids=["fixed", "performance_related"])
 def test_the_coupon_is_capped_by_the_issuers_declared_maximum(
-    legal_form, basis, performance_related, issuer_with_officer
+    legal_form, basis, performance_related, issuer_with_officer, open_at, assert_error
 ):
     issuer, officer = issuer_with_officer(legal_form, basis, "5.00")
     _, inside = open_at(issuer, officer, "5.00", performance_related=performance_related)
@@ -73,7 +75,9 @@ def test_the_coupon_is_capped_by_the_issuers_declared_maximum(
 
 
 @pytest.mark.parametrize("legal_form", ["cic_limited_by_shares", "cic_limited_by_guarantee"])
-def test_a_cics_performance_related_interest_is_capped_at_20_percent(legal_form, issuer_with_officer):
+def test_a_cics_performance_related_interest_is_capped_at_20_percent(
+    legal_form, issuer_with_officer, open_at, assert_error
+):
     issuer, officer = issuer_with_officer(legal_form, "cic", "20.00")
     _, inside = open_at(issuer, officer, "20.00", performance_related=True)
     assert inside.status_code == 200, inside.content
@@ -83,7 +87,7 @@ def test_a_cics_performance_related_interest_is_capped_at_20_percent(legal_form,
     assert "reg 21 as amended 2014 (performance-related interest" in body["detail"]
 
 
-def test_the_20_percent_holds_even_where_a_cic_declared_more(issuer_with_officer):
+def test_the_20_percent_holds_even_where_a_cic_declared_more(issuer_with_officer, open_at, assert_error):
     # A declaration from before the check at creation, or made in the admin: the law still caps it.
     issuer, officer = issuer_with_officer("cic_limited_by_shares", "cic", "25.00")
     assert open_at(issuer, officer, "20.00", performance_related=True)[1].status_code == 200
@@ -95,16 +99,16 @@ def test_the_20_percent_holds_even_where_a_cic_declared_more(issuer_with_officer
     assert_error(open_at(issuer, officer, "20.01")[1], 422, "rate_cap_exceeded")
 
 
-def test_a_society_has_no_statutory_cap_on_performance_related_interest(issuer_with_officer):
+def test_a_society_has_no_statutory_cap_on_performance_related_interest(issuer_with_officer, open_at):
     issuer, officer = issuer_with_officer("community_benefit_society", "statutory", "25.00")
     assert open_at(issuer, officer, "24.00", performance_related=True)[1].status_code == 200
 
 
-def test_performance_related_is_a_term_of_the_issue(society, officer):
-    created = client_for(officer).post(
+def test_performance_related_is_a_term_of_the_issue(society, officer, terms_body, api_client_for):
+    created = api_client_for(officer).post(
         "/api/v1/issues/", terms_body(society, performance_related=True), format="json"
     )
     assert created.status_code == 201, created.content
     assert created.json()["performance_related"] is True
-    plain = client_for(officer).post("/api/v1/issues/", terms_body(society), format="json").json()
+    plain = api_client_for(officer).post("/api/v1/issues/", terms_body(society), format="json").json()
     assert plain["performance_related"] is False

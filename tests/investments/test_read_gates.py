@@ -15,7 +15,6 @@ from bondplatform.errors import NotFound, NotPermitted
 from investments import selectors
 from investments.services import subscriptions as subscription_services
 from issuers.models import Role, RoleGrant
-from tests.investments.bonds import make_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +26,7 @@ def browser_get(user, path):
 
 
 @pytest.fixture
-def issue(society, officer):
+def issue(society, officer, make_issue):
     return make_issue(society, officer)
 
 
@@ -113,7 +112,7 @@ def test_a_desk_lists_roles_not_their_labels(officer, society):
     assert desk.roles == [Role.FINANCE_OFFICER]
 
 
-def test_the_residents_pages_read_no_drafts_not_even_for_their_officers(society, officer, issue):
+def test_the_residents_pages_read_no_drafts_not_even_for_their_officers(society, officer, issue, make_issue):
     draft = make_issue(society, officer, open_it=False, name="Plan")
     assert selectors.issue_get_public(issue.pk) == issue
     with pytest.raises(NotFound):

@@ -1,6 +1,10 @@
 """The recurring jobs exist once each after migrate, and their tasks are importable."""
 
+import datetime as dt
+
 import pytest
+import time_machine
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
@@ -29,14 +33,7 @@ def test_a_changed_interval_reaches_the_stored_schedule():
     assert Schedule.objects.get(name=recurring.name).minutes == recurring.minutes
 
 
-def test_the_close_task_closes_issues_past_their_time(society, officer):
-    import datetime as dt
-
-    import time_machine
-    from django.utils import timezone
-
-    from tests.investments.bonds import make_issue
-
+def test_the_close_task_closes_issues_past_their_time(society, officer, make_issue):
     issue = make_issue(society, officer)
     with time_machine.travel(issue.closes_at + dt.timedelta(seconds=1)):
         assert import_string("investments.tasks.close_due_issues")() == [issue.pk]

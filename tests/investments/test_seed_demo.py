@@ -10,6 +10,7 @@ from bondplatform.models import AuditEvent
 from investments.management.commands.seed_demo import DEMO_PASSWORD, RESIDENTS, ROLE_HOLDERS, STAFF
 from issuers.models import Issuer, RoleGrant
 from people.models import Profile
+from people.selectors import email_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -109,8 +110,6 @@ def test_the_command_acts_as_the_system_not_as_the_admin_it_creates():
 def test_the_demo_residents_have_verified_e_mail_addresses_and_are_not_asked_to_verify(
     mailoutbox, django_capture_on_commit_callbacks
 ):
-    from people.selectors import email_verified
-
     with django_capture_on_commit_callbacks(execute=True):
         seed()
     for username, *_ in RESIDENTS:

@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
-from bondplatform.errors import ServiceError
 from compliance.models import Decision
 from investments.models import BondIssue, Subscription
-from investments.services.subscriptions import subscription_create
-from tests.investments.bonds import make_issue
+from investments.payments.receipts import receipt_record
+from investments.services.subscriptions import subscription_cancel, subscription_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def burst(calls: list) -> list[str]:
-    """Run each call in its own thread, all released at once; return 'ok' or the refusal code."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait()
-        try:
-            call()
-            return "ok"
-        except ServiceError as refusal:
-            return refusal.code
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def test_fifty_residents_for_twenty_places_gives_exactly_twenty(society, officer, make_user):
+def test_fifty_residents_for_twenty_places_gives_exactly_twenty(
+    society, officer, make_user, make_issue, burst
+):
     issue = make_issue(
         society,
         officer,
@@ -63,7 +42,9 @@ def test_fifty_residents_for_twenty_places_gives_exactly_twenty(society, officer
     assert issue.committed_pence == live.aggregate(total=Sum("amount_pence"))["total"] == 2_000_00
 
 
-def test_one_resident_in_ten_tabs_cannot_pass_the_per_investor_cap(society, officer, resident):
+def test_one_resident_in_ten_tabs_cannot_pass_the_per_investor_cap(
+    society, officer, resident, make_issue, burst
+):
     issue = make_issue(society, officer, max_subscription_pence=1_000_00, max_raise_pence=20_000_00)
     outcomes = burst(
         [
@@ -82,7 +63,9 @@ def test_one_resident_in_ten_tabs_cannot_pass_the_per_investor_cap(society, offi
     assert BondIssue.objects.get(pk=issue.pk).committed_pence == 900_00
 
 
-def test_same_idempotency_key_from_ten_tabs_makes_one_subscription(society, officer, resident):
+def test_same_idempotency_key_from_ten_tabs_makes_one_subscription(
+    society, officer, resident, make_issue, burst
+):
     issue = make_issue(society, officer)
     outcomes = burst(
         [
@@ -103,10 +86,9 @@ def test_same_idempotency_key_from_ten_tabs_makes_one_subscription(society, offi
     assert BondIssue.objects.get(pk=issue.pk).committed_pence == 250_00
 
 
-def test_subscribing_cancelling_and_paying_at_once_never_deadlocks(society, officer, make_user):
-    from investments.payments.receipts import receipt_record
-    from investments.services.subscriptions import subscription_cancel
-
+def test_subscribing_cancelling_and_paying_at_once_never_deadlocks(
+    society, officer, make_user, make_issue, burst
+):
     issue = make_issue(society, officer, max_raise_pence=20_000_00)
     early = [make_user(f"early{i}") for i in range(10)]
     existing = [
@@ -160,7 +142,9 @@ def test_subscribing_cancelling_and_paying_at_once_never_deadlocks(society, offi
     assert issue.raised_pence == 5 * 200_00
 
 
-def test_twenty_identical_requests_with_one_key_replay_the_first_answer(society, officer, resident):
+def test_twenty_identical_requests_with_one_key_replay_the_first_answer(
+    society, officer, resident, make_issue, burst
+):
     """A client retrying in a hurry (one Idempotency-Key, an amount equal to the cap) gets one
     subscription and the same answer twenty times: never a cap refusal its own twin caused."""
     issue = make_issue(society, officer, max_subscription_pence=1_000_00, max_raise_pence=20_000_00)

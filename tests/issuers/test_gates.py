@@ -6,6 +6,7 @@ from rest_framework.exceptions import NotAuthenticated
 
 from bondplatform.errors import NotPermitted
 from issuers import gates
+from issuers.models import RoleGrant
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +33,6 @@ PASSES = {
 @pytest.mark.parametrize("persona", ["staff", "officer", "auditor", "resident", "cic_officer"])
 def test_who_passes_which_gate(request, society, make_user, cic, gate, persona):
     if persona == "cic_officer":
-        from issuers.models import RoleGrant
-
         user = make_user("carl_cic_officer", resident=False)
         RoleGrant.objects.create(issuer=cic, user=user, role="finance_officer")
     else:

@@ -10,7 +10,6 @@ from bondplatform.models import AuditEvent
 from issuers.models import Issuer, Role, RoleGrant
 from issuers.selectors import issuer_get_to_grant
 from issuers.services import role_grant
-from tests.conftest import assert_error, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -67,8 +66,8 @@ class TestReadingIssuers:
         assert body["asset_locked"] is True
         assert body["max_interest_rate_percent"] == "5.00"  # rates are strings
 
-    def test_an_issuer_without_a_lock_says_so(self, staff):
-        client_for(staff).post(
+    def test_an_issuer_without_a_lock_says_so(self, staff, api_client_for):
+        api_client_for(staff).post(
             "/api/v1/issuers/",
             new_issuer(legal_form="other", asset_lock_basis="none", registration_number=""),
             format="json",
@@ -77,13 +76,13 @@ class TestReadingIssuers:
 
         assert APIClient().get(f"/api/v1/issuers/{issuer.pk}/").json()["asset_locked"] is False
 
-    def test_an_unknown_issuer_is_404(self, society):
+    def test_an_unknown_issuer_is_404(self, society, assert_error):
         assert_error(APIClient().get(f"/api/v1/issuers/{society.pk + 1000}/"), 404, "issuer_not_found")
 
 
 class TestCreatingIssuers:
-    def test_staff_create_an_issuer_and_it_is_audited(self, staff):
-        response = client_for(staff).post("/api/v1/issuers/", new_issuer(), format="json")
+    def test_staff_create_an_issuer_and_it_is_audited(self, staff, api_client_for):
+        response = api_client_for(staff).post("/api/v1/issuers/", new_issuer(), format="json")
 
         assert response.status_code == 201, response.content
         body = response.json()
@@ -95,15 +94,15 @@ class TestCreatingIssuers:
         assert (event.actor, event.issuer, event.object_id) == (staff, issuer, str(issuer.pk))
 
     @pytest.mark.parametrize("persona", ["resident", "officer", "auditor"])
-    def test_anyone_else_signed_in_is_refused(self, request, persona):
+    def test_anyone_else_signed_in_is_refused(self, request, persona, assert_error, api_client_for):
         user = request.getfixturevalue(persona)
 
         assert_error(
-            client_for(user).post("/api/v1/issuers/", new_issuer(), format="json"), 403, "staff_only"
+            api_client_for(user).post("/api/v1/issuers/", new_issuer(), format="json"), 403, "staff_only"
         )
         assert not Issuer.objects.filter(name="Gleadless Valley Community Hub").exists()
 
-    def test_anonymous_is_401_even_with_a_bad_body(self):
+    def test_anonymous_is_401_even_with_a_bad_body(self, assert_error):
         assert_error(
             APIClient().post("/api/v1/issuers/", new_issuer(), format="json"), 401, "not_authenticated"
         )
@@ -120,8 +119,10 @@ class TestCreatingIssuers:
             ("charity", "none"),
         ],
     )
-    def test_the_asset_lock_must_fit_the_legal_form(self, staff, legal_form, basis):
-        response = client_for(staff).post(
+    def test_the_asset_lock_must_fit_the_legal_form(
+        self, staff, legal_form, basis, api_client_for, assert_error
+    ):
+        response = api_client_for(staff).post(
             "/api/v1/issuers/", new_issuer(legal_form=legal_form, asset_lock_basis=basis), format="json"
         )
 
@@ -140,23 +141,23 @@ class TestCreatingIssuers:
             ("company_limited_by_guarantee", "none"),
         ],
     )
-    def test_fitting_locks_are_accepted(self, staff, legal_form, basis):
-        response = client_for(staff).post(
+    def test_fitting_locks_are_accepted(self, staff, legal_form, basis, api_client_for):
+        response = api_client_for(staff).post(
             "/api/v1/issuers/", new_issuer(legal_form=legal_form, asset_lock_basis=basis), format="json"
         )
 
         assert response.status_code == 201, response.content
 
-    def test_a_cic_may_not_declare_more_than_20_percent(self, staff):
+    def test_a_cic_may_not_declare_more_than_20_percent(self, staff, api_client_for, assert_error):
         cic = new_issuer(legal_form="cic_limited_by_shares", asset_lock_basis="cic")
 
-        response = client_for(staff).post(
+        response = api_client_for(staff).post(
             "/api/v1/issuers/", {**cic, "max_interest_rate_percent": "20.01"}, format="json"
         )
         body = assert_error(response, 400, "rate_cap_exceeded")
         assert "max_interest_rate_percent" in body["fields"]
 
-        at_the_cap = client_for(staff).post(
+        at_the_cap = api_client_for(staff).post(
             "/api/v1/issuers/", {**cic, "max_interest_rate_percent": "20.00"}, format="json"
         )
         assert at_the_cap.status_code == 201, at_the_cap.content
@@ -173,8 +174,8 @@ class TestCreatingIssuers:
             ("name", ""),
         ],
     )
-    def test_bad_fields_are_400(self, staff, field, value):
-        response = client_for(staff).post("/api/v1/issuers/", new_issuer(**{field: value}), format="json")
+    def test_bad_fields_are_400(self, staff, field, value, api_client_for, assert_error):
+        response = api_client_for(staff).post("/api/v1/issuers/", new_issuer(**{field: value}), format="json")
 
         body = assert_error(response, 400, "invalid")
         assert field in body["fields"]
@@ -182,10 +183,10 @@ class TestCreatingIssuers:
 
 @pytest.mark.parametrize("role_path,role", [("officers", "finance_officer"), ("auditors", "auditor")])
 class TestGrantingRoles:
-    def test_staff_grant_and_it_is_audited(self, staff, society, make_user, role_path, role):
+    def test_staff_grant_and_it_is_audited(self, staff, society, make_user, role_path, role, api_client_for):
         newcomer = make_user("nina_new")
 
-        response = client_for(staff).post(
+        response = api_client_for(staff).post(
             f"/api/v1/issuers/{society.pk}/{role_path}/", {"username": "nina_new"}, format="json"
         )
 
@@ -197,12 +198,16 @@ class TestGrantingRoles:
         assert (event.actor, event.issuer, event.object_id) == (staff, society, str(grant.pk))
         assert event.data == {"user": newcomer.pk, "role": role}
         # The newcomer now sees the role.
-        assert {"id": society.pk, "role": role} in client_for(newcomer).get("/api/v1/me/").json()["issuers"]
+        assert {"id": society.pk, "role": role} in api_client_for(newcomer).get("/api/v1/me/").json()[
+            "issuers"
+        ]
 
-    def test_an_officer_of_the_issuer_grants(self, officer, society, make_user, role_path, role):
+    def test_an_officer_of_the_issuer_grants(
+        self, officer, society, make_user, role_path, role, api_client_for
+    ):
         make_user("nina_new")
 
-        response = client_for(officer).post(
+        response = api_client_for(officer).post(
             f"/api/v1/issuers/{society.pk}/{role_path}/", {"username": "nina_new"}, format="json"
         )
 
@@ -210,11 +215,13 @@ class TestGrantingRoles:
         assert AuditEvent.objects.filter(action="role.grant", actor=officer, issuer=society).count() == 1
 
     @pytest.mark.parametrize("persona", ["cic_officer", "auditor", "resident", "outsider"])
-    def test_others_are_refused(self, request, society, make_user, role_path, role, persona):
+    def test_others_are_refused(
+        self, request, society, make_user, role_path, role, persona, api_client_for, assert_error
+    ):
         user = request.getfixturevalue(persona)
         make_user("nina_new")
 
-        response = client_for(user).post(
+        response = api_client_for(user).post(
             f"/api/v1/issuers/{society.pk}/{role_path}/", {"username": "nina_new"}, format="json"
         )
 
@@ -222,7 +229,7 @@ class TestGrantingRoles:
         assert not RoleGrant.objects.filter(user__username="nina_new").exists()
         assert not AuditEvent.objects.filter(action="role.grant").exists()
 
-    def test_anonymous_is_401(self, society, make_user, role_path, role):
+    def test_anonymous_is_401(self, society, make_user, role_path, role, assert_error):
         make_user("nina_new")
 
         response = APIClient().post(
@@ -231,45 +238,49 @@ class TestGrantingRoles:
 
         assert_error(response, 401, "not_authenticated")
 
-    def test_an_unknown_username_is_404(self, staff, society, role_path, role):
-        response = client_for(staff).post(
+    def test_an_unknown_username_is_404(self, staff, society, role_path, role, api_client_for, assert_error):
+        response = api_client_for(staff).post(
             f"/api/v1/issuers/{society.pk}/{role_path}/", {"username": "nobody_at_all"}, format="json"
         )
 
         body = assert_error(response, 404, "user_not_found")
         assert "username" in body["fields"]
 
-    def test_an_unknown_issuer_is_404(self, staff, society, make_user, role_path, role):
+    def test_an_unknown_issuer_is_404(
+        self, staff, society, make_user, role_path, role, api_client_for, assert_error
+    ):
         make_user("nina_new")
 
-        response = client_for(staff).post(
+        response = api_client_for(staff).post(
             f"/api/v1/issuers/{society.pk + 1000}/{role_path}/", {"username": "nina_new"}, format="json"
         )
 
         assert_error(response, 404, "issuer_not_found")
 
-    def test_granting_twice_is_409_and_changes_nothing(self, staff, society, make_user, role_path, role):
+    def test_granting_twice_is_409_and_changes_nothing(
+        self, staff, society, make_user, role_path, role, api_client_for, assert_error
+    ):
         make_user("nina_new")
         url = f"/api/v1/issuers/{society.pk}/{role_path}/"
-        assert client_for(staff).post(url, {"username": "nina_new"}, format="json").status_code == 201
+        assert api_client_for(staff).post(url, {"username": "nina_new"}, format="json").status_code == 201
 
-        response = client_for(staff).post(url, {"username": "nina_new"}, format="json")
+        response = api_client_for(staff).post(url, {"username": "nina_new"}, format="json")
 
         assert_error(response, 409, "already_granted")
         assert RoleGrant.objects.filter(user__username="nina_new").count() == 1
         assert AuditEvent.objects.filter(action="role.grant").count() == 1
 
-    def test_a_missing_username_is_400(self, staff, society, role_path, role):
-        response = client_for(staff).post(f"/api/v1/issuers/{society.pk}/{role_path}/", {}, format="json")
+    def test_a_missing_username_is_400(self, staff, society, role_path, role, api_client_for, assert_error):
+        response = api_client_for(staff).post(f"/api/v1/issuers/{society.pk}/{role_path}/", {}, format="json")
 
         body = assert_error(response, 400, "invalid")
         assert "username" in body["fields"]
 
 
-def test_bank_details_are_taken_but_not_published(society, staff):
+def test_bank_details_are_taken_but_not_published(society, staff, api_client_for):
     public = APIClient().get(f"/api/v1/issuers/{society.pk}/").json()
     assert not {"bank_account_name", "sort_code", "account_number"} & set(public)
-    created = client_for(staff).post("/api/v1/issuers/", new_issuer(sort_code="12-34-56"), format="json")
+    created = api_client_for(staff).post("/api/v1/issuers/", new_issuer(sort_code="12-34-56"), format="json")
     assert created.status_code == 201
     assert "sort_code" not in created.json()
     assert Issuer.objects.get(pk=created.json()["id"]).sort_code == "12-34-56"

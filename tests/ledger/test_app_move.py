@@ -18,7 +18,6 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from ledger.selectors import ledger_head
-from tests.ledger.ledger_helpers import new_issuer, pay_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +41,7 @@ def leaves():
     return executor.loader.graph.leaf_nodes()
 
 
-def test_rows_from_before_the_move_verify_with_the_same_heads_after_it():
+def test_rows_from_before_the_move_verify_with_the_same_heads_after_it(new_issuer, pay_in):
     society, coop = new_issuer("Citylife Society"), new_issuer("Kelham Island Co-op")
     for n in range(5):
         pay_in(society, f"pay-{n}", 10_000 + n)
@@ -75,7 +74,7 @@ def test_rows_from_before_the_move_verify_with_the_same_heads_after_it():
     assert entry.prev_hash == heads[society.pk][1]
 
 
-def test_the_move_can_be_reversed_and_replayed_without_touching_a_row():
+def test_the_move_can_be_reversed_and_replayed_without_touching_a_row(new_issuer, pay_in):
     society = new_issuer()
     pay_in(society, "pay-1")
     head = ledger_head(issuer=society)

@@ -10,22 +10,25 @@ from ledger.models import LedgerEntry, LedgerPosting
 from ledger.selectors import ledger_head
 from ledger.services import EntrySpec, Posting, entries_post
 from ledger.verify import ledger_verify
-from tests.ledger.ledger_helpers import VALUE_DATE, new_issuer, pay_in
 
 pytestmark = pytest.mark.django_db
 
 
-def interest(holding: int, pence: int, key: str | None = None) -> EntrySpec:
-    return EntrySpec(
-        kind="interest_accrual",
-        value_date=VALUE_DATE,
-        description=f"Interest for holding {holding}",
-        idempotency_key=key or f"interest:1:2025-04-01:{holding}",
-        postings=[Posting("interest_expense", pence), Posting(f"interest_payable:{holding}", -pence)],
-    )
+@pytest.fixture
+def interest(value_date):
+    def interest(holding: int, pence: int, key: str | None = None) -> EntrySpec:
+        return EntrySpec(
+            kind="interest_accrual",
+            value_date=value_date,
+            description=f"Interest for holding {holding}",
+            idempotency_key=key or f"interest:1:2025-04-01:{holding}",
+            postings=[Posting("interest_expense", pence), Posting(f"interest_payable:{holding}", -pence)],
+        )
+
+    return interest
 
 
-def test_a_batch_continues_the_chain_in_order_and_verifies():
+def test_a_batch_continues_the_chain_in_order_and_verifies(new_issuer, pay_in, interest):
     issuer = new_issuer()
     pay_in(issuer, "before")
     entries = entries_post(issuer=issuer, entries=[interest(h, 100 + h) for h in range(1, 51)])
@@ -39,7 +42,7 @@ def test_a_batch_continues_the_chain_in_order_and_verifies():
     assert ledger_verify(issuer).valid
 
 
-def test_a_rerun_posts_nothing_twice_and_returns_the_same_entries():
+def test_a_rerun_posts_nothing_twice_and_returns_the_same_entries(new_issuer, interest):
     issuer = new_issuer()
     first = entries_post(issuer=issuer, entries=[interest(h, 100) for h in range(1, 4)])
     again = entries_post(issuer=issuer, entries=[interest(h, 100) for h in range(1, 6)])  # two new ones
@@ -49,7 +52,7 @@ def test_a_rerun_posts_nothing_twice_and_returns_the_same_entries():
     assert ledger_verify(issuer).valid
 
 
-def test_a_key_reused_for_other_content_refuses_the_whole_batch():
+def test_a_key_reused_for_other_content_refuses_the_whole_batch(new_issuer, interest):
     issuer = new_issuer()
     entries_post(issuer=issuer, entries=[interest(1, 100)])
     with pytest.raises(Conflict) as refused, transaction.atomic():
@@ -59,22 +62,29 @@ def test_a_key_reused_for_other_content_refuses_the_whole_batch():
     assert ledger_head(issuer=issuer)[0] == 1
 
 
+# Each case builds its batch from the `interest` and `value_date` fixtures.
 @pytest.mark.parametrize(
     ("entries", "code"),
     [
         (
-            [interest(1, 100), interest(2, 100, key="same"), interest(3, 100, key="same")],
+            lambda interest, value_date: [
+                interest(1, 100),
+                interest(2, 100, key="same"),
+                interest(3, 100, key="same"),
+            ],
             "idempotency_key_reused",
         ),
         (
-            [EntrySpec("interest_accrual", VALUE_DATE, "x", "k", [Posting("interest_expense", 1)])],
+            lambda interest, value_date: [
+                EntrySpec("interest_accrual", value_date, "x", "k", [Posting("interest_expense", 1)])
+            ],
             "too_few_postings",
         ),
         (
-            [
+            lambda interest, value_date: [
                 EntrySpec(
                     "interest_accrual",
-                    VALUE_DATE,
+                    value_date,
                     "x",
                     "k",
                     [Posting("cash_at_bank", 1), Posting("community_fund", -2)],
@@ -82,16 +92,17 @@ def test_a_key_reused_for_other_content_refuses_the_whole_batch():
             ],
             "unbalanced_entry",
         ),
-        (["not an entry"], "invalid_entry"),
+        (lambda interest, value_date: ["not an entry"], "invalid_entry"),
     ],
+    ids=lambda value: None if isinstance(value, str) else "entries",
 )
-def test_bad_batches_are_refused_before_anything_is_locked(entries, code):
+def test_bad_batches_are_refused_before_anything_is_locked(entries, code, new_issuer, interest, value_date):
     issuer = new_issuer()
     with pytest.raises(BadInput) as refused:
-        entries_post(issuer=issuer, entries=entries)
+        entries_post(issuer=issuer, entries=entries(interest, value_date))
     assert refused.value.code == code
     assert not LedgerEntry.objects.filter(issuer=issuer).exists()
 
 
-def test_an_empty_batch_is_nothing():
+def test_an_empty_batch_is_nothing(new_issuer):
     assert entries_post(issuer=new_issuer(), entries=[]) == []

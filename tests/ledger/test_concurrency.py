@@ -17,7 +17,6 @@ from django.db import OperationalError, connection, connections, transaction
 from ledger.models import LedgerEntry, LedgerHead, LedgerPosting
 from ledger.selectors import ledger_head
 from ledger.verify import ledger_verify
-from tests.ledger.ledger_helpers import pay_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +38,7 @@ def in_threads(work, count: int = THREADS) -> list:
         return list(pool.map(run, range(count)))
 
 
-def test_the_same_post_from_eight_threads_at_once_makes_one_entry(society):
+def test_the_same_post_from_eight_threads_at_once_makes_one_entry(society, pay_in):
     ids = in_threads(lambda i: pay_in(society, "stripe:evt_same").pk)
     assert len(set(ids)) == 1
     assert LedgerEntry.objects.count() == 1 and LedgerPosting.objects.count() == 2
@@ -47,7 +46,7 @@ def test_the_same_post_from_eight_threads_at_once_makes_one_entry(society):
     assert ledger_verify(society).valid
 
 
-def test_eight_threads_posting_to_one_issuer_give_a_gapless_valid_chain(society):
+def test_eight_threads_posting_to_one_issuer_give_a_gapless_valid_chain(society, pay_in):
     per_thread = 10
 
     def work(i):
@@ -63,7 +62,7 @@ def test_eight_threads_posting_to_one_issuer_give_a_gapless_valid_chain(society)
     assert result.valid and result.entries_checked == THREADS * per_thread
 
 
-def test_two_issuers_post_in_parallel_without_blocking_each_other(society, cic):
+def test_two_issuers_post_in_parallel_without_blocking_each_other(society, cic, pay_in):
     pay_in(society, "a1")
     locked = threading.Event()
     release = threading.Event()
@@ -97,7 +96,7 @@ def test_two_issuers_post_in_parallel_without_blocking_each_other(society, cic):
     assert ledger_verify(society).valid and ledger_verify(cic).valid
 
 
-def test_a_process_killed_in_the_middle_of_posting_leaves_nothing_behind(society):
+def test_a_process_killed_in_the_middle_of_posting_leaves_nothing_behind(society, pay_in):
     first = pay_in(society, "before")
     db = settings.DATABASES["default"]
     env = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
@@ -15,7 +17,6 @@ from ledger.models import (
     LedgerPosting,
 )
 from ledger.verify import ledger_verify
-from tests.ledger.ledger_helpers import MigrationEditor, pay_in, trigger_migration
 
 ENTRY = LedgerEntry._meta.db_table
 POSTING = LedgerPosting._meta.db_table
@@ -23,8 +24,23 @@ ACCOUNT = LedgerAccount._meta.db_table
 CHECKPOINT = LedgerCheckpoint._meta.db_table
 
 
+class MigrationEditor:
+    """Just enough of a schema editor to run 0002's RunPython functions inside a test's transaction."""
+
+    connection = connection
+
+    def execute(self, sql, params=None):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def trigger_migration():
+    module = importlib.import_module("investments.migrations.0002_ledger_triggers")
+    return module.Migration.operations[0]
+
+
 @pytest.fixture
-def posted(society):
+def posted(society, pay_in):
     entry = pay_in(society, "k1")
     LedgerCheckpoint.objects.create(
         issuer=society, sequence=1, hash=entry.hash, signed_at=timezone.now(), key_id="k" * 32, signature="s"
@@ -136,7 +152,7 @@ def _raw_posting(cursor, entry_id: int, account_id: int, position: int, amount: 
     ],
     ids=["no-postings", "one-posting", "unbalanced", "three-unbalanced"],
 )
-def test_an_unbalanced_entry_inserted_with_raw_sql_fails_at_commit(society, legs):
+def test_an_unbalanced_entry_inserted_with_raw_sql_fails_at_commit(society, legs, pay_in):
     pay_in(society, "k1")
     account_id = LedgerAccount.objects.get(issuer=society, code="cash_at_bank").pk
     statements_done = False
@@ -152,7 +168,7 @@ def test_an_unbalanced_entry_inserted_with_raw_sql_fails_at_commit(society, legs
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_balanced_entry_inserted_with_raw_sql_commits_but_fails_verification(society):
+def test_a_balanced_entry_inserted_with_raw_sql_commits_but_fails_verification(society, pay_in):
     pay_in(society, "k1")
     account_id = LedgerAccount.objects.get(issuer=society, code="cash_at_bank").pk
     with transaction.atomic(), connection.cursor() as cursor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import transaction
 
 from bondplatform.errors import BadInput, Conflict
 from ledger.canonical import GENESIS_HASH, chain_hash, entry_canonical_bytes
@@ -20,12 +21,11 @@ from ledger.models import (
 from ledger.selectors import account_balances, entry_list, ledger_head, trial_balance
 from ledger.services import Posting, entry_post, entry_reverse
 from ledger.verify import ledger_verify
-from tests.ledger.ledger_helpers import VALUE_DATE, pay_in
 
 pytestmark = pytest.mark.django_db
 
 
-def test_worked_example_a_subscription_is_paid_allotted_and_earns_interest(society):
+def test_worked_example_a_subscription_is_paid_allotted_and_earns_interest(society, pay_in):
     # Rita pays £250 by bank transfer; it is held until the issue is allotted.
     paid = pay_in(society, "bank:stmt-2025-04-01:1", 25_000)
     # The issue allots: the money becomes bond principal of holding 7.
@@ -64,14 +64,14 @@ def test_worked_example_a_subscription_is_paid_allotted_and_earns_interest(socie
     assert ledger_verify(society).valid
 
 
-def test_the_stored_hash_is_sha256_of_prev_hash_and_the_canonical_bytes(society):
+def test_the_stored_hash_is_sha256_of_prev_hash_and_the_canonical_bytes(society, pay_in, value_date):
     entry = pay_in(society, "k1", 12_345, description="Café payment")  # non-ASCII is escaped
     stored = LedgerEntry.objects.get(pk=entry.pk)
     canonical = entry_canonical_bytes(
         issuer_id=society.pk,
         sequence=1,
         kind="subscription_payment",
-        value_date=VALUE_DATE,
+        value_date=value_date,
         description="Café payment",
         idempotency_key="k1",
         reverses_sequence=None,
@@ -83,7 +83,7 @@ def test_the_stored_hash_is_sha256_of_prev_hash_and_the_canonical_bytes(society)
     assert stored.recorded_at == entry.recorded_at
 
 
-def test_accounts_are_created_on_first_use_with_their_type_from_the_chart(society):
+def test_accounts_are_created_on_first_use_with_their_type_from_the_chart(society, pay_in):
     pay_in(society, "k1")
     accounts = {a.code: (a.account_type, a.normal_side) for a in LedgerAccount.objects.filter(issuer=society)}
     assert accounts == {
@@ -94,7 +94,7 @@ def test_accounts_are_created_on_first_use_with_their_type_from_the_chart(societ
     assert LedgerAccount.objects.filter(issuer=society).count() == 2
 
 
-def test_each_issuer_has_its_own_chain_and_accounts(society, cic):
+def test_each_issuer_has_its_own_chain_and_accounts(society, cic, pay_in):
     a = pay_in(society, "same-key")
     b = pay_in(cic, "same-key")
     assert (a.sequence, b.sequence) == (1, 1)
@@ -125,12 +125,12 @@ def test_each_issuer_has_its_own_chain_and_accounts(society, cic):
         ([("cash_at_bank", 100), ("subscriptions_held", -100)], "invalid_posting"),
     ],
 )
-def test_invalid_postings_are_refused_before_anything_is_written(society, postings, code):
+def test_invalid_postings_are_refused_before_anything_is_written(society, postings, code, value_date):
     with pytest.raises(BadInput) as refused:
         entry_post(
             issuer=society,
             kind=EntryKind.ADJUSTMENT,
-            value_date=VALUE_DATE,
+            value_date=value_date,
             description="bad",
             idempotency_key="bad",
             postings=postings,
@@ -140,11 +140,11 @@ def test_invalid_postings_are_refused_before_anything_is_written(society, postin
     assert not LedgerHead.objects.exists()
 
 
-def test_balanced_per_currency_across_several_currencies_is_accepted(society):
+def test_balanced_per_currency_across_several_currencies_is_accepted(society, value_date):
     entry = entry_post(
         issuer=society,
         kind=EntryKind.ADJUSTMENT,
-        value_date=VALUE_DATE,
+        value_date=value_date,
         description="Two currencies, each balanced",
         idempotency_key="fx",
         postings=[
@@ -170,11 +170,11 @@ def test_balanced_per_currency_across_several_currencies_is_accepted(society):
         ("value_date", dt.datetime(2025, 4, 1, tzinfo=dt.UTC), "invalid_value_date"),
     ],
 )
-def test_invalid_entry_fields_are_refused(society, field, value, code):
+def test_invalid_entry_fields_are_refused(society, field, value, code, value_date):
     args = {
         "issuer": society,
         "kind": EntryKind.ADJUSTMENT,
-        "value_date": VALUE_DATE,
+        "value_date": value_date,
         "description": "ok",
         "idempotency_key": "ok",
         "postings": [Posting("cash_at_bank", 1), Posting("community_fund", -1)],
@@ -185,7 +185,7 @@ def test_invalid_entry_fields_are_refused(society, field, value, code):
     assert refused.value.code == code
 
 
-def test_the_same_key_and_content_returns_the_original_entry(society):
+def test_the_same_key_and_content_returns_the_original_entry(society, pay_in):
     first = pay_in(society, "stripe:evt_1")
     again = pay_in(society, "stripe:evt_1")
     assert again.pk == first.pk and again.hash == first.hash
@@ -200,7 +200,7 @@ def test_the_same_key_and_content_returns_the_original_entry(society):
         {"description": "Something else"},
     ],
 )
-def test_the_same_key_with_different_content_is_refused(society, change):
+def test_the_same_key_with_different_content_is_refused(society, change, pay_in):
     pay_in(society, "stripe:evt_1", 25_000, description="Subscription received")
     with pytest.raises(Conflict) as refused:
         pay_in(
@@ -214,10 +214,10 @@ def test_the_same_key_with_different_content_is_refused(society, change):
     assert LedgerEntry.objects.count() == 1
 
 
-def test_a_reversal_flips_every_posting_and_references_the_original(society):
+def test_a_reversal_flips_every_posting_and_references_the_original(society, pay_in, value_date):
     original = pay_in(society, "k1", 25_000)
     reversal = entry_reverse(
-        entry=original, value_date=VALUE_DATE, description="Posted twice", idempotency_key="r1"
+        entry=original, value_date=value_date, description="Posted twice", idempotency_key="r1"
     )
     assert reversal.kind == EntryKind.REVERSAL and reversal.reverses_id == original.pk
     legs = list(reversal.postings.order_by("position").values_list("account__code", "amount_pence"))
@@ -225,24 +225,24 @@ def test_a_reversal_flips_every_posting_and_references_the_original(society):
     assert all(b.balance_pence == 0 for b in account_balances(issuer=society))
     # Idempotent like any post; but a second, different reversal is refused.
     again = entry_reverse(
-        entry=original, value_date=VALUE_DATE, description="Posted twice", idempotency_key="r1"
+        entry=original, value_date=value_date, description="Posted twice", idempotency_key="r1"
     )
     assert again.pk == reversal.pk
     with pytest.raises(Conflict) as refused:
-        entry_reverse(entry=original, value_date=VALUE_DATE, description="Again", idempotency_key="r2")
+        entry_reverse(entry=original, value_date=value_date, description="Again", idempotency_key="r2")
     assert refused.value.code == "already_reversed"
     # The reversed entry's sequence is part of the reversal's hash, and the chain verifies.
     result = ledger_verify(society)
     assert result.valid and result.entries_checked == 2
 
 
-def test_an_entry_is_reversed_only_in_its_own_issuers_ledger(society, cic):
+def test_an_entry_is_reversed_only_in_its_own_issuers_ledger(society, cic, pay_in, value_date):
     original = pay_in(society, "k1")
     with pytest.raises(BadInput) as refused:
         entry_post(
             issuer=cic,
             kind=EntryKind.REVERSAL,
-            value_date=VALUE_DATE,
+            value_date=value_date,
             description="wrong book",
             idempotency_key="r1",
             postings=[Posting("cash_at_bank", -25_000), Posting("subscriptions_held", 25_000)],
@@ -251,9 +251,7 @@ def test_an_entry_is_reversed_only_in_its_own_issuers_ledger(society, cic):
     assert refused.value.code == "invalid_reversal"
 
 
-def test_entry_post_joins_the_callers_transaction(society):
-    from django.db import transaction
-
+def test_entry_post_joins_the_callers_transaction(society, pay_in):
     with pytest.raises(RuntimeError), transaction.atomic():
         pay_in(society, "k1")
         raise RuntimeError("the caller fails after posting")

@@ -9,7 +9,6 @@ from ledger import merkle
 from ledger.models import LedgerEntry, MerkleNode
 from ledger.proofs import BLOCK, IssuerTree
 from ledger.services import EntrySpec, Posting, entries_post
-from tests.ledger.ledger_helpers import VALUE_DATE, new_issuer
 
 pytestmark = pytest.mark.django_db
 
@@ -17,12 +16,12 @@ SIZE = 2 * BLOCK + 37  # two stored 256-leaf nodes and a ragged edge
 
 
 @pytest.fixture
-def ledger():
+def ledger(new_issuer, value_date):
     issuer = new_issuer()
     specs = [
         EntrySpec(
             "subscription_payment",
-            VALUE_DATE,
+            value_date,
             f"Payment {n}",
             f"pay-{n}",
             [Posting("cash_at_bank", 100 + n), Posting("subscriptions_held", -(100 + n))],

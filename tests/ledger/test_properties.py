@@ -17,7 +17,6 @@ from ledger.models import EntryKind, LedgerAccount, LedgerEntry, LedgerPosting
 from ledger.selectors import trial_balance
 from ledger.services import Posting, entry_post
 from ledger.verify import ledger_verify
-from tests.ledger.ledger_helpers import new_issuer, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +77,7 @@ def post_all(issuer, drawn) -> list[LedgerEntry]:
 
 @PROPERTY_SETTINGS
 @given(drawn=st.lists(entries(), min_size=1, max_size=8))
-def test_any_valid_entries_keep_every_entry_balanced_and_the_chain_verifiable(drawn):
+def test_any_valid_entries_keep_every_entry_balanced_and_the_chain_verifiable(drawn, new_issuer):
     issuer = new_issuer()
     posted = post_all(issuer, drawn)
 
@@ -119,7 +118,9 @@ CHANGES = [*ENTRY_TEXT_FIELDS, "value_date", "recorded_at", "amount_pence", "cur
     change=st.sampled_from(CHANGES),
     where=st.integers(0, 10**6),
 )
-def test_any_single_change_to_a_stored_row_is_detected_at_that_sequence(drawn, target, change, where):
+def test_any_single_change_to_a_stored_row_is_detected_at_that_sequence(
+    drawn, target, change, where, new_issuer, tamper
+):
     issuer = new_issuer()
     posted = post_all(issuer, drawn)
     victim = posted[target % len(posted)]
@@ -169,7 +170,7 @@ def test_any_single_change_to_a_stored_row_is_detected_at_that_sequence(drawn, t
     target=st.integers(0, 10**6),
     what=st.sampled_from(["entry", "posting"]),
 )
-def test_deleting_a_row_is_detected(drawn, target, what):
+def test_deleting_a_row_is_detected(drawn, target, what, new_issuer, tamper):
     issuer = new_issuer()
     posted = post_all(issuer, drawn)
     victim = posted[target % len(posted)]
@@ -190,7 +191,7 @@ def test_deleting_a_row_is_detected(drawn, target, what):
     drawn=st.lists(entries(), min_size=2, max_size=6),
     picks=st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)),
 )
-def test_reordering_entries_is_detected(drawn, picks):
+def test_reordering_entries_is_detected(drawn, picks, new_issuer, tamper):
     issuer = new_issuer()
     posted = post_all(issuer, drawn)
     n = len(posted)
@@ -207,7 +208,7 @@ def test_reordering_entries_is_detected(drawn, picks):
     assert result.first_invalid_sequence == a.sequence, result.reason
 
 
-def test_reordering_postings_within_an_entry_is_detected(society):
+def test_reordering_postings_within_an_entry_is_detected(society, tamper):
     posted = post_all(
         society, [([("cash_at_bank", "GBP", 5), ("community_fund", "GBP", -5)], "x", dt.date(2025, 1, 1))] * 3
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 
 from bondplatform.errors import RuleViolation
@@ -17,7 +18,6 @@ from ledger.signing import (
 )
 from ledger.tasks import sign_all_checkpoints
 from ledger.verify import ledger_verify
-from tests.ledger.ledger_helpers import pay_in, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def key(settings):
     settings.LEDGER_SIGNING_KEY = "07" * 32
 
 
-def test_a_checkpoint_signs_the_head_and_signing_again_changes_nothing(society):
+def test_a_checkpoint_signs_the_head_and_signing_again_changes_nothing(society, pay_in):
     pay_in(society, "k1")
     head = pay_in(society, "k2")
     checkpoint = checkpoint_sign(issuer=society)
@@ -44,7 +44,7 @@ def test_an_empty_ledger_has_nothing_to_sign(society):
     assert checkpoint_sign(issuer=society) is None
 
 
-def test_a_forged_or_foreign_signature_does_not_hold(society, settings):
+def test_a_forged_or_foreign_signature_does_not_hold(society, settings, pay_in):
     pay_in(society, "k1")
     checkpoint = checkpoint_sign(issuer=society)
     forged = LedgerCheckpoint(
@@ -56,7 +56,7 @@ def test_a_forged_or_foreign_signature_does_not_hold(society, settings):
     assert not checkpoint_signature_valid(checkpoint)
 
 
-def test_a_chain_that_fails_verification_is_not_signed(society):
+def test_a_chain_that_fails_verification_is_not_signed(society, pay_in, tamper):
     pay_in(society, "k1")
     tamper("UPDATE investments_ledgerentry SET description = 'x'")
     with pytest.raises(RuleViolation) as refused:
@@ -65,7 +65,7 @@ def test_a_chain_that_fails_verification_is_not_signed(society):
     assert not LedgerCheckpoint.objects.exists()
 
 
-def test_a_checkpoint_catches_a_chain_cut_short_even_with_its_head_rewritten(society):
+def test_a_checkpoint_catches_a_chain_cut_short_even_with_its_head_rewritten(society, pay_in, tamper):
     entries = [pay_in(society, f"k{n}") for n in range(3)]
     checkpoint_sign(issuer=society)
     # Someone with database access deletes the last entry and moves the head back.
@@ -77,7 +77,7 @@ def test_a_checkpoint_catches_a_chain_cut_short_even_with_its_head_rewritten(soc
     assert "checkpoint" in result.reason
 
 
-def test_the_daily_task_signs_every_issuer_and_skips_a_broken_one(society, cic, caplog):
+def test_the_daily_task_signs_every_issuer_and_skips_a_broken_one(society, cic, caplog, pay_in, tamper):
     pay_in(society, "k1")
     pay_in(cic, "k1")
     tamper("UPDATE investments_ledgerentry SET description = 'x' WHERE issuer_id = %s", [cic.pk])
@@ -96,14 +96,12 @@ def test_a_development_key_is_generated_once_and_kept(settings, tmp_path):
 
 
 def test_a_malformed_key_is_a_configuration_error(settings):
-    from django.core.exceptions import ImproperlyConfigured
-
     settings.LEDGER_SIGNING_KEY = "not hex"
     with pytest.raises(ImproperlyConfigured):
         signing_key()
 
 
-def test_verify_ledger_prints_each_issuer_and_fails_on_a_broken_chain(society, cic):
+def test_verify_ledger_prints_each_issuer_and_fails_on_a_broken_chain(society, cic, pay_in, tamper):
     pay_in(society, "k1")
     out = io.StringIO()
     call_command("verify_ledger", stdout=out)

@@ -17,8 +17,6 @@ from pypdf import PdfReader
 
 from ledger import statement_jobs, statement_pdf, statements
 from ledger.models import StatementJob, StatementJobPart, StatementJobSlice
-from tests.conftest import assert_error, client_for
-from tests.ledger.ledger_helpers import tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -32,30 +30,36 @@ def small_parts(monkeypatch):
     monkeypatch.setattr(statement_jobs, "PART_POSTINGS", 10)
 
 
-def ask(user, body, capture):
-    with capture(execute=True):
-        return client_for(user).post(JOBS, body, format="json")
+@pytest.fixture
+def ask(api_client_for):
+    def ask(user, body, capture):
+        with capture(execute=True):
+            return api_client_for(user).post(JOBS, body, format="json")
+
+    return ask
 
 
 def page_texts(pdf: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
-def test_a_statement_above_the_cap_is_pointed_to_the_jobs_api(long_ledger, auditor, small_parts):
-    response = client_for(auditor).get(f"/api/v1/ledger/statement.pdf?issuer={long_ledger.pk}")
+def test_a_statement_above_the_cap_is_pointed_to_the_jobs_api(
+    long_ledger, auditor, small_parts, api_client_for, assert_error
+):
+    response = api_client_for(auditor).get(f"/api/v1/ledger/statement.pdf?issuer={long_ledger.pk}")
     body = assert_error(response, 400, "statement_too_large")
     assert body["statement_jobs"] == JOBS and "statement-jobs" in body["detail"]
     assert (body["postings"], body["max_postings"]) == (80, 20)
 
 
 def test_the_job_lays_out_parts_and_joins_them_into_one_pdf(
-    long_ledger, auditor, small_parts, django_capture_on_commit_callbacks
+    long_ledger, auditor, small_parts, django_capture_on_commit_callbacks, ask, api_client_for
 ):
     response = ask(auditor, {"issuer": long_ledger.pk}, django_capture_on_commit_callbacks)
     assert response.status_code == 202, response.content
     assert response.json()["status"] == "queued"  # as it was when the request answered
 
-    job = client_for(auditor).get(f"{JOBS}{response.json()['id']}/").json()
+    job = api_client_for(auditor).get(f"{JOBS}{response.json()['id']}/").json()
     assert job["status"] == "completed", job
     assert job["progress"] == {
         "percent": 100,
@@ -67,7 +71,7 @@ def test_the_job_lays_out_parts_and_joins_them_into_one_pdf(
     assert (job["from_sequence"], job["to_sequence"]) == (1, 40)
     assert job["download_url"].endswith(f"/api/v1/ledger/statement-jobs/{job['id']}/statement.pdf")
 
-    download = client_for(auditor).get(job["download_url"])
+    download = api_client_for(auditor).get(job["download_url"])
     assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
     pdf = b"".join(download.streaming_content)
     assert len(pdf) == job["file_bytes"] == int(download["Content-Length"])
@@ -87,20 +91,26 @@ def test_the_job_lays_out_parts_and_joins_them_into_one_pdf(
 
 
 def test_progress_shows_while_the_job_runs_and_a_run_resumes_where_the_last_stopped(
-    long_ledger, officer, small_parts, monkeypatch, django_capture_on_commit_callbacks
+    long_ledger,
+    officer,
+    small_parts,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+    api_client_for,
+    assert_error,
 ):
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        job_id = client_for(officer).post(JOBS, {"issuer": long_ledger.pk}, format="json").json()["id"]
+        job_id = api_client_for(officer).post(JOBS, {"issuer": long_ledger.pk}, format="json").json()["id"]
     assert len(queued) == 1
     # A run that may work for no time lays out one part, then queues the rest and stops.
     monkeypatch.setattr(statement_jobs, "RUN_SECONDS", 0)
     with django_capture_on_commit_callbacks(execute=False) as next_run:
         statement_jobs.statement_job_run(job_id=job_id, run_seconds=0)
     assert len(next_run) == 1
-    job = client_for(officer).get(f"{JOBS}{job_id}/").json()
+    job = api_client_for(officer).get(f"{JOBS}{job_id}/").json()
     assert job["status"] == "running" and job["download_url"] is None
     assert job["progress"]["parts_done"] == 1 and job["progress"]["percent"] == 12
-    assert_error(client_for(officer).get(f"{JOBS}{job_id}/statement.pdf"), 409, "statement_not_ready")
+    assert_error(api_client_for(officer).get(f"{JOBS}{job_id}/statement.pdf"), 409, "statement_not_ready")
 
     # The queued continuation (and the ones it queues) finish the job; nothing is laid out twice.
     with django_capture_on_commit_callbacks(execute=True):
@@ -110,74 +120,85 @@ def test_progress_shows_while_the_job_runs_and_a_run_resumes_where_the_last_stop
 
 
 def test_a_statement_within_one_part_is_one_pdf_with_page_n_of_m(
-    long_ledger, auditor, django_capture_on_commit_callbacks
+    long_ledger, auditor, django_capture_on_commit_callbacks, ask, api_client_for
 ):
     today = dt.datetime.now(dt.UTC).date().isoformat()
     job_id = ask(
         auditor, {"issuer": long_ledger.pk, "from": today, "to": today}, django_capture_on_commit_callbacks
     ).json()["id"]
-    pdf = b"".join(client_for(auditor).get(f"{JOBS}{job_id}/statement.pdf").streaming_content)
+    pdf = b"".join(api_client_for(auditor).get(f"{JOBS}{job_id}/statement.pdf").streaming_content)
     texts = page_texts(pdf)
     assert texts[-1].rstrip().endswith(f"page {len(texts)} of {len(texts)}")
 
 
-def test_an_empty_period_makes_a_pdf_too(long_ledger, auditor, django_capture_on_commit_callbacks):
+def test_an_empty_period_makes_a_pdf_too(
+    long_ledger, auditor, django_capture_on_commit_callbacks, ask, api_client_for
+):
     job_id = ask(
         auditor,
         {"issuer": long_ledger.pk, "from": "2020-01-01", "to": "2020-01-31"},
         django_capture_on_commit_callbacks,
     ).json()["id"]
-    job = client_for(auditor).get(f"{JOBS}{job_id}/").json()
+    job = api_client_for(auditor).get(f"{JOBS}{job_id}/").json()
     assert job["status"] == "completed" and job["progress"]["percent"] == 100
-    pdf = b"".join(client_for(auditor).get(job["download_url"]).streaming_content)
+    pdf = b"".join(api_client_for(auditor).get(job["download_url"]).streaming_content)
     assert "No entries were recorded in this period." in page_texts(pdf)[0]
 
 
 def test_a_chain_that_fails_verification_fails_the_job(
-    long_ledger, auditor, django_capture_on_commit_callbacks
+    long_ledger, auditor, django_capture_on_commit_callbacks, tamper, ask, api_client_for, assert_error
 ):
     tamper("UPDATE investments_ledgerentry SET description = 'x' WHERE sequence = 2")
     job_id = ask(auditor, {"issuer": long_ledger.pk}, django_capture_on_commit_callbacks).json()["id"]
-    job = client_for(auditor).get(f"{JOBS}{job_id}/").json()
+    job = api_client_for(auditor).get(f"{JOBS}{job_id}/").json()
     assert (job["status"], job["failure_code"]) == ("failed", "ledger_invalid")
-    assert_error(client_for(auditor).get(f"{JOBS}{job_id}/statement.pdf"), 409, "statement_not_ready")
+    assert_error(api_client_for(auditor).get(f"{JOBS}{job_id}/statement.pdf"), 409, "statement_not_ready")
 
 
 @pytest.mark.parametrize("persona", ["officer", "auditor", "staff"])
 def test_the_readers_of_the_books_may_ask_watch_and_download(
-    long_ledger, persona, request, django_capture_on_commit_callbacks
+    long_ledger, persona, request, django_capture_on_commit_callbacks, ask, api_client_for
 ):
     user = request.getfixturevalue(persona)
     response = ask(user, {"issuer": long_ledger.pk}, django_capture_on_commit_callbacks)
     assert response.status_code == 202
     job_id = response.json()["id"]
-    assert client_for(user).get(f"{JOBS}{job_id}/").status_code == 200
-    assert client_for(user).get(f"{JOBS}{job_id}/statement.pdf").status_code == 200
+    assert api_client_for(user).get(f"{JOBS}{job_id}/").status_code == 200
+    assert api_client_for(user).get(f"{JOBS}{job_id}/statement.pdf").status_code == 200
 
 
 @pytest.mark.parametrize("persona", ["resident", "outsider"])
 def test_others_may_not_ask_watch_or_download(
-    long_ledger, auditor, persona, request, django_capture_on_commit_callbacks
+    long_ledger,
+    auditor,
+    persona,
+    request,
+    django_capture_on_commit_callbacks,
+    ask,
+    assert_error,
+    api_client_for,
 ):
     job_id = ask(auditor, {"issuer": long_ledger.pk}, django_capture_on_commit_callbacks).json()["id"]
     user = request.getfixturevalue(persona)
     assert_error(
-        client_for(user).post(JOBS, {"issuer": long_ledger.pk}, format="json"),
+        api_client_for(user).post(JOBS, {"issuer": long_ledger.pk}, format="json"),
         403,
         "not_an_officer_or_auditor",
     )
     # Ids reveal nothing: another issuer's statement job is not found.
-    assert_error(client_for(user).get(f"{JOBS}{job_id}/"), 404, "statement_job_not_found")
-    assert_error(client_for(user).get(f"{JOBS}{job_id}/statement.pdf"), 404, "statement_job_not_found")
+    assert_error(api_client_for(user).get(f"{JOBS}{job_id}/"), 404, "statement_job_not_found")
+    assert_error(api_client_for(user).get(f"{JOBS}{job_id}/statement.pdf"), 404, "statement_job_not_found")
 
 
-def test_nobody_signed_in_is_asked_to_sign_in(long_ledger, auditor, django_capture_on_commit_callbacks):
+def test_nobody_signed_in_is_asked_to_sign_in(
+    long_ledger, auditor, django_capture_on_commit_callbacks, ask, assert_error, api_client_for
+):
     job_id = ask(auditor, {"issuer": long_ledger.pk}, django_capture_on_commit_callbacks).json()["id"]
     assert_error(
-        client_for(None).post(JOBS, {"issuer": long_ledger.pk}, format="json"), 401, "not_authenticated"
+        api_client_for(None).post(JOBS, {"issuer": long_ledger.pk}, format="json"), 401, "not_authenticated"
     )
-    assert_error(client_for(None).get(f"{JOBS}{job_id}/"), 401, "not_authenticated")
-    assert_error(client_for(None).get(f"{JOBS}{job_id}/statement.pdf"), 401, "not_authenticated")
+    assert_error(api_client_for(None).get(f"{JOBS}{job_id}/"), 401, "not_authenticated")
+    assert_error(api_client_for(None).get(f"{JOBS}{job_id}/statement.pdf"), 401, "not_authenticated")
 
 
 @pytest.mark.parametrize(
@@ -191,32 +212,35 @@ def test_nobody_signed_in_is_asked_to_sign_in(long_ledger, auditor, django_captu
         ({"issuer": 999999}, 404, "issuer_not_found", None),
     ],
 )
-def test_bad_input_is_refused(long_ledger, auditor, body, status, code, field):
+def test_bad_input_is_refused(long_ledger, auditor, body, status, code, field, api_client_for, assert_error):
     body = {k: (long_ledger.pk if v == "{issuer}" else v) for k, v in body.items()}
-    response = client_for(auditor).post(JOBS, body, format="json")
+    response = api_client_for(auditor).post(JOBS, body, format="json")
     refusal = assert_error(response, status, code)
     if field:
         assert field in refusal["fields"]
 
 
-def test_an_unknown_job_is_not_found(auditor):
-    assert_error(client_for(auditor).get(f"{JOBS}424242/"), 404, "statement_job_not_found")
-    assert_error(client_for(auditor).get(f"{JOBS}424242/statement.pdf"), 404, "statement_job_not_found")
+def test_an_unknown_job_is_not_found(auditor, assert_error, api_client_for):
+    assert_error(api_client_for(auditor).get(f"{JOBS}424242/"), 404, "statement_job_not_found")
+    assert_error(api_client_for(auditor).get(f"{JOBS}424242/statement.pdf"), 404, "statement_job_not_found")
 
 
 def test_one_person_has_at_most_three_unfinished_jobs(
-    long_ledger, auditor, django_capture_on_commit_callbacks
+    long_ledger, auditor, django_capture_on_commit_callbacks, api_client_for, assert_error
 ):
     with django_capture_on_commit_callbacks(execute=False):
         for _ in range(3):
             assert (
-                client_for(auditor).post(JOBS, {"issuer": long_ledger.pk}, format="json").status_code == 202
+                api_client_for(auditor).post(JOBS, {"issuer": long_ledger.pk}, format="json").status_code
+                == 202
             )
-        response = client_for(auditor).post(JOBS, {"issuer": long_ledger.pk}, format="json")
+        response = api_client_for(auditor).post(JOBS, {"issuer": long_ledger.pk}, format="json")
     assert_error(response, 429, "too_many_statement_jobs")
 
 
-def test_finished_jobs_are_deleted_after_a_week(long_ledger, auditor, django_capture_on_commit_callbacks):
+def test_finished_jobs_are_deleted_after_a_week(
+    long_ledger, auditor, django_capture_on_commit_callbacks, ask
+):
     job_id = ask(auditor, {"issuer": long_ledger.pk}, django_capture_on_commit_callbacks).json()["id"]
     finished = StatementJob.objects.get(pk=job_id).finished_at
     assert statement_jobs.statement_jobs_clean(now=finished + dt.timedelta(days=6)) == 0
@@ -226,11 +250,11 @@ def test_finished_jobs_are_deleted_after_a_week(long_ledger, auditor, django_cap
 
 
 def test_a_statement_within_the_cap_is_laid_out_in_parts_and_answered_at_once(
-    long_ledger, officer, monkeypatch
+    long_ledger, officer, monkeypatch, api_client_for
 ):
     monkeypatch.setattr(statements, "PDF_MAX_POSTINGS", 100)
     monkeypatch.setattr(statement_pdf, "PART_POSTINGS", 30)
-    response = client_for(officer).get(f"/api/v1/ledger/statement.pdf?issuer={long_ledger.pk}")
+    response = api_client_for(officer).get(f"/api/v1/ledger/statement.pdf?issuer={long_ledger.pk}")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     texts = page_texts(response.content)
     assert [t.rstrip().rsplit("page ", 1)[-1] for t in texts] == [str(n) for n in range(1, len(texts) + 1)]
@@ -240,10 +264,10 @@ def test_a_statement_within_the_cap_is_laid_out_in_parts_and_answered_at_once(
 
 
 def test_the_joined_pdf_is_one_document_with_one_catalog_and_page_tree(
-    long_ledger, auditor, small_parts, django_capture_on_commit_callbacks
+    long_ledger, auditor, small_parts, django_capture_on_commit_callbacks, ask, api_client_for
 ):
     job_id = ask(auditor, {"issuer": long_ledger.pk}, django_capture_on_commit_callbacks).json()["id"]
-    pdf = b"".join(client_for(auditor).get(f"{JOBS}{job_id}/statement.pdf").streaming_content)
+    pdf = b"".join(api_client_for(auditor).get(f"{JOBS}{job_id}/statement.pdf").streaming_content)
     reader = PdfReader(io.BytesIO(pdf), strict=True)
     assert reader.metadata.title.startswith("Ledger statement: Sheffield Citylife Society")
     assert len(reader.pages) == StatementJob.objects.get(pk=job_id).pages_done

@@ -29,8 +29,6 @@ from ledger.canonical import statement_signed_bytes
 from ledger.models import EntryKind, LedgerCheckpoint
 from ledger.services import Posting, entry_post, entry_reverse
 from ledger.signing import public_key_info
-from tests.conftest import client_for
-from tests.ledger.ledger_helpers import pay_in, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +48,7 @@ def at(*when):
 
 
 @pytest.fixture
-def books(society):
+def books(society, pay_in):
     """#1 on 31 March, #2-#5 in April (#5 at its last microsecond), #6-#7 on 1 May."""
     with at(2025, 3, 31, 23, 59, 59, 999_999):
         pay_in(society, "bank:1", 10_000, description="March money")
@@ -85,8 +83,12 @@ def books(society):
     return society
 
 
-def download(user, issuer, query="", url=CSV_URL, **headers):
-    return client_for(user).get(f"{url}?issuer={issuer.pk}{query}", **headers)
+@pytest.fixture
+def download(api_client_for):
+    def download(user, issuer, query="", url=CSV_URL, **headers):
+        return api_client_for(user).get(f"{url}?issuer={issuer.pk}{query}", **headers)
+
+    return download
 
 
 def csv_text(response) -> str:
@@ -110,11 +112,17 @@ def verify(tmp_path, text: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def published_key() -> str:
-    return client_for(None).get("/api/v1/ledger/public-key/").json()["public_key_hex"]
+@pytest.fixture
+def published_key(api_client_for):
+    def published_key() -> str:
+        return api_client_for(None).get("/api/v1/ledger/public-key/").json()["public_key_hex"]
+
+    return published_key
 
 
-def test_an_auditors_csv_holds_every_entry_of_the_period_and_a_valid_signature(books, auditor):
+def test_an_auditors_csv_holds_every_entry_of_the_period_and_a_valid_signature(
+    books, auditor, download, published_key
+):
     response = download(auditor, books, "&from=2025-04-01&to=2025-04-30")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == (
@@ -160,7 +168,7 @@ def test_an_auditors_csv_holds_every_entry_of_the_period_and_a_valid_signature(b
     assert facts["checkpoint_signature"] == checkpoint.signature
 
 
-def test_the_offline_verifier_says_ok(books, auditor, tmp_path):
+def test_the_offline_verifier_says_ok(books, auditor, tmp_path, download, published_key):
     text = csv_text(download(auditor, books, "&from=2025-04-01&to=2025-04-30"))
     result = verify(tmp_path, text, "--public-key", published_key())
     assert result.returncode == 0, result.stdout + result.stderr
@@ -213,7 +221,7 @@ def _amount_column_only(text: str) -> str:
     ],
 )
 def test_the_offline_verifier_names_the_entry_that_was_changed(
-    books, auditor, tmp_path, change, sequence, reason
+    books, auditor, tmp_path, change, sequence, reason, download, published_key
 ):
     text = csv_text(download(auditor, books, "&from=2025-04-01&to=2025-04-30"))
     changed = change(text)
@@ -223,7 +231,9 @@ def test_the_offline_verifier_names_the_entry_that_was_changed(
     assert result.stdout.startswith(f"FAILED at #{sequence}:") and reason in result.stdout, result.stdout
 
 
-def test_the_offline_verifier_refuses_another_key_and_a_changed_header(books, auditor, tmp_path):
+def test_the_offline_verifier_refuses_another_key_and_a_changed_header(
+    books, auditor, tmp_path, download, published_key
+):
     text = csv_text(download(auditor, books, "&from=2025-04-01&to=2025-04-30"))
     result = verify(tmp_path, text, "--public-key", "ab" * 32)
     assert result.returncode == 1 and "key" in result.stdout
@@ -238,7 +248,7 @@ def test_the_offline_verifier_refuses_another_key_and_a_changed_header(books, au
     assert result.returncode == 1 and "checkpoint's signature" in result.stdout
 
 
-def test_entries_recorded_outside_the_period_are_left_out(books, officer):
+def test_entries_recorded_outside_the_period_are_left_out(books, officer, download):
     def sequences(query):
         _, rows = parse(csv_text(download(officer, books, query)))
         return sorted({int(row["sequence"]) for row in rows})
@@ -252,7 +262,7 @@ def test_entries_recorded_outside_the_period_are_left_out(books, officer):
     assert sequences("") == [1, 2, 3, 4, 5, 6, 7]
 
 
-def test_an_empty_period_still_gives_a_signed_statement(books, auditor, tmp_path):
+def test_an_empty_period_still_gives_a_signed_statement(books, auditor, tmp_path, download, published_key):
     text = csv_text(download(auditor, books, "&from=2025-04-02&to=2025-04-14"))
     facts, rows = parse(text)
     assert rows == []
@@ -268,7 +278,9 @@ def test_an_empty_period_still_gives_a_signed_statement(books, auditor, tmp_path
     assert "(0 entries, 0 postings)" in result.stdout
 
 
-def test_an_empty_ledger_gives_a_signed_statement_of_nothing(society, auditor, tmp_path):
+def test_an_empty_ledger_gives_a_signed_statement_of_nothing(
+    society, auditor, tmp_path, download, published_key
+):
     text = csv_text(download(auditor, society))
     facts, rows = parse(text)
     assert rows == [] and (facts["from_sequence"], facts["to_sequence"]) == ("1", "0")
@@ -276,7 +288,9 @@ def test_an_empty_ledger_gives_a_signed_statement_of_nothing(society, auditor, t
     assert verify(tmp_path, text, "--public-key", published_key()).returncode == 0
 
 
-def test_a_description_with_a_comma_quote_and_newline_is_escaped_and_still_verifies(books, auditor, tmp_path):
+def test_a_description_with_a_comma_quote_and_newline_is_escaped_and_still_verifies(
+    books, auditor, tmp_path, download, published_key
+):
     text = csv_text(download(auditor, books, "&from=2025-04-20&to=2025-04-20"))
     assert '"Refund, ""as agreed""\nsecond line; café £5"' in text
     _, rows = parse(text)
@@ -291,7 +305,7 @@ FORMULAS = [HYPERLINK, "+44 114 000 0000", "-1.50 adjustment", "@SUM(1+1)", "\tT
 
 
 @pytest.fixture
-def formula_books(society):
+def formula_books(society, pay_in):
     society.name = 'Citylife, =cmd|" /C calc"!A0, "@x"'
     society.save()
     with at(2025, 6, 1):
@@ -301,7 +315,7 @@ def formula_books(society):
 
 
 def test_a_description_a_spreadsheet_would_run_is_neutralised_and_still_verifies(
-    formula_books, auditor, tmp_path
+    formula_books, auditor, tmp_path, download, published_key
 ):
     """Issue 9, finding 10: `=HYPERLINK(...)` in a description reached a cell unescaped."""
     text = csv_text(download(auditor, formula_books))
@@ -327,7 +341,7 @@ def test_a_description_a_spreadsheet_would_run_is_neutralised_and_still_verifies
 
 
 def test_the_verifier_refuses_an_unescaped_formula_and_a_needless_apostrophe(
-    formula_books, auditor, tmp_path
+    formula_books, auditor, tmp_path, download, published_key
 ):
     text = csv_text(download(auditor, formula_books))
 
@@ -345,7 +359,7 @@ def test_the_verifier_refuses_an_unescaped_formula_and_a_needless_apostrophe(
     )
 
 
-def test_a_version_1_statement_still_verifies(books, auditor, tmp_path):
+def test_a_version_1_statement_still_verifies(books, auditor, tmp_path, download, published_key):
     """Statements made before the escaping: nothing in them starts with an apostrophe to remove."""
     text = csv_text(download(auditor, books, "&from=2025-04-01&to=2025-04-30"))
     version_1 = text.replace("# format_version: 2\r\n", "# format_version: 1\r\n", 1)
@@ -355,7 +369,9 @@ def test_a_version_1_statement_still_verifies(books, auditor, tmp_path):
     assert result.returncode == 0, result.stdout
 
 
-def test_a_long_statement_is_read_and_sent_a_chunk_at_a_time(books, auditor, tmp_path, monkeypatch):
+def test_a_long_statement_is_read_and_sent_a_chunk_at_a_time(
+    books, auditor, tmp_path, monkeypatch, download, published_key
+):
     monkeypatch.setattr(statements, "_CHUNK", 2)
     monkeypatch.setattr(statements, "_ROWS_PER_WRITE", 3)
     response = download(auditor, books)
@@ -395,7 +411,7 @@ def _pdf_text(pdf: bytes) -> bytes:
     return b"".join(streams)
 
 
-def test_the_pdf_is_a_pdf_naming_the_issuer(books, officer):
+def test_the_pdf_is_a_pdf_naming_the_issuer(books, officer, download):
     response = download(officer, books, "&from=2025-04-01&to=2025-04-30", url=PDF_URL)
     assert response.status_code == 200, response.content[:300]
     assert response["Content-Type"] == "application/pdf"
@@ -406,12 +422,12 @@ def test_the_pdf_is_a_pdf_naming_the_issuer(books, officer):
     assert b"Sheffield Citylife Society" in _pdf_text(response.content)
 
 
-def test_an_empty_period_has_a_pdf_too(books, officer):
+def test_an_empty_period_has_a_pdf_too(books, officer, download):
     response = download(officer, books, "&from=2025-04-02&to=2025-04-14", url=PDF_URL)
     assert response.status_code == 200 and response.content.startswith(b"%PDF-")
 
 
-def test_a_pdf_past_the_cap_is_refused_with_a_pointer_to_the_csv(books, officer, monkeypatch):
+def test_a_pdf_past_the_cap_is_refused_with_a_pointer_to_the_csv(books, officer, monkeypatch, download):
     monkeypatch.setattr(statements, "PDF_MAX_POSTINGS", 7)
     response = download(officer, books, "&from=2025-04-01&to=2025-04-30", url=PDF_URL)
     assert response.status_code == 400
@@ -423,21 +439,21 @@ def test_a_pdf_past_the_cap_is_refused_with_a_pointer_to_the_csv(books, officer,
 
 @pytest.mark.parametrize("url", [CSV_URL, PDF_URL])
 @pytest.mark.parametrize("persona", ["officer", "auditor", "staff"])
-def test_officers_auditors_and_staff_may_download(books, url, persona, request):
+def test_officers_auditors_and_staff_may_download(books, url, persona, request, download):
     response = download(request.getfixturevalue(persona), books, "&from=2025-05-01", url=url)
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("url", [CSV_URL, PDF_URL])
 @pytest.mark.parametrize("persona", ["resident", "outsider"])
-def test_residents_and_outsiders_are_refused(books, url, persona, request):
+def test_residents_and_outsiders_are_refused(books, url, persona, request, download):
     response = download(request.getfixturevalue(persona), books, url=url)
     assert response.status_code == 403
     assert response.json()["code"] == "not_an_officer_or_auditor"
 
 
 @pytest.mark.parametrize("url", [CSV_URL, PDF_URL])
-def test_anonymous_callers_must_sign_in(books, url):
+def test_anonymous_callers_must_sign_in(books, url, download):
     response = download(None, books, url=url)
     assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
 
@@ -454,8 +470,8 @@ def test_anonymous_callers_must_sign_in(books, url):
         ("?issuer={issuer}&from=2999-01-01", 400, "to"),  # `to` is today
     ],
 )
-def test_a_missing_unknown_or_bad_query(books, staff, url, query, status, field):
-    response = client_for(staff).get(url + query.format(issuer=books.pk), HTTP_ACCEPT="text/csv")
+def test_a_missing_unknown_or_bad_query(books, staff, url, query, status, field, api_client_for):
+    response = api_client_for(staff).get(url + query.format(issuer=books.pk), HTTP_ACCEPT="text/csv")
     assert response.status_code == status
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
@@ -465,12 +481,12 @@ def test_a_missing_unknown_or_bad_query(books, staff, url, query, status, field)
         assert body["code"] == "issuer_not_found"
 
 
-def test_asking_for_csv_by_accept_header_gets_the_csv(books, auditor):
+def test_asking_for_csv_by_accept_header_gets_the_csv(books, auditor, download):
     response = download(auditor, books, HTTP_ACCEPT="text/csv")
     assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
 
 
-def test_no_statement_of_a_chain_that_fails_verification(books, auditor):
+def test_no_statement_of_a_chain_that_fails_verification(books, auditor, download, tamper):
     tamper("UPDATE investments_ledgerentry SET description = 'x' WHERE sequence = 2")
     response = download(auditor, books)
     assert response.status_code == 422 and response.json()["code"] == "ledger_invalid"

@@ -25,8 +25,6 @@ from ledger.signing import (
     public_key_info,
     signing_key,
 )
-from tests.conftest import assert_error
-from tests.ledger.ledger_helpers import new_issuer, pay_in
 
 pytestmark = pytest.mark.django_db
 
@@ -40,17 +38,21 @@ def key(settings):
 
 
 @pytest.fixture
-def issuer():
+def issuer(new_issuer):
     return new_issuer()
 
 
-def grow(issuer, start: int, count: int) -> LedgerCheckpoint:
-    for n in range(start, start + count):
-        pay_in(issuer, f"pay-{n}", 1_00 + n)
-    return checkpoint_sign(issuer=issuer)
+@pytest.fixture
+def grow(pay_in):
+    def grow(issuer, start: int, count: int) -> LedgerCheckpoint:
+        for n in range(start, start + count):
+            pay_in(issuer, f"pay-{n}", 1_00 + n)
+        return checkpoint_sign(issuer=issuer)
+
+    return grow
 
 
-def test_a_checkpoint_signs_the_tree_head_over_every_entry(issuer):
+def test_a_checkpoint_signs_the_tree_head_over_every_entry(issuer, grow):
     checkpoint = grow(issuer, 0, 5)
     leaves = [
         merkle.leaf_hash(h) for h in LedgerEntry.objects.filter(issuer=issuer).values_list("hash", flat=True)
@@ -62,7 +64,7 @@ def test_a_checkpoint_signs_the_tree_head_over_every_entry(issuer):
     assert not checkpoint_signature_valid(forged)
 
 
-def test_a_checkpoint_from_before_the_tree_still_verifies(issuer):
+def test_a_checkpoint_from_before_the_tree_still_verifies(issuer, pay_in):
     pay_in(issuer, "old")
     key = signing_key()
     key_id = key_id_of(key.public_key())
@@ -83,7 +85,7 @@ def test_a_checkpoint_from_before_the_tree_still_verifies(issuer):
     assert checkpoint_signature_valid(old)
 
 
-def test_anyone_lists_the_checkpoints_and_asks_for_a_consistency_proof(issuer):
+def test_anyone_lists_the_checkpoints_and_asks_for_a_consistency_proof(issuer, grow):
     first = grow(issuer, 0, 3)
     second = grow(issuer, 3, 6)
     listed = anyone().get("/api/v1/ledger/checkpoints/", {"issuer": issuer.pk}).json()["results"]
@@ -112,7 +114,7 @@ def test_anyone_lists_the_checkpoints_and_asks_for_a_consistency_proof(issuer):
         ({"first": 0, "second": 2}, 400, "invalid"),
     ],
 )
-def test_bad_proof_requests_are_refused_with_a_code(issuer, query, status, code):
+def test_bad_proof_requests_are_refused_with_a_code(issuer, query, status, code, assert_error, grow):
     grow(issuer, 0, 3)
     response = anyone().get("/api/v1/ledger/consistency-proof/", {"issuer": issuer.pk, **query})
     assert_error(response, status, code)
@@ -143,7 +145,7 @@ def run_verifier(tmp_path, older, newer, proof) -> subprocess.CompletedProcess:
     )
 
 
-def test_the_offline_checker_says_ok_and_notices_a_rewritten_history(issuer, tmp_path):
+def test_the_offline_checker_says_ok_and_notices_a_rewritten_history(issuer, tmp_path, grow):
     grow(issuer, 0, 4)
     grow(issuer, 4, 5)
     older, newer = anyone().get("/api/v1/ledger/checkpoints/", {"issuer": issuer.pk}).json()["results"]

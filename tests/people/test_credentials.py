@@ -11,11 +11,11 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from bondplatform.errors import NotPermitted
 from bondplatform.models import AuditEvent
 from people import totp
 from people.models import AuthToken, RecoveryCode, TotpDevice
-from tests.conftest import assert_error, client_for
-from tests.people.test_sign_in_limits import two_factor_device_for
+from people.services import two_factor
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
@@ -42,7 +42,7 @@ def next_code(device) -> str:
 
 
 class TestTokens:
-    def test_a_token_expires_after_token_ttl(self, settings, resident):
+    def test_a_token_expires_after_token_ttl(self, settings, resident, assert_error):
         settings.TOKEN_TTL = 3600
         answer = sign_in("rita_resident").json()
         client = with_token(answer["token"])
@@ -60,16 +60,16 @@ class TestTokens:
         assert not AuthToken.objects.filter(digest=key).exists()
         assert AuthToken.objects.filter(user=resident).count() == 1
 
-    def test_logout_revokes_the_token(self, resident):
+    def test_logout_revokes_the_token(self, resident, assert_error):
         client = with_token(sign_in("rita_resident").json()["token"])
         response = client.post("/api/v1/auth/logout/")
         assert response.status_code == 204
         assert_error(client.get(ME), 401, "authentication_failed")
 
-    def test_logout_needs_a_sign_in(self):
+    def test_logout_needs_a_sign_in(self, assert_error):
         assert_error(APIClient().post("/api/v1/auth/logout/"), 401, "not_authenticated")
 
-    def test_logout_ends_a_web_session(self, resident):
+    def test_logout_ends_a_web_session(self, resident, assert_error):
         browser = APIClient()
         browser.force_login(resident)
         assert browser.post("/api/v1/auth/logout/").status_code == 204
@@ -77,21 +77,25 @@ class TestTokens:
 
 
 class TestEnrolment:
-    def test_enrolling_needs_the_current_password(self, resident):
-        client = client_for(resident)
+    def test_enrolling_needs_the_current_password(self, resident, api_client_for, assert_error):
+        client = api_client_for(resident)
         assert_error(client.post(TWO_FACTOR, {}, format="json"), 400, "invalid_password")
         assert_error(client.post(TWO_FACTOR, {"password": "guess"}, format="json"), 400, "invalid_password")
         assert not TotpDevice.objects.exists()
         assert client.post(TWO_FACTOR, {"password": PASSWORD}, format="json").status_code == 201
 
-    def test_wrong_passwords_when_enrolling_count_towards_the_lock_out(self, settings, resident):
+    def test_wrong_passwords_when_enrolling_count_towards_the_lock_out(
+        self, settings, resident, api_client_for, assert_error
+    ):
         settings.SIGN_IN_LOCKOUT_FAILURES = 2
-        client = client_for(resident)
+        client = api_client_for(resident)
         client.post(TWO_FACTOR, {"password": "guess"}, format="json")
         assert_error(client.post(TWO_FACTOR, {"password": "guess"}, format="json"), 429, "account_locked")
         assert_error(sign_in("rita_resident"), 429, "account_locked")
 
-    def test_setting_up_ends_every_other_token_and_session_and_keeps_the_one_that_did_it(self, officer):
+    def test_setting_up_ends_every_other_token_and_session_and_keeps_the_one_that_did_it(
+        self, officer, assert_error
+    ):
         old_token = with_token(sign_in("olive_officer").json()["token"])
         old_session = Client()
         old_session.force_login(officer)
@@ -116,8 +120,10 @@ class TestEnrolment:
         assert browser.post(f"{TWO_FACTOR}confirm/", {"otp": code}, format="json").status_code == 200
         assert browser.get(f"/api/v1/ledger/verify/?issuer={society.pk}").status_code == 200
 
-    def test_recovery_codes_are_given_once_stored_hashed_and_each_works_once(self, officer):
-        client = client_for(officer)
+    def test_recovery_codes_are_given_once_stored_hashed_and_each_works_once(
+        self, officer, api_client_for, assert_error
+    ):
+        client = api_client_for(officer)
         started = client.post(TWO_FACTOR, {"password": PASSWORD}, format="json").json()
         code = totp.code_at(started["secret"], totp.step_of(time.time()))
         codes = client.post(f"{TWO_FACTOR}confirm/", {"otp": code}, format="json").json()["recovery_codes"]
@@ -131,9 +137,11 @@ class TestEnrolment:
         assert_error(sign_in("olive_officer", otp=codes[0]), 400, "invalid_otp")
         assert AuditEvent.objects.filter(action="two_factor.recovery_code_used").count() == 1
 
-    def test_removing_needs_the_password_and_a_sign_in_that_gave_the_code(self, officer):
+    def test_removing_needs_the_password_and_a_sign_in_that_gave_the_code(
+        self, officer, api_client_for, assert_error, two_factor_device_for
+    ):
         device = two_factor_device_for(officer)
-        unverified = client_for(officer)
+        unverified = api_client_for(officer)
         assert_error(
             unverified.delete(TWO_FACTOR, {"password": PASSWORD}, format="json"), 403, "two_factor_required"
         )
@@ -152,13 +160,13 @@ class TestEnrolment:
 
 
 class TestPasswordChange:
-    def test_a_password_change_ends_every_token(self, resident):
+    def test_a_password_change_ends_every_token(self, resident, assert_error):
         client = with_token(sign_in("rita_resident").json()["token"])
         resident.set_password("a brand new passphrase")
         resident.save()
         assert_error(client.get(ME), 401, "authentication_failed")
 
-    def test_the_web_password_change_keeps_that_session_and_ends_the_others(self, resident):
+    def test_the_web_password_change_keeps_that_session_and_ends_the_others(self, resident, assert_error):
         token = with_token(sign_in("rita_resident").json()["token"])
         other, browser = Client(), Client()
         other.force_login(resident)
@@ -178,7 +186,9 @@ class TestPasswordChange:
 
 
 class TestStaffReset:
-    def test_staff_reset_a_lost_authenticator_from_the_admin_and_it_is_audited(self, staff, officer):
+    def test_staff_reset_a_lost_authenticator_from_the_admin_and_it_is_audited(
+        self, staff, officer, assert_error, two_factor_device_for
+    ):
         device = two_factor_device_for(officer)
         officer_token = with_token(sign_in("olive_officer", otp=next_code(device)).json()["token"])
         admin = Client()
@@ -198,10 +208,7 @@ class TestStaffReset:
         assert (event.actor, event.data["user"]) == (staff, officer.pk)
         assert sign_in("olive_officer").status_code == 200
 
-    def test_only_staff_may_reset(self, officer, resident):
-        from bondplatform.errors import NotPermitted
-        from people.services import two_factor
-
+    def test_only_staff_may_reset(self, officer, resident, two_factor_device_for):
         device = two_factor_device_for(officer)
         with pytest.raises(NotPermitted):
             two_factor.two_factor_reset(actor=resident, user_id=officer.pk)
@@ -213,17 +220,19 @@ class TestSecondFactorPerSignIn:
     an authenticator (issue 9, finding 2)."""
 
     def test_an_officer_token_from_the_password_alone_is_refused_where_the_code_is_needed(
-        self, officer, society
+        self, officer, society, assert_error, api_client_for, two_factor_device_for
     ):
         device = two_factor_device_for(officer)
         path = f"/api/v1/ledger/verify/?issuer={society.pk}"
-        assert_error(client_for(officer).get(path), 403, "two_factor_required")
-        assert client_for(officer, two_factor_device=device).get(path).status_code == 200
+        assert_error(api_client_for(officer).get(path), 403, "two_factor_required")
+        assert api_client_for(officer, two_factor_device=device).get(path).status_code == 200
         token = sign_in("olive_officer", otp=next_code(device)).json()
         assert token["two_factor"] is True
         assert with_token(token["token"]).get(path).status_code == 200
 
-    def test_an_officer_session_from_the_sign_in_page_with_the_code_may_act(self, officer, society):
+    def test_an_officer_session_from_the_sign_in_page_with_the_code_may_act(
+        self, officer, society, two_factor_device_for
+    ):
         device = two_factor_device_for(officer)
         browser = Client()
         browser.force_login(officer)  # a session without the code (e.g. from before)
@@ -235,7 +244,9 @@ class TestSecondFactorPerSignIn:
         assert signed_in.status_code == 302
         assert browser.get(f"/auditor/issuers/{society.pk}/").status_code == 200
 
-    def test_staff_with_an_authenticator_cannot_act_on_the_password_alone(self, staff):
+    def test_staff_with_an_authenticator_cannot_act_on_the_password_alone(
+        self, staff, assert_error, api_client_for, two_factor_device_for
+    ):
         device = two_factor_device_for(staff)
         body = {
             "name": "Another Society",
@@ -245,14 +256,16 @@ class TestSecondFactorPerSignIn:
             "max_interest_rate_percent": "4.00",
         }
         assert_error(
-            client_for(staff).post("/api/v1/issuers/", body, format="json"), 403, "two_factor_required"
+            api_client_for(staff).post("/api/v1/issuers/", body, format="json"), 403, "two_factor_required"
         )
-        response = client_for(staff, two_factor_device=device).post("/api/v1/issuers/", body, format="json")
+        response = api_client_for(staff, two_factor_device=device).post(
+            "/api/v1/issuers/", body, format="json"
+        )
         assert response.status_code == 201, response.content
 
 
 class TestAdminSignIn:
-    def test_the_admin_sign_in_asks_for_the_code(self, staff):
+    def test_the_admin_sign_in_asks_for_the_code(self, staff, two_factor_device_for):
         device = two_factor_device_for(staff)
         browser = Client()
 
@@ -269,7 +282,9 @@ class TestAdminSignIn:
         assert signed_in.status_code == 302
         assert browser.get("/admin/").status_code == 200
 
-    def test_a_password_only_session_of_staff_with_an_authenticator_does_not_open_the_admin(self, staff):
+    def test_a_password_only_session_of_staff_with_an_authenticator_does_not_open_the_admin(
+        self, staff, two_factor_device_for
+    ):
         two_factor_device_for(staff)
         browser = Client()
         browser.force_login(staff)

@@ -1,6 +1,9 @@
 """Look-alike accounts and e-mail verification (issue 9, finding 8)."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import pytest
 import time_machine
@@ -13,8 +16,6 @@ from rest_framework.test import APIClient
 from bondplatform.models import AuditEvent
 from people import selectors
 from people.services import registration
-from tests.conftest import assert_error, client_for
-from tests.investments.bonds import make_issue
 
 pytestmark = pytest.mark.django_db
 REGISTER = "/api/v1/auth/register/"
@@ -40,7 +41,7 @@ def register(**overrides):
 
 
 class TestLookAlikes:
-    def test_a_fullwidth_name_is_the_same_name(self):
+    def test_a_fullwidth_name_is_the_same_name(self, assert_error):
         assert register(username="rita", email="rita@example.org").status_code == 201
 
         for look_alike in (FULLWIDTH_RITA, FULLWIDTH_RITA.lower(), "RITA"):
@@ -52,7 +53,7 @@ class TestLookAlikes:
         assert register(username=FULLWIDTH_RITA).status_code == 201
         assert get_user_model().objects.get().username == "RITA"
 
-    def test_an_email_address_is_taken_whatever_its_case(self):
+    def test_an_email_address_is_taken_whatever_its_case(self, assert_error):
         assert register().status_code == 201
         body = assert_error(register(username="nadia2", email="NADIA@Example.ORG"), 400, "email_taken")
         assert "email" in body["fields"]
@@ -69,7 +70,7 @@ class TestLookAlikes:
 
 
 @pytest.fixture
-def open_issue(society, officer):
+def open_issue(society, officer, make_issue):
     return make_issue(society, officer)
 
 
@@ -83,13 +84,13 @@ def subscribe(client, issue):
 
 class TestEmailVerification:
     def test_registration_sends_a_link_and_subscribing_waits_for_it(
-        self, open_issue, mailoutbox, django_capture_on_commit_callbacks
+        self, open_issue, mailoutbox, django_capture_on_commit_callbacks, assert_error, api_client_for
     ):
         with django_capture_on_commit_callbacks(execute=True):
             assert register().status_code == 201
         nadia = get_user_model().objects.get(username="nadia")
 
-        body = assert_error(subscribe(client_for(nadia), open_issue), 403, "email_not_verified")
+        body = assert_error(subscribe(api_client_for(nadia), open_issue), 403, "email_not_verified")
         assert "auth/verify-email/resend/" in body["detail"]
         assert len(mailoutbox) == 1
         assert mailoutbox[0].to == ["nadia@example.org"]
@@ -99,7 +100,7 @@ class TestEmailVerification:
         verified = APIClient().post(VERIFY, {"token": token}, format="json")
 
         assert verified.json() == {"verified": True, "username": "nadia"}
-        assert subscribe(client_for(nadia), open_issue).status_code == 201
+        assert subscribe(api_client_for(nadia), open_issue).status_code == 201
         assert AuditEvent.objects.filter(action="email.verify").count() == 1
 
     def test_the_web_link_verifies(self):
@@ -109,7 +110,7 @@ class TestEmailVerification:
         assert "your e-mail address is confirmed" in response.content.decode()
         assert selectors.email_verified(profile.user)
 
-    def test_a_bad_or_old_link_is_refused(self):
+    def test_a_bad_or_old_link_is_refused(self, assert_error):
         profile = registration.resident_register(**registration_body(date_of_birth=dt.date(1990, 3, 14)))
         token = registration.email_verification_token(profile.user)
         assert_error(
@@ -121,7 +122,7 @@ class TestEmailVerification:
             )
         assert not selectors.email_verified(profile.user)
 
-    def test_a_link_for_an_address_the_account_no_longer_has_proves_nothing(self):
+    def test_a_link_for_an_address_the_account_no_longer_has_proves_nothing(self, assert_error):
         profile = registration.resident_register(**registration_body(date_of_birth=dt.date(1990, 3, 14)))
         token = registration.email_verification_token(profile.user)
         profile.user.email = "new@example.org"
@@ -136,26 +137,24 @@ class TestEmailVerification:
         resident.save()
         assert not selectors.email_verified(resident)
 
-    def test_a_resident_can_ask_for_the_link_again(self, mailoutbox, django_capture_on_commit_callbacks):
+    def test_a_resident_can_ask_for_the_link_again(
+        self, mailoutbox, django_capture_on_commit_callbacks, api_client_for
+    ):
         profile = registration.resident_register(**registration_body(date_of_birth=dt.date(1990, 3, 14)))
         with django_capture_on_commit_callbacks(execute=True):
-            response = client_for(profile.user).post("/api/v1/auth/verify-email/resend/")
+            response = api_client_for(profile.user).post("/api/v1/auth/verify-email/resend/")
         assert response.status_code == 202
         assert len(mailoutbox) == 1
 
-    def test_without_the_setting_anyone_signed_in_may_subscribe(self, settings, open_issue):
+    def test_without_the_setting_anyone_signed_in_may_subscribe(self, settings, open_issue, api_client_for):
         settings.EMAIL_VERIFICATION_REQUIRED = False
         profile = registration.resident_register(**registration_body(date_of_birth=dt.date(1990, 3, 14)))
-        assert subscribe(client_for(profile.user), open_issue).status_code == 201
+        assert subscribe(api_client_for(profile.user), open_issue).status_code == 201
 
-    def test_anonymous_is_401_not_403(self, open_issue):
+    def test_anonymous_is_401_not_403(self, open_issue, assert_error):
         assert_error(subscribe(APIClient(), open_issue), 401, "not_authenticated")
 
     def test_the_default_is_on_unless_debug(self):
-        import os
-        import subprocess
-        import sys
-
         def setting(debug: str) -> str:
             env = {**os.environ, "DEBUG": debug, "SECRET_KEY": "x" * 50, "LEDGER_SIGNING_KEY": "00" * 32}
             env.pop("EMAIL_VERIFICATION_REQUIRED", None)

@@ -1,10 +1,13 @@
 """Sign-in rate limits per client address, and lock-out per account (issue 9, finding 1)."""
 
 import pytest
+import time_machine
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from tests.conftest import assert_error
+from bondplatform.models import AuditEvent
+from people.models import SignInFailures
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
@@ -25,7 +28,9 @@ def token_from(address_header: str | None, username: str, password: str = PASSWO
 
 
 class TestClientAddress:
-    def test_a_made_up_forwarded_for_header_does_not_make_a_new_client(self, five_a_minute, resident):
+    def test_a_made_up_forwarded_for_header_does_not_make_a_new_client(
+        self, five_a_minute, resident, assert_error
+    ):
         answers = [token_from(f"203.0.113.{n}", "rita_resident").status_code for n in range(5)]
         assert answers == [200] * 5
 
@@ -55,7 +60,9 @@ class TestClientAddress:
         ]
         assert answers == [400] * 5 + [429]
 
-    def test_behind_one_proxy_the_address_it_saw_is_the_client(self, five_a_minute, settings, resident):
+    def test_behind_one_proxy_the_address_it_saw_is_the_client(
+        self, five_a_minute, settings, resident, assert_error
+    ):
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
         # The proxy appends the address it saw: whatever the client put before it is ignored.
         for n in range(5):
@@ -76,7 +83,7 @@ def three_strikes(settings):
 
 class TestLockOut:
     def test_repeated_wrong_passwords_lock_the_account_even_from_many_addresses(
-        self, three_strikes, resident, outsider
+        self, three_strikes, resident, outsider, assert_error
     ):
         for n in range(2):
             assert_error(
@@ -94,10 +101,7 @@ class TestLockOut:
         # Other accounts are not affected.
         assert token_from(None, "oscar_outsider").status_code == 200
 
-    def test_the_lock_is_counted_in_the_database_and_audited(self, three_strikes, resident):
-        from bondplatform.models import AuditEvent
-        from people.models import SignInFailures
-
+    def test_the_lock_is_counted_in_the_database_and_audited(self, three_strikes, resident, assert_error):
         for _ in range(3):
             token_from(None, "RITA_RESIDENT", "guess")  # another case of the same name counts too
 
@@ -106,10 +110,9 @@ class TestLockOut:
         assert AuditEvent.objects.filter(action="sign_in.locked", system_actor="system").count() == 1
         assert_error(token_from(None, "rita_resident"), 429, "account_locked")
 
-    def test_the_lock_ends_after_its_time_and_a_success_clears_the_count(self, three_strikes, resident):
-        import time_machine
-        from django.utils import timezone
-
+    def test_the_lock_ends_after_its_time_and_a_success_clears_the_count(
+        self, three_strikes, resident, assert_error
+    ):
         for _ in range(3):
             token_from(None, "rita_resident", "guess")
         with time_machine.travel(timezone.now() + timezone.timedelta(seconds=601)):
@@ -119,7 +122,7 @@ class TestLockOut:
                 assert_error(token_from(None, "rita_resident", "guess"), 400, "invalid_credentials")
             assert token_from(None, "rita_resident").status_code == 200
 
-    def test_wrong_two_factor_codes_count_too(self, three_strikes, officer):
+    def test_wrong_two_factor_codes_count_too(self, three_strikes, officer, two_factor_device_for):
         two_factor_device_for(officer)
         answers = [
             APIClient()
@@ -129,7 +132,9 @@ class TestLockOut:
         ]
         assert answers == ["invalid_otp", "invalid_otp", "account_locked"]
 
-    def test_the_sign_in_page_and_the_admin_sign_in_share_the_lock(self, three_strikes, client, staff):
+    def test_the_sign_in_page_and_the_admin_sign_in_share_the_lock(
+        self, three_strikes, client, staff, assert_error
+    ):
         for _ in range(2):
             client.post("/accounts/login/", {"username": "stella_staff", "password": "guess"})
         page = client.post("/admin/login/", {"username": "stella_staff", "password": "guess"})
@@ -139,17 +144,3 @@ class TestLockOut:
         assert page.status_code == 429
         assert "_auth_user_id" not in client.session
         assert_error(token_from(None, "stella_staff"), 429, "account_locked")
-
-
-def two_factor_device_for(user):
-    """Set up an authenticator for `user` through the services; returns the device."""
-    import time
-
-    from people import totp
-    from people.services import two_factor
-
-    device = two_factor.totp_begin(actor=user, password=PASSWORD)
-    enrolment = two_factor.totp_confirm(
-        actor=user, otp=totp.code_at(device.secret, totp.step_of(time.time()) - 1)
-    )
-    return enrolment.device

@@ -9,25 +9,27 @@ import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from drf_spectacular.generators import SchemaGenerator
 
 from bondplatform.models import AuditEvent
 from investments.models import Receipt, Refund, Subscription
 from issuers.models import RoleGrant
 from ledger.models import LedgerEntry
-from tests.conftest import client_for
-from tests.investments.bonds import balances, make_issue
-from tests.investments.test_subscriptions import subscribe
 
 pytestmark = pytest.mark.django_db
 
 
-def upload(user, issuer, text: str | bytes, name="statement.csv"):
-    content = text.encode() if isinstance(text, str) else text
-    return client_for(user).post(
-        f"/api/v1/issuers/{issuer.pk}/bank-statements/",
-        {"file": SimpleUploadedFile(name, content, content_type="text/csv")},
-        format="multipart",
-    )
+@pytest.fixture
+def upload(api_client_for):
+    def upload(user, issuer, text: str | bytes, name="statement.csv"):
+        content = text.encode() if isinstance(text, str) else text
+        return api_client_for(user).post(
+            f"/api/v1/issuers/{issuer.pk}/bank-statements/",
+            {"file": SimpleUploadedFile(name, content, content_type="text/csv")},
+            format="multipart",
+        )
+
+    return upload
 
 
 # The statements below are dated from 20 November 2026: money for an issue is taken from a
@@ -36,7 +38,7 @@ OPENED = dt.datetime(2026, 11, 19, 9, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def three_subscriptions(society, officer, make_user):
+def three_subscriptions(society, officer, make_user, make_issue, subscribe):
     issue = make_issue(society, officer, opens_at=OPENED)
     subs = {}
     for name, amount in (("anna", "250.00"), ("bert", "300.00"), ("cara", "500.00")):
@@ -44,7 +46,9 @@ def three_subscriptions(society, officer, make_user):
     return issue, subs
 
 
-def test_matched_unmatched_overpaid_and_malformed_lines(society, officer, three_subscriptions):
+def test_matched_unmatched_overpaid_and_malformed_lines(
+    society, officer, three_subscriptions, upload, balances
+):
     issue, subs = three_subscriptions
     anna, bert, cara = (subs[n]["payment"]["reference"] for n in ("anna", "bert", "cara"))
     statement = (
@@ -111,7 +115,9 @@ def test_matched_unmatched_overpaid_and_malformed_lines(society, officer, three_
     assert AuditEvent.objects.filter(action="bank_statement.import").count() == 1
 
 
-def test_uploading_the_same_statement_again_records_nothing_twice(society, officer, three_subscriptions):
+def test_uploading_the_same_statement_again_records_nothing_twice(
+    society, officer, three_subscriptions, upload
+):
     _, subs = three_subscriptions
     anna = subs["anna"]["payment"]["reference"]
     statement = f"date,amount,reference\n2026-11-20,100.00,{anna}\n2026-11-20,100.00,{anna}\n"
@@ -132,7 +138,9 @@ def test_uploading_the_same_statement_again_records_nothing_twice(society, offic
     assert Receipt.objects.filter(subscription_id=subs["anna"]["id"]).count() == 3
 
 
-def test_another_issuers_reference_is_not_matched(society, cic, officer, make_user):
+def test_another_issuers_reference_is_not_matched(
+    society, cic, officer, make_user, upload, subscribe, make_issue
+):
     cic_officer = make_user("cyril", resident=False)
     RoleGrant.objects.create(issuer=cic, user=cic_officer, role="finance_officer")
     theirs = subscribe(make_user("dora"), make_issue(cic, cic_officer), "250.00").json()
@@ -144,7 +152,7 @@ def test_another_issuers_reference_is_not_matched(society, cic, officer, make_us
     assert not Receipt.objects.exists()
 
 
-def test_two_references_in_one_line_are_not_guessed(society, officer, three_subscriptions):
+def test_two_references_in_one_line_are_not_guessed(society, officer, three_subscriptions, upload):
     _, subs = three_subscriptions
     anna, bert = subs["anna"]["payment"]["reference"], subs["bert"]["payment"]["reference"]
     report = upload(officer, society, f"date,amount,reference\n2026-11-20,550.00,{anna} {bert}\n").json()
@@ -152,7 +160,7 @@ def test_two_references_in_one_line_are_not_guessed(society, officer, three_subs
     assert report["unmatched"][0]["reason"].startswith("More than one reference")
 
 
-def test_a_windows_1252_export_with_a_pound_sign_is_read(society, officer, three_subscriptions):
+def test_a_windows_1252_export_with_a_pound_sign_is_read(society, officer, three_subscriptions, upload):
     _, subs = three_subscriptions
     anna = subs["anna"]["payment"]["reference"]
     content = f"Date,Amount,Reference\r\n20/11/2026,£250.00,{anna}\r\n".encode("cp1252")
@@ -160,7 +168,7 @@ def test_a_windows_1252_export_with_a_pound_sign_is_read(society, officer, three
     assert [line["status"] for line in report["matched"]] == ["paid"]
 
 
-def test_a_statement_without_the_needed_columns_is_refused(society, officer):
+def test_a_statement_without_the_needed_columns_is_refused(society, officer, upload):
     response = upload(officer, society, "when,how much\n2026-11-20,10.00\n")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_statement"
@@ -169,7 +177,7 @@ def test_a_statement_without_the_needed_columns_is_refused(society, officer):
     assert empty.status_code == 400
 
 
-def test_only_an_officer_of_the_issuer_imports(society, officer, auditor, resident, outsider):
+def test_only_an_officer_of_the_issuer_imports(society, officer, auditor, resident, outsider, upload):
     statement = "date,amount,reference\n"
     assert upload(auditor, society, statement).status_code == 403
     assert upload(resident, society, statement).status_code == 403
@@ -177,13 +185,13 @@ def test_only_an_officer_of_the_issuer_imports(society, officer, auditor, reside
     assert upload(officer, society, statement).status_code == 200
 
 
-def test_json_instead_of_a_file_is_refused(society, officer):
-    response = client_for(officer).post(
+def test_json_instead_of_a_file_is_refused(society, officer, api_client_for):
+    response = api_client_for(officer).post(
         f"/api/v1/issuers/{society.pk}/bank-statements/", {"file": "a,b"}, format="json"
     )
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_media_type"
-    missing = client_for(officer).post(
+    missing = api_client_for(officer).post(
         f"/api/v1/issuers/{society.pk}/bank-statements/", {}, format="multipart"
     )
     assert missing.status_code == 400
@@ -191,8 +199,6 @@ def test_json_instead_of_a_file_is_refused(society, officer):
 
 
 def test_the_upload_is_documented_as_multipart_in_the_schema():
-    from drf_spectacular.generators import SchemaGenerator
-
     schema = SchemaGenerator().get_schema(request=None, public=True)
     operation = schema["paths"]["/api/v1/issuers/{issuer_id}/bank-statements/"]["post"]
     assert list(operation["requestBody"]["content"]) == ["multipart/form-data"]

@@ -9,19 +9,6 @@ import requests
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from tests.conftest import client_for
-from tests.investments.bonds import make_issue
-from tests.investments.payments.stripe_fake import (  # noqa: F401 - fixtures
-    event,
-    fake_stripe,
-    localstripe_fixture,
-    pay_with_test_card,
-    plain,
-    post_event,
-    stripe_on_fixture,
-)
-from tests.investments.payments.test_stripe import card_subscription, pay
-
 pytestmark = pytest.mark.django_db
 
 
@@ -42,16 +29,25 @@ def reconcile(*args) -> tuple[bool, str]:
 
 
 def test_payments_and_refunds_through_us_reconcile(
-    empty_stripe, society, officer, resident, make_user, django_capture_on_commit_callbacks
+    empty_stripe,
+    society,
+    officer,
+    resident,
+    make_user,
+    django_capture_on_commit_callbacks,
+    api_client_for,
+    make_issue,
+    card_subscription,
+    pay_by_card,
 ):
     issue = make_issue(society, officer)
     kept = card_subscription(resident, issue, "250.00")
-    pay(empty_stripe, kept)
+    pay_by_card(empty_stripe, kept)
     bert = make_user("bert")
     cancelled = card_subscription(bert, issue, "100.00")
-    pay(empty_stripe, cancelled)
+    pay_by_card(empty_stripe, cancelled)
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(bert).post(f"/api/v1/subscriptions/{cancelled['id']}/cancel/")
+        api_client_for(bert).post(f"/api/v1/subscriptions/{cancelled['id']}/cancel/")
     agrees, output = reconcile()
     assert agrees, output
     assert f"issuer {society.pk}: ledger stripe_clearing £250.00; Stripe net £250.00" in output
@@ -59,12 +55,22 @@ def test_payments_and_refunds_through_us_reconcile(
 
 
 def test_a_refund_made_at_stripe_shows_until_it_is_recorded_and_nothing_is_fixed(
-    empty_stripe, society, officer, resident
+    empty_stripe,
+    society,
+    officer,
+    resident,
+    make_issue,
+    card_subscription,
+    pay_by_card,
+    stripe_to_dict,
+    fake_stripe,
+    post_stripe_event,
+    stripe_event,
 ):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
-    pay(empty_stripe, sub)
-    dashboard = plain(
+    pay_by_card(empty_stripe, sub)
+    dashboard = stripe_to_dict(
         fake_stripe(empty_stripe).v1.refunds.create(
             params={"payment_intent": sub["payment"]["payment_intent"]}
         )
@@ -76,12 +82,14 @@ def test_a_refund_made_at_stripe_shows_until_it_is_recorded_and_nothing_is_fixed
     assert "nothing was changed" in output
     again, _ = reconcile("--issuer", str(society.pk))
     assert not again  # it fixed nothing
-    post_event(APIClient(), event("refund.created", dashboard))
+    post_stripe_event(APIClient(), stripe_event("refund.created", dashboard))
     agrees, output = reconcile()
     assert agrees, output
 
 
-def test_a_payment_stripe_has_but_we_never_heard_of_is_listed(empty_stripe, society, officer, resident):
+def test_a_payment_stripe_has_but_we_never_heard_of_is_listed(
+    empty_stripe, society, officer, resident, make_issue, card_subscription, pay_with_test_card, fake_stripe
+):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
     pay_with_test_card(empty_stripe, sub["payment"]["payment_intent"])  # the webhook never came

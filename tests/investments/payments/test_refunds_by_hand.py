@@ -14,39 +14,50 @@ from django.test import Client
 from compliance.models import Decision
 from investments.models import Refund
 from investments.payments.card import card_refunds_retry_pending
-from tests.conftest import assert_error, client_for
-from tests.investments.bonds import balances, make_issue
-from tests.investments.payments.stripe_fake import (  # noqa: F401 - fixtures
-    localstripe_fixture,
-    stripe_on_fixture,
-)
-from tests.investments.payments.test_stripe import UNREACHABLE, card_subscription, pay
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def card_refund_owed(stripe_on, settings, society, officer, resident, django_capture_on_commit_callbacks):
+def card_refund_owed(
+    stripe_on,
+    settings,
+    society,
+    officer,
+    resident,
+    django_capture_on_commit_callbacks,
+    api_client_for,
+    make_issue,
+    card_subscription,
+    pay_by_card,
+    stripe_unreachable_url,
+):
     """A paid card subscription cancelled while Stripe cannot be reached: its refund is owed."""
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
-    pay(stripe_on, sub)
-    settings.STRIPE_API_BASE = UNREACHABLE
+    pay_by_card(stripe_on, sub)
+    settings.STRIPE_API_BASE = stripe_unreachable_url
     with django_capture_on_commit_callbacks(execute=True):
-        assert client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
+        assert api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
     refund = Refund.objects.get(subscription_id=sub["id"])
     assert (refund.provider, refund.status) == ("stripe", "pending")
     return refund
 
 
-def still_owed(refund, society):
-    refund.refresh_from_db()
-    assert (refund.status, refund.provider_refund_id, refund.sent_at) == ("pending", None, None)
-    assert balances(society) == {"stripe_clearing": 250_00, "refunds_payable": -250_00}
+@pytest.fixture
+def still_owed(balances):
+    def still_owed(refund, society):
+        refund.refresh_from_db()
+        assert (refund.status, refund.provider_refund_id, refund.sent_at) == ("pending", None, None)
+        assert balances(society) == {"stripe_clearing": 250_00, "refunds_payable": -250_00}
+
+    return still_owed
 
 
-def test_the_api_refuses_to_mark_a_card_refund_sent(card_refund_owed, society, officer, stripe_on, settings):
-    response = client_for(officer).post(f"/api/v1/refunds/{card_refund_owed.pk}/mark-sent/")
+def test_the_api_refuses_to_mark_a_card_refund_sent(
+    card_refund_owed, society, officer, stripe_on, settings, api_client_for, assert_error, still_owed
+):
+    response = api_client_for(officer).post(f"/api/v1/refunds/{card_refund_owed.pk}/mark-sent/")
 
     assert_error(response, 422, "refund_is_providers")
     still_owed(card_refund_owed, society)
@@ -60,7 +71,7 @@ def test_the_api_refuses_to_mark_a_card_refund_sent(card_refund_owed, society, o
     assert card_refund_owed.status == "sent" and card_refund_owed.provider_refund_id.startswith("re_")
 
 
-def test_the_officer_page_refuses_it_too(card_refund_owed, society, officer):
+def test_the_officer_page_refuses_it_too(card_refund_owed, society, officer, still_owed):
     page = Client()
     page.force_login(officer)
 

@@ -5,8 +5,12 @@ Each story ends by checking that the subscription and the ledger agree.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import stripe
+import time_machine
+from django.test import Client
 from django.utils import timezone
 
 from bondplatform.errors import ServiceError
@@ -14,66 +18,48 @@ from bondplatform.models import AuditEvent
 from investments.models import BondIssue, Receipt, Refund, StripeEvent, Subscription
 from investments.payments import stripe_client
 from investments.payments.card import card_refunds_retry_pending
+from investments.payments.stripe import StripeProvider
+from investments.services.subscriptions import subscription_create, subscriptions_prepare_unprepared
 from ledger.models import LedgerEntry
-from tests.conftest import client_for
-from tests.investments.bonds import balances, make_issue
-from tests.investments.payments.stripe_fake import (  # noqa: F401 - fixtures
-    PUBLISHABLE_KEY,
-    event,
-    events_from_stripe,
-    fake_stripe,
-    localstripe_fixture,
-    pay_with_test_card,
-    plain,
-    post_event,
-    stripe_on_fixture,
-)
-from tests.investments.test_subscriptions import subscribe
 
 pytestmark = pytest.mark.django_db
 
-UNREACHABLE = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
-
-def card_subscription(resident, issue, amount="250.00", key=None) -> dict:
-    response = subscribe(resident, issue, amount, method="card", key=key)
-    assert response.status_code == 201, response.json()
-    return response.json()
-
-
-def pay(base: str, sub: dict) -> dict:
-    """The resident pays in the browser, then Stripe tells us: returns our webhook's answer."""
-    pay_with_test_card(base, sub["payment"]["payment_intent"])
-    (succeeded,) = events_from_stripe(base, "payment_intent.succeeded", sub["payment"]["payment_intent"])
-    response = post_event(client_for(None), succeeded)
-    assert response.status_code == 200, response.json()
-    return response.json()
-
-
-def test_a_card_subscription_gets_a_payment_intent_for_its_amount(stripe_on, society, officer, resident):
+def test_a_card_subscription_gets_a_payment_intent_for_its_amount(
+    stripe_on,
+    society,
+    officer,
+    resident,
+    make_issue,
+    card_subscription,
+    stripe_publishable_key,
+    stripe_to_dict,
+    fake_stripe,
+    api_client_for,
+):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
     payment = sub["payment"]
     assert payment["provider"] == "stripe"
     assert payment["payment_intent"].startswith("pi_")
     assert payment["client_secret"].startswith(payment["payment_intent"] + "_secret_")
-    assert payment["publishable_key"] == PUBLISHABLE_KEY
-    intent = plain(fake_stripe(stripe_on).v1.payment_intents.retrieve(payment["payment_intent"]))
+    assert payment["publishable_key"] == stripe_publishable_key
+    intent = stripe_to_dict(fake_stripe(stripe_on).v1.payment_intents.retrieve(payment["payment_intent"]))
     assert (intent["amount"], intent["currency"]) == (250_00, "gbp")
     assert intent["metadata"] == {"subscription": str(sub["id"]), "issue": str(issue.pk)}
     stored = Subscription.objects.get(pk=sub["id"])
     assert (stored.provider, stored.provider_payment_id) == ("stripe", payment["payment_intent"])
     # The resident's list shows the same instructions.
-    mine = client_for(resident).get("/api/v1/me/subscriptions/").json()["results"]
+    mine = api_client_for(resident).get("/api/v1/me/subscriptions/").json()["results"]
     assert mine[0]["payment"]["payment_intent"] == payment["payment_intent"]
 
 
 def test_paying_by_card_marks_the_subscription_paid_with_one_ledger_entry(
-    stripe_on, society, officer, resident
+    stripe_on, society, officer, resident, make_issue, card_subscription, pay_by_card, api_client_for
 ):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
-    answer = pay(stripe_on, sub)
+    answer = pay_by_card(stripe_on, sub)
     assert answer["outcome"] == "processed"
     stored = Subscription.objects.get(pk=sub["id"])
     assert (stored.status, stored.received_pence) == ("paid", 250_00)
@@ -89,22 +75,35 @@ def test_paying_by_card_marks_the_subscription_paid_with_one_ledger_entry(
     assert BondIssue.objects.get(pk=issue.pk).raised_pence == 250_00
     # Once paid, the client secret is no longer handed out.
     assert (
-        client_for(resident).get("/api/v1/me/subscriptions/").json()["results"][0]["payment"]["client_secret"]
+        api_client_for(resident)
+        .get("/api/v1/me/subscriptions/")
+        .json()["results"][0]["payment"]["client_secret"]
         is None
     )
 
 
-def test_a_redelivered_event_posts_nothing_twice(stripe_on, society, officer, resident):
+def test_a_redelivered_event_posts_nothing_twice(
+    stripe_on,
+    society,
+    officer,
+    resident,
+    make_issue,
+    card_subscription,
+    pay_by_card,
+    events_from_stripe,
+    post_stripe_event,
+    api_client_for,
+):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue)
-    pay(stripe_on, sub)
+    pay_by_card(stripe_on, sub)
     (succeeded,) = events_from_stripe(stripe_on, "payment_intent.succeeded", sub["payment"]["payment_intent"])
-    again = post_event(client_for(None), succeeded)
+    again = post_stripe_event(api_client_for(None), succeeded)
     assert again.status_code == 200
     assert StripeEvent.objects.filter(event_id=succeeded["id"]).count() == 1
     # The same payment announced under another event id (Stripe does resend): still one receipt.
-    other = post_event(
-        client_for(None),
+    other = post_stripe_event(
+        api_client_for(None),
         {**succeeded, "id": succeeded["id"] + "_again", "created": succeeded["created"] + 86_400},
     )
     assert other.json()["outcome"] == "duplicate"
@@ -112,18 +111,29 @@ def test_a_redelivered_event_posts_nothing_twice(stripe_on, society, officer, re
 
 
 def test_cancelling_in_cooling_off_refunds_the_card_and_reverses_the_ledger(
-    stripe_on, society, officer, resident, django_capture_on_commit_callbacks
+    stripe_on,
+    society,
+    officer,
+    resident,
+    django_capture_on_commit_callbacks,
+    make_issue,
+    card_subscription,
+    pay_by_card,
+    api_client_for,
+    stripe_to_dict,
+    fake_stripe,
+    balances,
 ):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
-    pay(stripe_on, sub)
+    pay_by_card(stripe_on, sub)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
+        response = api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "cancelled"
     refund = Refund.objects.get(subscription_id=sub["id"])
     assert (refund.reason, refund.status, refund.amount_pence) == ("cooling_off", "sent", 250_00)
-    at_stripe = plain(fake_stripe(stripe_on).v1.refunds.retrieve(refund.provider_refund_id))
+    at_stripe = stripe_to_dict(fake_stripe(stripe_on).v1.refunds.retrieve(refund.provider_refund_id))
     assert (at_stripe["amount"], at_stripe["payment_intent"]) == (250_00, sub["payment"]["payment_intent"])
     assert at_stripe["metadata"]["refund"] == str(refund.pk)
     # Receipt in, refund owed, refund sent: Stripe clearing and everything owed are back to zero.
@@ -137,14 +147,25 @@ def test_cancelling_in_cooling_off_refunds_the_card_and_reverses_the_ledger(
 
 
 def test_a_refund_stripe_cannot_take_now_stays_pending_and_goes_out_later(
-    stripe_on, settings, society, officer, resident, django_capture_on_commit_callbacks
+    stripe_on,
+    settings,
+    society,
+    officer,
+    resident,
+    django_capture_on_commit_callbacks,
+    make_issue,
+    card_subscription,
+    pay_by_card,
+    stripe_unreachable_url,
+    api_client_for,
+    balances,
 ):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
-    pay(stripe_on, sub)
-    settings.STRIPE_API_BASE = UNREACHABLE
+    pay_by_card(stripe_on, sub)
+    settings.STRIPE_API_BASE = stripe_unreachable_url
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
+        response = api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
     assert response.status_code == 200  # the cancellation stands; the money is owed
     refund = Refund.objects.get(subscription_id=sub["id"])
     assert refund.status == "pending"
@@ -158,10 +179,10 @@ def test_a_refund_stripe_cannot_take_now_stays_pending_and_goes_out_later(
 
 
 def test_stripe_unreachable_when_subscribing_gives_a_clear_503_and_releases_the_place(
-    stripe_on, settings, society, officer, resident
+    stripe_on, settings, society, officer, resident, make_issue, stripe_unreachable_url, subscribe
 ):
     issue = make_issue(society, officer)
-    settings.STRIPE_API_BASE = UNREACHABLE
+    settings.STRIPE_API_BASE = stripe_unreachable_url
     response = subscribe(resident, issue, "250.00", method="card", key="tab-1")
     assert response.status_code == 503
     body = response.json()
@@ -181,7 +202,7 @@ def test_stripe_unreachable_when_subscribing_gives_a_clear_503_and_releases_the_
 
 
 def test_stripe_refusing_our_key_is_our_problem_not_the_residents(
-    stripe_on, settings, society, officer, resident
+    stripe_on, settings, society, officer, resident, make_issue, subscribe
 ):
     issue = make_issue(society, officer)
     settings.STRIPE_SECRET_KEY = "rk_not_a_secret_key"  # localstripe answers 401, as Stripe would
@@ -191,7 +212,9 @@ def test_stripe_refusing_our_key_is_our_problem_not_the_residents(
     assert "key" not in response.json()["detail"].lower()
 
 
-def test_a_declined_card_maps_to_card_declined(stripe_on, society, officer, resident):
+def test_a_declined_card_maps_to_card_declined(
+    stripe_on, society, officer, resident, make_issue, card_subscription, pay_with_test_card
+):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue)
     with pytest.raises(stripe_client.CardDeclined) as declined:
@@ -203,7 +226,17 @@ def test_a_declined_card_maps_to_card_declined(stripe_on, society, officer, resi
 
 
 def test_a_failed_card_payment_leaves_the_subscription_pending_and_a_later_success_pays_it(
-    stripe_on, society, officer, resident
+    stripe_on,
+    society,
+    officer,
+    resident,
+    make_issue,
+    card_subscription,
+    pay_with_test_card,
+    events_from_stripe,
+    post_stripe_event,
+    api_client_for,
+    stripe_event,
 ):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue)
@@ -211,7 +244,7 @@ def test_a_failed_card_payment_leaves_the_subscription_pending_and_a_later_succe
     with pytest.raises(Exception, match="declined"):
         pay_with_test_card(stripe_on, intent_id, card="pm_card_chargeCustomerFail")
     (failed,) = events_from_stripe(stripe_on, "payment_intent.payment_failed", intent_id)
-    answer = post_event(client_for(None), failed).json()
+    answer = post_stripe_event(api_client_for(None), failed).json()
     assert answer["outcome"] == "processed"
     assert Subscription.objects.get(pk=sub["id"]).status == "pending_payment"
     assert AuditEvent.objects.get(action="subscription.card_payment_failed").data["code"] == "card_declined"
@@ -219,19 +252,28 @@ def test_a_failed_card_payment_leaves_the_subscription_pending_and_a_later_succe
     # The resident tries another card on the same PaymentIntent. (localstripe cannot confirm a
     # PaymentIntent again after a failure, so Stripe's success event is built from the failed one.)
     intent = {**failed["data"]["object"], "status": "succeeded", "last_payment_error": None}
-    succeeded = event("payment_intent.succeeded", {**intent, "amount_received": intent["amount"]})
-    assert post_event(client_for(None), succeeded).json()["outcome"] == "processed"
+    succeeded = stripe_event("payment_intent.succeeded", {**intent, "amount_received": intent["amount"]})
+    assert post_stripe_event(api_client_for(None), succeeded).json()["outcome"] == "processed"
     assert Subscription.objects.get(pk=sub["id"]).status == "paid"
 
 
 def test_a_card_payment_after_cancelling_is_refunded_whole(
-    stripe_on, society, officer, resident, django_capture_on_commit_callbacks
+    stripe_on,
+    society,
+    officer,
+    resident,
+    django_capture_on_commit_callbacks,
+    make_issue,
+    card_subscription,
+    api_client_for,
+    pay_by_card,
+    balances,
 ):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue)
-    client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
+    api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
     with django_capture_on_commit_callbacks(execute=True):
-        pay(stripe_on, sub)  # the page was still open
+        pay_by_card(stripe_on, sub)  # the page was still open
     stored = Subscription.objects.get(pk=sub["id"])
     assert stored.status == "cancelled"
     refund = Refund.objects.get(subscription=stored)
@@ -241,10 +283,8 @@ def test_a_card_payment_after_cancelling_is_refunded_whole(
 
 
 def test_the_subscription_page_confirms_the_card_payment_with_stripe_js(
-    stripe_on, society, officer, resident
+    stripe_on, society, officer, resident, make_issue, card_subscription, stripe_publishable_key, pay_by_card
 ):
-    from django.test import Client
-
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
     browser = Client()
@@ -252,9 +292,9 @@ def test_the_subscription_page_confirms_the_card_payment_with_stripe_js(
     page = browser.get(f"/subscriptions/{sub['id']}/").content.decode()
     assert '<script src="https://js.stripe.com/v3/"></script>' in page
     assert f'"{sub["payment"]["client_secret"]}"' in page
-    assert f'"{PUBLISHABLE_KEY}"' in page
+    assert f'"{stripe_publishable_key}"' in page
     assert 'name="card' not in page  # no card field of ours: Stripe's element collects it
-    pay(stripe_on, sub)
+    pay_by_card(stripe_on, sub)
     paid_page = browser.get(f"/subscriptions/{sub['id']}/").content.decode()
     assert sub["payment"]["client_secret"] not in paid_page
 
@@ -294,31 +334,38 @@ def test_every_stripe_error_becomes_one_of_ours(error, status, code):
 
 
 def test_a_card_subscription_paid_by_bank_transfer_is_refunded_by_bank_transfer(
-    stripe_on, society, officer, resident
+    stripe_on, society, officer, resident, make_issue, card_subscription, api_client_for, balances
 ):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
     reference = Subscription.objects.get(pk=sub["id"]).reference
-    paid = client_for(officer).post(
+    paid = api_client_for(officer).post(
         f"/api/v1/subscriptions/{sub['id']}/record-payment/",
         {"amount": "250.00", "reference": reference, "received_on": timezone.localdate().isoformat()},
         format="json",
         HTTP_IDEMPOTENCY_KEY="bank-1",
     )
     assert paid.json()["status"] == "paid"
-    assert client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
+    assert api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/").status_code == 200
     refund = Refund.objects.get(subscription_id=sub["id"])
     assert (refund.provider, refund.amount_pence, refund.status) == ("bank_transfer", 250_00, "pending")
     assert balances(society) == {"cash_at_bank": 250_00, "refunds_payable": -250_00}
 
 
 def test_cancelling_an_unpaid_card_subscription_cancels_its_payment_intent(
-    stripe_on, society, officer, resident, django_capture_on_commit_callbacks
+    stripe_on,
+    society,
+    officer,
+    resident,
+    django_capture_on_commit_callbacks,
+    make_issue,
+    card_subscription,
+    api_client_for,
 ):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
+        response = api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
     assert response.status_code == 200
     intent = stripe_client.payment_intent_retrieve(sub["payment"]["payment_intent"])
     assert intent.status == "canceled"
@@ -326,16 +373,9 @@ def test_cancelling_an_unpaid_card_subscription_cancels_its_payment_intent(
 
 
 def test_a_card_subscription_whose_request_died_before_stripe_is_set_up_later(
-    stripe_on, society, officer, resident, make_user, monkeypatch
+    stripe_on, society, officer, resident, make_user, monkeypatch, make_issue, subscribe
 ):
     """The process died after committing the subscription and before creating its PaymentIntent."""
-    import datetime as dt
-
-    import time_machine
-    from django.utils import timezone
-
-    from investments.payments.stripe import StripeProvider
-    from investments.services.subscriptions import subscription_create, subscriptions_prepare_unprepared
 
     issue = make_issue(society, officer)
     real_prepare = StripeProvider.prepare

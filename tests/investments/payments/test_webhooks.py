@@ -6,6 +6,7 @@ Events are signed here with the test secret, exactly as Stripe signs them:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -13,25 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from investments.models import BondIssue, Receipt, Refund, StripeEvent, Subscription
+from investments.payments import webhooks as stripe_webhooks
+from investments.tasks import retry_stripe_events
 from ledger.models import LedgerEntry
-from tests.conftest import client_for
-from tests.investments.bonds import balances, make_issue
-from tests.investments.payments.stripe_fake import (  # noqa: F401 - fixtures
-    WEBHOOK_SECRET,
-    event,
-    events_from_stripe,
-    fake_stripe,
-    localstripe_fixture,
-    pay_with_test_card,
-    plain,
-    post_event,
-    signature,
-    stripe_on_fixture,
-)
-from tests.investments.payments.test_stripe import card_subscription
 
 URL = "/api/v1/payments/stripe/webhook/"
 
@@ -41,29 +30,38 @@ def deliver(body: bytes, header: str | None):
     return APIClient().post(URL, data=body, content_type="application/json", **extra)
 
 
-def paid_intent(base: str, sub: dict) -> dict:
-    """The resident pays at localstripe; returns the payment_intent.succeeded event it made."""
-    pay_with_test_card(base, sub["payment"]["payment_intent"])
-    (succeeded,) = events_from_stripe(base, "payment_intent.succeeded", sub["payment"]["payment_intent"])
-    return succeeded
+@pytest.fixture
+def paid_intent(pay_with_test_card, events_from_stripe):
+    def paid_intent(base: str, sub: dict) -> dict:
+        """The resident pays at localstripe; returns the payment_intent.succeeded event it made."""
+        pay_with_test_card(base, sub["payment"]["payment_intent"])
+        (succeeded,) = events_from_stripe(base, "payment_intent.succeeded", sub["payment"]["payment_intent"])
+        return succeeded
+
+    return paid_intent
 
 
 @pytest.mark.django_db
 class TestSignatures:
-    BODY = json.dumps(event("customer.created", {"id": "cus_123", "object": "customer"}), indent=2).encode()
+    @pytest.fixture
+    def body(self, stripe_event) -> bytes:
+        """An event of a type we do not act on, as Stripe's pretty-printed bytes."""
+        return json.dumps(
+            stripe_event("customer.created", {"id": "cus_123", "object": "customer"}), indent=2
+        ).encode()
 
     @pytest.fixture(autouse=True)
-    def _secret(self, settings):
-        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    def _secret(self, settings, stripe_webhook_secret):
+        settings.STRIPE_WEBHOOK_SECRET = stripe_webhook_secret
 
-    def test_a_valid_signature_is_accepted_and_an_unknown_type_acknowledged(self):
-        response = deliver(self.BODY, signature(self.BODY))
+    def test_a_valid_signature_is_accepted_and_an_unknown_type_acknowledged(self, body, stripe_signature):
+        response = deliver(body, stripe_signature(body))
         assert response.status_code == 200, response.json()
         assert response.json()["outcome"] == "ignored"
         stored = StripeEvent.objects.get()
         assert (stored.type, stored.outcome) == ("customer.created", "ignored")
         assert stored.processed_at is not None
-        assert stored.payload == json.loads(self.BODY)
+        assert stored.payload == json.loads(body)
 
     def refused(self, response):
         assert response.status_code == 400, response.content
@@ -71,46 +69,57 @@ class TestSignatures:
         assert set(response.json()) >= {"code", "detail", "fields"}
         assert not StripeEvent.objects.exists()
 
-    def test_another_secret_is_refused(self):
-        self.refused(deliver(self.BODY, signature(self.BODY, secret="whsec_someone_else")))
+    def test_another_secret_is_refused(self, body, stripe_signature):
+        self.refused(deliver(body, stripe_signature(body, secret="whsec_someone_else")))
 
-    def test_a_stale_timestamp_is_refused(self):
-        self.refused(deliver(self.BODY, signature(self.BODY, timestamp=int(time.time()) - 301)))
+    def test_a_stale_timestamp_is_refused(self, body, stripe_signature):
+        self.refused(deliver(body, stripe_signature(body, timestamp=int(time.time()) - 301)))
 
-    def test_a_body_reserialised_on_the_way_is_refused(self):
-        header = signature(self.BODY)
-        compact = json.dumps(json.loads(self.BODY), separators=(",", ":")).encode()
-        assert json.loads(compact) == json.loads(self.BODY)  # the same data, other bytes
+    def test_a_body_reserialised_on_the_way_is_refused(self, body, stripe_signature):
+        header = stripe_signature(body)
+        compact = json.dumps(json.loads(body), separators=(",", ":")).encode()
+        assert json.loads(compact) == json.loads(body)  # the same data, other bytes
         self.refused(deliver(compact, header))
 
-    def test_a_missing_or_garbled_header_is_refused(self):
-        self.refused(deliver(self.BODY, None))
-        self.refused(deliver(self.BODY, "nonsense"))
-        self.refused(deliver(self.BODY, "t=abc,v1=def"))
+    def test_a_missing_or_garbled_header_is_refused(self, body):
+        self.refused(deliver(body, None))
+        self.refused(deliver(body, "nonsense"))
+        self.refused(deliver(body, "t=abc,v1=def"))
 
-    def test_without_a_configured_secret_nothing_is_trusted(self, settings):
+    def test_without_a_configured_secret_nothing_is_trusted(self, body, settings, stripe_signature):
         settings.STRIPE_WEBHOOK_SECRET = ""
-        self.refused(deliver(self.BODY, signature(self.BODY, secret="")))
+        self.refused(deliver(body, stripe_signature(body, secret="")))
 
-    def test_signed_but_not_an_event_is_400(self):
+    def test_signed_but_not_an_event_is_400(self, stripe_signature):
         body = b'{"hello": "world"}'
-        response = deliver(body, signature(body))
+        response = deliver(body, stripe_signature(body))
         assert response.status_code == 400
         assert response.json()["code"] == "malformed_request"
 
 
 @pytest.mark.django_db
-def test_an_event_for_a_payment_intent_we_do_not_know_is_acknowledged_unmatched(settings):
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    stray = event("payment_intent.succeeded", {"id": "pi_elsewhere", "amount": 500, "currency": "gbp"})
-    response = post_event(APIClient(), stray)
+def test_an_event_for_a_payment_intent_we_do_not_know_is_acknowledged_unmatched(
+    settings, stripe_webhook_secret, stripe_event, post_stripe_event
+):
+    settings.STRIPE_WEBHOOK_SECRET = stripe_webhook_secret
+    stray = stripe_event("payment_intent.succeeded", {"id": "pi_elsewhere", "amount": 500, "currency": "gbp"})
+    response = post_stripe_event(APIClient(), stray)
     assert (response.status_code, response.json()["outcome"]) == (200, "unmatched")
     assert not LedgerEntry.objects.exists()
 
 
 @pytest.mark.django_db
 def test_succeeded_then_failed_delivered_in_reverse_order_leaves_it_paid(
-    stripe_on, society, officer, resident
+    stripe_on,
+    society,
+    officer,
+    resident,
+    make_issue,
+    card_subscription,
+    paid_intent,
+    stripe_event,
+    post_stripe_event,
+    balances,
 ):
     """A first card fails, a second succeeds; Stripe delivers the success first."""
     issue = make_issue(society, officer)
@@ -121,46 +130,67 @@ def test_succeeded_then_failed_delivered_in_reverse_order_leaves_it_paid(
         "status": "requires_payment_method",
         "last_payment_error": {"code": "card_declined", "message": "Your card was declined."},
     }
-    failed = event("payment_intent.payment_failed", failed_attempt, created=succeeded["created"] - 60)
-    assert post_event(APIClient(), succeeded).json()["outcome"] == "processed"
-    assert post_event(APIClient(), failed).json()["outcome"] == "stale"
+    failed = stripe_event("payment_intent.payment_failed", failed_attempt, created=succeeded["created"] - 60)
+    assert post_stripe_event(APIClient(), succeeded).json()["outcome"] == "processed"
+    assert post_stripe_event(APIClient(), failed).json()["outcome"] == "stale"
     assert Subscription.objects.get(pk=sub["id"]).status == "paid"
     assert balances(society) == {"stripe_clearing": 250_00, f"subscriptions_held:{issue.pk}": -250_00}
 
 
 @pytest.mark.django_db
-def test_failed_then_succeeded_in_order_also_ends_paid(stripe_on, society, officer, resident):
+def test_failed_then_succeeded_in_order_also_ends_paid(
+    stripe_on,
+    society,
+    officer,
+    resident,
+    make_issue,
+    card_subscription,
+    paid_intent,
+    stripe_event,
+    post_stripe_event,
+):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue)
     succeeded = paid_intent(stripe_on, sub)
-    failed = event(
+    failed = stripe_event(
         "payment_intent.payment_failed",
         {**succeeded["data"]["object"], "status": "requires_payment_method", "last_payment_error": None},
         created=succeeded["created"] - 60,
     )
-    assert post_event(APIClient(), failed).json()["outcome"] == "processed"
-    assert post_event(APIClient(), succeeded).json()["outcome"] == "processed"
+    assert post_stripe_event(APIClient(), failed).json()["outcome"] == "processed"
+    assert post_stripe_event(APIClient(), succeeded).json()["outcome"] == "processed"
     assert Subscription.objects.get(pk=sub["id"]).status == "paid"
 
 
 @pytest.mark.django_db
 def test_a_refund_made_at_stripe_before_its_payment_is_known_waits_then_applies(
-    stripe_on, society, officer, resident
+    stripe_on,
+    society,
+    officer,
+    resident,
+    make_issue,
+    card_subscription,
+    paid_intent,
+    stripe_to_dict,
+    fake_stripe,
+    stripe_event,
+    post_stripe_event,
+    balances,
 ):
     """Someone refunds from Stripe's dashboard; the refund event overtakes the payment event."""
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
     succeeded = paid_intent(stripe_on, sub)
-    dashboard_refund = plain(
+    dashboard_refund = stripe_to_dict(
         fake_stripe(stripe_on).v1.refunds.create(params={"payment_intent": sub["payment"]["payment_intent"]})
     )
-    refund_event = event("refund.created", dashboard_refund)
+    refund_event = stripe_event("refund.created", dashboard_refund)
 
-    early = post_event(APIClient(), refund_event).json()
+    early = post_stripe_event(APIClient(), refund_event).json()
     assert early["outcome"] == "deferred"
     assert not LedgerEntry.objects.exists()
 
-    assert post_event(APIClient(), succeeded).json()["outcome"] == "processed"
+    assert post_stripe_event(APIClient(), succeeded).json()["outcome"] == "processed"
     assert StripeEvent.objects.get(event_id=refund_event["id"]).outcome == "processed"
     stored = Subscription.objects.get(pk=sub["id"])
     assert stored.status == "refunded"
@@ -174,25 +204,41 @@ def test_a_refund_made_at_stripe_before_its_payment_is_known_waits_then_applies(
     assert BondIssue.objects.values_list("committed_pence", "raised_pence").get(pk=issue.pk) == (0, 0)
     # The refund event again, and the charge.refunded summary: nothing more.
     assert (
-        post_event(APIClient(), {**refund_event, "id": refund_event["id"] + "_b"}).json()["outcome"]
+        post_stripe_event(APIClient(), {**refund_event, "id": refund_event["id"] + "_b"}).json()["outcome"]
         == "duplicate"
     )
     charge = {**succeeded["data"]["object"]["latest_charge"], "refunds": {"data": [dashboard_refund]}}
-    assert post_event(APIClient(), event("charge.refunded", charge)).json()["outcome"] == "duplicate"
+    assert (
+        post_stripe_event(APIClient(), stripe_event("charge.refunded", charge)).json()["outcome"]
+        == "duplicate"
+    )
     assert LedgerEntry.objects.filter(issuer=society).count() == 3
 
 
 @pytest.mark.django_db
-def test_a_partial_refund_at_stripe_is_kept_for_review_not_guessed(stripe_on, society, officer, resident):
+def test_a_partial_refund_at_stripe_is_kept_for_review_not_guessed(
+    stripe_on,
+    society,
+    officer,
+    resident,
+    make_issue,
+    card_subscription,
+    post_stripe_event,
+    paid_intent,
+    stripe_to_dict,
+    fake_stripe,
+    stripe_event,
+    balances,
+):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
-    post_event(APIClient(), paid_intent(stripe_on, sub))
-    part = plain(
+    post_stripe_event(APIClient(), paid_intent(stripe_on, sub))
+    part = stripe_to_dict(
         fake_stripe(stripe_on).v1.refunds.create(
             params={"payment_intent": sub["payment"]["payment_intent"], "amount": 50_00}
         )
     )
-    answer = post_event(APIClient(), event("refund.created", part)).json()
+    answer = post_stripe_event(APIClient(), stripe_event("refund.created", part)).json()
     assert answer["outcome"] == "needs_review"
     assert Subscription.objects.get(pk=sub["id"]).status == "paid"
     assert balances(society) == {"stripe_clearing": 250_00, f"subscriptions_held:{issue.pk}": -250_00}
@@ -200,19 +246,33 @@ def test_a_partial_refund_at_stripe_is_kept_for_review_not_guessed(stripe_on, so
 
 @pytest.mark.django_db
 def test_our_own_refund_event_arriving_first_settles_it_once(
-    stripe_on, settings, society, officer, resident, django_capture_on_commit_callbacks
+    stripe_on,
+    settings,
+    society,
+    officer,
+    resident,
+    django_capture_on_commit_callbacks,
+    api_client_for,
+    make_issue,
+    card_subscription,
+    post_stripe_event,
+    paid_intent,
+    stripe_to_dict,
+    fake_stripe,
+    stripe_event,
+    balances,
 ):
     """We asked Stripe for the refund, but its answer was lost; the refund event tells us instead."""
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
-    post_event(APIClient(), paid_intent(stripe_on, sub))
+    post_stripe_event(APIClient(), paid_intent(stripe_on, sub))
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"
     with django_capture_on_commit_callbacks(execute=True):
-        client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
+        api_client_for(resident).post(f"/api/v1/subscriptions/{sub['id']}/cancel/")
     refund = Refund.objects.get(subscription_id=sub["id"])
     assert refund.status == "pending"
     settings.STRIPE_API_BASE = stripe_on
-    at_stripe = plain(
+    at_stripe = stripe_to_dict(
         fake_stripe(stripe_on).v1.refunds.create(
             params={
                 "payment_intent": sub["payment"]["payment_intent"],
@@ -221,15 +281,31 @@ def test_our_own_refund_event_arriving_first_settles_it_once(
             }
         )
     )
-    assert post_event(APIClient(), event("refund.created", at_stripe)).json()["outcome"] == "processed"
+    assert (
+        post_stripe_event(APIClient(), stripe_event("refund.created", at_stripe)).json()["outcome"]
+        == "processed"
+    )
     refund.refresh_from_db()
     assert (refund.status, refund.provider_refund_id) == ("sent", at_stripe["id"])
-    assert post_event(APIClient(), event("refund.updated", at_stripe)).json()["outcome"] == "duplicate"
+    assert (
+        post_stripe_event(APIClient(), stripe_event("refund.updated", at_stripe)).json()["outcome"]
+        == "duplicate"
+    )
     assert balances(society) == {}
 
 
 @pytest.mark.django_db
-def test_a_stripe_fee_in_the_event_is_posted_on_its_own(stripe_on, society, officer, resident):
+def test_a_stripe_fee_in_the_event_is_posted_on_its_own(
+    stripe_on,
+    society,
+    officer,
+    resident,
+    make_issue,
+    card_subscription,
+    paid_intent,
+    post_stripe_event,
+    balances,
+):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
     succeeded = paid_intent(stripe_on, sub)
@@ -242,7 +318,7 @@ def test_a_stripe_fee_in_the_event_is_posted_on_its_own(stripe_on, society, offi
         **succeeded,
         "data": {"object": {**intent, "amount_received": 250_00, "latest_charge": charge}},
     }
-    assert post_event(APIClient(), with_fee).json()["outcome"] == "processed"
+    assert post_stripe_event(APIClient(), with_fee).json()["outcome"] == "processed"
     fee = LedgerEntry.objects.get(issuer=society, kind="fee")
     assert sorted(fee.postings.values_list("account__code", "amount_pence")) == [
         ("stripe_clearing", -395),
@@ -256,12 +332,14 @@ def test_a_stripe_fee_in_the_event_is_posted_on_its_own(stripe_on, society, offi
 
 
 @pytest.mark.django_db
-def test_a_payment_in_another_currency_is_not_applied(stripe_on, society, officer, resident):
+def test_a_payment_in_another_currency_is_not_applied(
+    stripe_on, society, officer, resident, make_issue, card_subscription, paid_intent, post_stripe_event
+):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue)
     succeeded = paid_intent(stripe_on, sub)
     euros = {**succeeded, "data": {"object": {**succeeded["data"]["object"], "currency": "eur"}}}
-    assert post_event(APIClient(), euros).json()["outcome"] == "needs_review"
+    assert post_stripe_event(APIClient(), euros).json()["outcome"] == "needs_review"
     assert not Receipt.objects.exists()
 
 
@@ -281,11 +359,13 @@ def burst(calls: list) -> list:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_same_event_ten_times_at_once_posts_one_entry(stripe_on, society, officer, resident):
+def test_the_same_event_ten_times_at_once_posts_one_entry(
+    stripe_on, society, officer, resident, make_issue, card_subscription, paid_intent, stripe_signature
+):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
     body = json.dumps(paid_intent(stripe_on, sub)).encode()
-    header = signature(body)
+    header = stripe_signature(body)
     responses = burst([lambda: deliver(body, header) for _ in range(10)])
     assert [r.status_code for r in responses] == [200] * 10
     assert {r.json()["outcome"] for r in responses} <= {"processed", "in_progress"}
@@ -299,12 +379,22 @@ def test_the_same_event_ten_times_at_once_posts_one_entry(stripe_on, society, of
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_one_payment_under_ten_event_ids_at_once_posts_one_entry(stripe_on, society, officer, resident):
+def test_one_payment_under_ten_event_ids_at_once_posts_one_entry(
+    stripe_on,
+    society,
+    officer,
+    resident,
+    make_issue,
+    card_subscription,
+    paid_intent,
+    stripe_signature,
+    balances,
+):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue, "250.00")
     succeeded = paid_intent(stripe_on, sub)
     bodies = [json.dumps({**succeeded, "id": f"{succeeded['id']}_{n}"}).encode() for n in range(10)]
-    responses = burst([lambda body=body: deliver(body, signature(body)) for body in bodies])
+    responses = burst([lambda body=body: deliver(body, stripe_signature(body)) for body in bodies])
     assert [r.status_code for r in responses] == [200] * 10
     # A handler that queued behind the winner's lock gets the winner's receipt back: both say processed.
     outcomes = [r.json()["outcome"] for r in responses]
@@ -316,10 +406,16 @@ def test_one_payment_under_ten_event_ids_at_once_posts_one_entry(stripe_on, soci
 
 @pytest.mark.django_db
 def test_an_event_that_fails_is_kept_answered_503_and_handled_when_it_comes_again(
-    stripe_on, society, officer, resident, monkeypatch
+    stripe_on,
+    society,
+    officer,
+    resident,
+    monkeypatch,
+    make_issue,
+    card_subscription,
+    paid_intent,
+    post_stripe_event,
 ):
-    from investments.payments import webhooks as stripe_webhooks
-
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue)
     succeeded = paid_intent(stripe_on, sub)
@@ -328,7 +424,7 @@ def test_an_event_that_fails_is_kept_answered_503_and_handled_when_it_comes_agai
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(stripe_webhooks, "receipt_record", database_trouble)
-    failed = post_event(APIClient(), succeeded)
+    failed = post_stripe_event(APIClient(), succeeded)
     assert failed.status_code == 503  # Stripe delivers it again later
     assert failed.json()["code"] == "webhook_not_handled"
     stored = StripeEvent.objects.get(event_id=succeeded["id"])
@@ -336,7 +432,7 @@ def test_an_event_that_fails_is_kept_answered_503_and_handled_when_it_comes_agai
     assert "database went away" in stored.detail
 
     monkeypatch.undo()
-    again = post_event(APIClient(), succeeded)
+    again = post_stripe_event(APIClient(), succeeded)
     assert (again.status_code, again.json()["outcome"]) == (200, "processed")
     stored.refresh_from_db()
     assert (stored.attempts, stored.outcome) == (2, "processed")
@@ -344,13 +440,9 @@ def test_an_event_that_fails_is_kept_answered_503_and_handled_when_it_comes_agai
 
 
 @pytest.mark.django_db
-def test_events_left_unhandled_are_retried_by_the_periodic_task(stripe_on, society, officer, resident):
-    import datetime as dt
-
-    from django.utils import timezone
-
-    from investments.tasks import retry_stripe_events
-
+def test_events_left_unhandled_are_retried_by_the_periodic_task(
+    stripe_on, society, officer, resident, make_issue, card_subscription, paid_intent
+):
     issue = make_issue(society, officer)
     sub = card_subscription(resident, issue)
     succeeded = paid_intent(stripe_on, sub)
@@ -372,8 +464,10 @@ def test_events_left_unhandled_are_retried_by_the_periodic_task(stripe_on, socie
 
 
 @pytest.mark.django_db
-def test_a_signed_event_with_an_absurd_time_is_400_not_500(settings):
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    body = json.dumps(event("customer.created", {"id": "cus_1"}, created=10**15)).encode()
-    response = deliver(body, signature(body))
+def test_a_signed_event_with_an_absurd_time_is_400_not_500(
+    settings, stripe_webhook_secret, stripe_event, stripe_signature
+):
+    settings.STRIPE_WEBHOOK_SECRET = stripe_webhook_secret
+    body = json.dumps(stripe_event("customer.created", {"id": "cus_1"}, created=10**15)).encode()
+    response = deliver(body, stripe_signature(body))
     assert (response.status_code, response.json()["code"]) == (400, "malformed_request")

@@ -7,14 +7,12 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db.models import Sum
 from django.utils import timezone
 
 from investments.models import BondIssue, Holding
 from investments.services.interest_runs import interest_run_execute, interest_run_request
-from ledger.models import LedgerEntry, LedgerPosting
-from tests.conftest import client_for
-from tests.investments.bonds import make_issue
+from issuers.models import RoleGrant
+from ledger.models import LedgerEntry
 
 # A three-year bond with annual coupons at 4 %, as the tests below use it unless they say otherwise.
 ANNUAL_4PC = {
@@ -41,7 +39,7 @@ def _ok(response, status=(200, 201)):
 
 
 @pytest.fixture
-def allot():
+def allot(api_client_for, make_issue):
     """allot(issuer, officer, {user: "1000.00", ...}, **terms) -> (issue, {username: holding}).
 
     Through the API, as residents and the officer would: subscribe, pay by
@@ -51,14 +49,14 @@ def allot():
         issue = make_issue(issuer, officer, **{**ANNUAL_4PC, **terms})
         for user, amount in amounts.items():
             sub = _ok(
-                client_for(user).post(
+                api_client_for(user).post(
                     f"/api/v1/issues/{issue.pk}/subscriptions/",
                     {"amount": amount, "payment_method": "bank_transfer"},
                     format="json",
                 )
             )
             _ok(
-                client_for(officer).post(
+                api_client_for(officer).post(
                     f"/api/v1/subscriptions/{sub['id']}/record-payment/",
                     {
                         "amount": amount,
@@ -69,8 +67,8 @@ def allot():
                     HTTP_IDEMPOTENCY_KEY=f"pay-{sub['id']}",
                 )
             )
-        _ok(client_for(officer).post(f"/api/v1/issues/{issue.pk}/close/"))
-        _ok(client_for(officer).post(f"/api/v1/issues/{issue.pk}/allot/"))
+        _ok(api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/close/"))
+        _ok(api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/allot/"))
         issue.refresh_from_db()
         holdings = {
             h.holder.username: h for h in Holding.objects.filter(issue=issue).select_related("holder")
@@ -95,19 +93,9 @@ def run_interest():
 
 
 @pytest.fixture
-def books():
-    """books(issuer) -> {code: signed pence} of the nonzero balances (debit positive)."""
-
-    def read(issuer) -> dict[str, int]:
-        rows = (
-            LedgerPosting.objects.filter(account__issuer=issuer)
-            .values_list("account__code")
-            .annotate(total=Sum("amount_pence"))
-            .order_by()
-        )
-        return {code: total for code, total in rows if total}
-
-    return read
+def books(balances):
+    """books(issuer) -> {code: signed pence} of the nonzero balances (debit positive): `balances`."""
+    return balances
 
 
 @pytest.fixture
@@ -121,13 +109,7 @@ def entry_count():
 @pytest.fixture
 def cic_officer(make_user, cic):
     """A finance officer of the CIC (which withholds 20 % tax on interest)."""
-    from issuers.models import RoleGrant
 
     user = make_user("cora_cic_officer", resident=False)
     RoleGrant.objects.create(issuer=cic, user=user, role="finance_officer")
     return user
-
-
-@pytest.fixture
-def signing_key(settings):
-    settings.LEDGER_SIGNING_KEY = "07" * 32

@@ -29,7 +29,6 @@ from investments.interest import add_months
 from ledger.models import LedgerPosting
 from ledger.selectors import trial_balance
 from ledger.verify import ledger_verify
-from tests.conftest import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -44,7 +43,15 @@ def ok(response, status=200):
 
 
 def test_the_citylife_bond_from_allotment_to_maturity(
-    society, officer, auditor, make_user, allot, books, django_capture_on_commit_callbacks, settings
+    society,
+    officer,
+    auditor,
+    make_user,
+    allot,
+    books,
+    django_capture_on_commit_callbacks,
+    settings,
+    api_client_for,
 ):
     # The story spans five years in minutes: the same sign-ins (tokens) last throughout.
     settings.TOKEN_TTL = 10 * 366 * 24 * 60 * 60
@@ -61,13 +68,13 @@ def test_the_citylife_bond_from_allotment_to_maturity(
     assert issue.allotted_on == dt.date(2026, 3, 2)
     for who, preference in ((ben, "waive"), (cal, "reinvest")):
         ok(
-            client_for(who).post(
+            api_client_for(who).post(
                 f"/api/v1/holdings/{h[who.username].pk}/interest-preference/",
                 {"preference": preference},
                 format="json",
             )
         )
-    officer_api = client_for(officer)
+    officer_api = api_client_for(officer)
 
     def send_every_open_batch():
         for batch in ok(officer_api.get(f"/api/v1/issuers/{society.pk}/payout-batches/"))["results"]:
@@ -88,7 +95,7 @@ def test_the_citylife_bond_from_allotment_to_maturity(
                 ),
                 202,
             )
-        run = ok(client_for(auditor).get(f"/api/v1/interest-runs/{run['id']}/"))
+        run = ok(api_client_for(auditor).get(f"/api/v1/interest-runs/{run['id']}/"))
         assert (run["status"], run["total_interest"], run["total_waived"], run["total_tax_withheld"]) == (
             "completed",
             "90.00",
@@ -100,7 +107,7 @@ def test_the_citylife_bond_from_allotment_to_maturity(
     # Ada's early redemption.
     with on(dt.date(2027, 4, 1)):
         asked = ok(
-            client_for(ada).post(
+            api_client_for(ada).post(
                 f"/api/v1/holdings/{h['ada'].pk}/redemption-requests/",
                 {"amount": "500.00"},
                 format="json",
@@ -126,7 +133,7 @@ def test_the_citylife_bond_from_allotment_to_maturity(
         assert ok(officer_api.post(f"/api/v1/issues/{issue.pk}/mature/"))["status"] == "redeemed"
         send_every_open_batch()
 
-    holdings = {x["issue"]: x for x in ok(client_for(ada).get("/api/v1/me/holdings/"))["results"]}
+    holdings = {x["issue"]: x for x in ok(api_client_for(ada).get("/api/v1/me/holdings/"))["results"]}
     mine = holdings[issue.pk]
     assert (mine["principal"], mine["interest_paid"], mine["payout_pending"], mine["status"]) == (
         "0.00",
@@ -134,9 +141,9 @@ def test_the_citylife_bond_from_allotment_to_maturity(
         "0.00",
         "redeemed",
     )
-    cal_view = ok(client_for(cal).get("/api/v1/me/holdings/"))["results"][0]
+    cal_view = ok(api_client_for(cal).get("/api/v1/me/holdings/"))["results"][0]
     assert (cal_view["interest_paid"], cal_view["interest_reinvested"]) == ("60.98", "60.98")
-    ben_view = ok(client_for(ben).get("/api/v1/me/holdings/"))["results"][0]
+    ben_view = ok(api_client_for(ben).get("/api/v1/me/holdings/"))["results"][0]
     assert (ben_view["interest_paid"], ben_view["interest_waived"]) == ("0.00", "90.12")
 
     # The books: every payable nets to zero; what is left is the interest the society paid
@@ -155,7 +162,7 @@ def test_the_citylife_bond_from_allotment_to_maturity(
     call_command("verify_ledger", "--issuer", str(society.pk))
 
     # Transparency agrees with the ledger, read independently here.
-    transparency = ok(client_for(None).get(f"/api/v1/issues/{issue.pk}/transparency/"))
+    transparency = ok(api_client_for(None).get(f"/api/v1/issues/{issue.pk}/transparency/"))
     ledger_interest_paid = balances["interest_expense"]  # gross = net: a society withholds nothing
     ledger_waived = balances["memo_interest_waived_contra"]
     # Principal repaid: what left the bank through the holders' redemption payable accounts.

@@ -15,6 +15,7 @@ line by line, each with its ledger sequence, and adds up to the ledger.
 from __future__ import annotations
 
 import copy
+import csv
 import datetime as dt
 import io
 import json
@@ -29,14 +30,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pypdf import PdfReader
 
 from investments import accounts
-from investments.documents.certificates import verification_code
+from investments.documents.certificates import certificate_pdf, verification_code
 from investments.models import BondIssue
+from issuers.models import RoleGrant
 from ledger import merkle
 from ledger.canonical import chain_hash, entry_canonical_bytes
 from ledger.models import LedgerEntry
 from ledger.proofs import IssuerTree
 from ledger.signing import checkpoint_sign
-from tests.conftest import assert_error, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -50,22 +51,22 @@ def pdf_text(pdf: bytes) -> str:
 
 
 @pytest.fixture
-def rita(society, cic, officer, cic_officer, resident, allot, run_interest, signing_key):
+def rita(society, cic, officer, cic_officer, resident, allot, run_interest, signing_key, api_client_for):
     """Rita's two holdings through their first year, as told above: {"cic": holding, "society": holding}."""
     cic_issue, cic_holdings = allot(cic, cic_officer, {resident: "1000.00"})
     society_issue, society_holdings = allot(society, officer, {resident: "500.00"})
     cic_holding, society_holding = cic_holdings["rita_resident"], society_holdings["rita_resident"]
-    pref = client_for(resident).post(
+    pref = api_client_for(resident).post(
         f"/api/v1/holdings/{society_holding.pk}/interest-preference/", {"preference": "waive"}, format="json"
     )
     assert pref.status_code == 200, pref.content
     with on(dt.date(2026, 4, 1)):
-        asked = client_for(resident).post(
+        asked = api_client_for(resident).post(
             f"/api/v1/holdings/{cic_holding.pk}/redemption-requests/", {"amount": "400.00"}, format="json"
         )
         assert asked.status_code == 201, asked.content
     with on(dt.date(2026, 4, 2)):
-        approved = client_for(cic_officer).post(
+        approved = api_client_for(cic_officer).post(
             f"/api/v1/redemption-requests/{asked.json()['id']}/approve/",
             {"reason": "Liquidity allows."},
             format="json",
@@ -77,15 +78,19 @@ def rita(society, cic, officer, cic_officer, resident, allot, run_interest, sign
     return {"cic": cic_holding, "society": society_holding}
 
 
-def statement(user, year, kind="json"):
-    return client_for(user).get(f"/api/v1/me/statement.{kind}?year={year}")
+@pytest.fixture
+def statement(api_client_for):
+    def statement(user, year, kind="json"):
+        return api_client_for(user).get(f"/api/v1/me/statement.{kind}?year={year}")
+
+    return statement
 
 
 # --- the annual statement -------------------------------------------------------------
 
 
 def test_the_annual_statement_shows_each_line_with_its_sequence_and_adds_up_to_the_ledger(
-    rita, resident, cic, society, books
+    rita, resident, cic, society, books, statement
 ):
     with on(dt.date(2027, 4, 10)):
         response = statement(resident, 2026)
@@ -191,7 +196,7 @@ def test_the_annual_statement_shows_each_line_with_its_sequence_and_adds_up_to_t
     )
 
 
-def test_the_year_before_shows_the_subscriptions(rita, resident):
+def test_the_year_before_shows_the_subscriptions(rita, resident, statement):
     with on(dt.date(2027, 4, 10)):
         body = statement(resident, 2025).json()
     years = {h["holding"]: h for h in body["holdings"]}
@@ -204,7 +209,9 @@ def test_the_year_before_shows_the_subscriptions(rita, resident):
     assert body["certificate_of_interest"] == []
 
 
-def test_each_line_carries_an_inclusion_proof_against_the_latest_checkpoint(rita, resident, cic):
+def test_each_line_carries_an_inclusion_proof_against_the_latest_checkpoint(
+    rita, resident, cic, statement, api_client_for
+):
     checkpoint = checkpoint_sign(issuer=cic)
     with on(dt.date(2027, 4, 10)):
         body = statement(resident, 2026).json()
@@ -216,7 +223,7 @@ def test_each_line_carries_an_inclusion_proof_against_the_latest_checkpoint(rita
         checkpoint.merkle_root,
     )
     # The statement carries what the checkpoint signs, and the signature holds under the published key.
-    public_key = client_for(None).get("/api/v1/ledger/public-key/").json()["public_key_hex"]
+    public_key = api_client_for(None).get("/api/v1/ledger/public-key/").json()["public_key_hex"]
     Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key)).verify(
         bytes.fromhex(facts["signature"]), facts["signed_message"].encode("ascii")
     )
@@ -236,7 +243,7 @@ def test_each_line_carries_an_inclusion_proof_against_the_latest_checkpoint(rita
     assert [line["inclusion_proof"] for line in society_lines] == [None]
 
 
-def test_the_pdf_statement_has_the_lines_and_the_certificate_of_interest(rita, resident):
+def test_the_pdf_statement_has_the_lines_and_the_certificate_of_interest(rita, resident, statement):
     with on(dt.date(2027, 4, 10)):
         json_lines = statement(resident, 2026).json()
         response = statement(resident, 2026, "pdf")
@@ -253,7 +260,7 @@ def test_the_pdf_statement_has_the_lines_and_the_certificate_of_interest(rita, r
             assert str(line["sequence"]) in text
 
 
-def test_a_resident_sees_only_their_own_lines(rita, outsider):
+def test_a_resident_sees_only_their_own_lines(rita, outsider, statement):
     with on(dt.date(2027, 4, 10)):
         body = statement(outsider, 2026).json()
         pdf = statement(outsider, 2026, "pdf")
@@ -265,24 +272,24 @@ def test_a_resident_sees_only_their_own_lines(rita, outsider):
 @pytest.mark.parametrize(
     "year", ["", "abc", "26", "2026.0", "1999", "2030", "%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96", "-2026"]
 )
-def test_a_missing_or_junk_tax_year_is_refused(resident, kind, year):
+def test_a_missing_or_junk_tax_year_is_refused(resident, kind, year, api_client_for, assert_error):
     with on(dt.date(2027, 4, 10)):
-        response = client_for(resident).get(f"/api/v1/me/statement.{kind}?year={year}")
+        response = api_client_for(resident).get(f"/api/v1/me/statement.{kind}?year={year}")
     body = assert_error(response, 400, "invalid_tax_year")
     assert "year" in body["fields"]
 
 
-def test_a_year_without_the_parameter_is_refused(resident):
-    assert_error(client_for(resident).get("/api/v1/me/statement.json"), 400, "invalid_tax_year")
+def test_a_year_without_the_parameter_is_refused(resident, assert_error, api_client_for):
+    assert_error(api_client_for(resident).get("/api/v1/me/statement.json"), 400, "invalid_tax_year")
 
 
 @pytest.mark.parametrize("kind", ["json", "pdf"])
-def test_the_statement_needs_someone_signed_in(kind):
-    assert_error(client_for(None).get(f"/api/v1/me/statement.{kind}?year=2025"), 401, "not_authenticated")
+def test_the_statement_needs_someone_signed_in(kind, assert_error, api_client_for):
+    assert_error(api_client_for(None).get(f"/api/v1/me/statement.{kind}?year=2025"), 401, "not_authenticated")
 
 
 def test_the_statement_of_ten_holdings_is_quick(
-    society, officer, resident, make_user, allot, run_interest, capsys
+    society, officer, resident, make_user, allot, run_interest, capsys, statement
 ):
     """Prints the time (issue 13 asks for under 2 s); never asserted.
 
@@ -317,9 +324,11 @@ def test_the_statement_of_ten_holdings_is_quick(
 # --- the certificate ---------------------------------------------------------------------
 
 
-def test_the_holder_downloads_a_certificate_with_the_allotment_entry_and_its_code(rita, resident, cic):
+def test_the_holder_downloads_a_certificate_with_the_allotment_entry_and_its_code(
+    rita, resident, cic, api_client_for
+):
     holding = rita["cic"]
-    response = client_for(resident).get(f"/api/v1/holdings/{holding.pk}/certificate.pdf")
+    response = api_client_for(resident).get(f"/api/v1/holdings/{holding.pk}/certificate.pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     entry = LedgerEntry.objects.get(issuer=cic, idempotency_key=f"allotment:{holding.subscription_id}")
     text = pdf_text(response.content)
@@ -338,37 +347,35 @@ def test_the_holder_downloads_a_certificate_with_the_allotment_entry_and_its_cod
 
 
 @pytest.mark.parametrize("persona", ["cic_officer", "cic_auditor"])
-def test_the_issuers_officers_and_auditors_may_download_a_certificate(rita, persona, request, make_user, cic):
+def test_the_issuers_officers_and_auditors_may_download_a_certificate(
+    rita, persona, request, make_user, cic, api_client_for
+):
     if persona == "cic_auditor":
-        from issuers.models import RoleGrant
-
         user = make_user("audrey_cic_auditor", resident=False)
         RoleGrant.objects.create(issuer=cic, user=user, role="auditor")
     else:
         user = request.getfixturevalue(persona)
-    assert client_for(user).get(f"/api/v1/holdings/{rita['cic'].pk}/certificate.pdf").status_code == 200
+    assert api_client_for(user).get(f"/api/v1/holdings/{rita['cic'].pk}/certificate.pdf").status_code == 200
 
 
-def test_others_may_not_download_a_certificate(rita, outsider, officer, staff):
+def test_others_may_not_download_a_certificate(rita, outsider, officer, staff, api_client_for, assert_error):
     url = f"/api/v1/holdings/{rita['cic'].pk}/certificate.pdf"
     # Ids reveal nothing: to whoever may not know the holding exists, it answers like a missing one.
-    theirs = client_for(outsider).get(url)
-    missing = client_for(outsider).get("/api/v1/holdings/424242/certificate.pdf")
+    theirs = api_client_for(outsider).get(url)
+    missing = api_client_for(outsider).get("/api/v1/holdings/424242/certificate.pdf")
     assert (theirs.status_code, theirs.json()) == (missing.status_code, missing.json())
     assert_error(theirs, 404, "holding_not_found")
     # The society's officer is not the CIC's.
-    assert_error(client_for(officer).get(url), 404, "holding_not_found")
+    assert_error(api_client_for(officer).get(url), 404, "holding_not_found")
     # Staff may know it exists, but a holder's papers are for the holder and the issuer's people.
-    assert_error(client_for(staff).get(url), 403, "not_an_officer_or_auditor")
-    assert_error(client_for(None).get(url), 401, "not_authenticated")
+    assert_error(api_client_for(staff).get(url), 403, "not_an_officer_or_auditor")
+    assert_error(api_client_for(None).get(url), 401, "not_authenticated")
     assert_error(
-        client_for(outsider).get("/api/v1/holdings/424242/certificate.pdf"), 404, "holding_not_found"
+        api_client_for(outsider).get("/api/v1/holdings/424242/certificate.pdf"), 404, "holding_not_found"
     )
 
 
 def test_the_certificate_bytes_are_there_for_the_allotment_email(rita):
-    from investments.documents.certificates import certificate_pdf
-
     pdf = certificate_pdf(holding_id=rita["society"].pk)
     assert pdf.startswith(b"%PDF-") and "Sheffield Citylife Society" in pdf_text(pdf)
 
@@ -376,19 +383,23 @@ def test_the_certificate_bytes_are_there_for_the_allotment_email(rita):
 # --- the register as at a date ----------------------------------------------------------
 
 
-def register(user, issue_id, as_at=None):
-    query = f"?as_at={as_at}" if as_at else ""
-    return client_for(user).get(f"/api/v1/issues/{issue_id}/register.csv{query}")
+@pytest.fixture
+def register(api_client_for):
+    def register(user, issue_id, as_at=None):
+        query = f"?as_at={as_at}" if as_at else ""
+        return api_client_for(user).get(f"/api/v1/issues/{issue_id}/register.csv{query}")
+
+    return register
 
 
 def rows(response) -> list[list[str]]:
-    import csv
-
     assert response.status_code == 200, response.content
     return list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
 
 
-def test_the_register_as_at_a_date_follows_allotments_and_redemptions(rita, cic_officer, make_user, cic):
+def test_the_register_as_at_a_date_follows_allotments_and_redemptions(
+    rita, cic_officer, make_user, cic, register
+):
     issue_id = rita["cic"].issue_id
     with on(dt.date(2027, 4, 10)):
         before = register(cic_officer, issue_id, "2026-03-01")
@@ -414,7 +425,7 @@ def test_the_register_as_at_a_date_follows_allotments_and_redemptions(rita, cic_
     assert today["Content-Disposition"] == f'attachment; filename="register-{issue_id}-2027-04-10.csv"'
 
 
-def test_register_cells_are_safe_in_a_spreadsheet(society, officer, make_user, allot):
+def test_register_cells_are_safe_in_a_spreadsheet(society, officer, make_user, allot, register):
     mallory = make_user("mallory", full_name='=HYPERLINK("http://evil.example","x")', postcode="S1 2AB")
     issue, _ = allot(society, officer, {mallory: "500.00"})
     body = rows(register(officer, issue.pk))
@@ -422,7 +433,7 @@ def test_register_cells_are_safe_in_a_spreadsheet(society, officer, make_user, a
 
 
 def test_the_register_is_for_the_issuers_officers_and_auditors(
-    rita, auditor, resident, outsider, officer, cic_officer
+    rita, auditor, resident, outsider, officer, cic_officer, register, assert_error
 ):
     issue_id = rita["cic"].issue_id
     assert register(cic_officer, issue_id).status_code == 200
@@ -434,7 +445,7 @@ def test_the_register_is_for_the_issuers_officers_and_auditors(
 
 
 @pytest.mark.parametrize("as_at", ["yesterday", "2026-13-01", "2999-01-01"])
-def test_a_bad_or_future_date_is_refused(rita, cic_officer, as_at):
+def test_a_bad_or_future_date_is_refused(rita, cic_officer, as_at, assert_error, register):
     body = assert_error(register(cic_officer, rita["cic"].issue_id, as_at), 400, "invalid")
     assert "as_at" in body["fields"]
 
@@ -453,20 +464,24 @@ def test_the_residents_page_links_to_the_certificates_and_the_statement(rita, re
 VERIFIER = Path(__file__).resolve().parents[3] / "tools" / "verify_statement.py"
 
 
-def run_resident_verifier(tmp_path, body) -> subprocess.CompletedProcess:
-    path = tmp_path / "statement.json"
-    path.write_text(json.dumps(body))
-    public_key = client_for(None).get("/api/v1/ledger/public-key/").json()["public_key_hex"]
-    return subprocess.run(
-        [sys.executable, str(VERIFIER), "resident", str(path), "--public-key", public_key],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+@pytest.fixture
+def run_resident_verifier(api_client_for):
+    def run_resident_verifier(tmp_path, body) -> subprocess.CompletedProcess:
+        path = tmp_path / "statement.json"
+        path.write_text(json.dumps(body))
+        public_key = api_client_for(None).get("/api/v1/ledger/public-key/").json()["public_key_hex"]
+        return subprocess.run(
+            [sys.executable, str(VERIFIER), "resident", str(path), "--public-key", public_key],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    return run_resident_verifier
 
 
 def test_the_resident_checks_their_statement_offline_and_a_change_is_caught(
-    rita, resident, cic, society, tmp_path
+    rita, resident, cic, society, tmp_path, run_resident_verifier, statement
 ):
     checkpoint_sign(issuer=cic)
     checkpoint_sign(issuer=society)

@@ -28,7 +28,6 @@ from investments.services.interest_runs import (
 )
 from issuers.models import RoleGrant
 from ledger.verify import ledger_verify
-from tests.conftest import assert_error, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -121,18 +120,18 @@ def test_the_withholding_rate_is_a_setting_per_issuer(cic, make_user, neighbours
 
 
 def test_asking_again_returns_the_same_run_and_posts_nothing_twice(
-    society, officer, neighbours, allot, entry_count, django_capture_on_commit_callbacks
+    society, officer, neighbours, allot, entry_count, django_capture_on_commit_callbacks, api_client_for
 ):
     issue, _ = allot(society, officer, {neighbours[0]: "1000.00"})
     coupon = a_year_on(issue)
     with after(coupon):
         with django_capture_on_commit_callbacks(execute=True):
-            first = client_for(officer).post(
+            first = api_client_for(officer).post(
                 f"/api/v1/issues/{issue.pk}/interest-runs/", {"period_end": coupon.isoformat()}, format="json"
             )
         assert first.json()["status"] == "queued"
         posted = entry_count(society)
-        again = client_for(officer).post(
+        again = api_client_for(officer).post(
             f"/api/v1/issues/{issue.pk}/interest-runs/", {"period_end": coupon.isoformat()}, format="json"
         )
     assert first.status_code == again.status_code == 202
@@ -143,12 +142,14 @@ def test_asking_again_returns_the_same_run_and_posts_nothing_twice(
     assert InterestRun.objects.count() == 1
 
 
-def test_the_same_idempotency_key_for_another_period_is_refused(society, officer, neighbours, allot):
+def test_the_same_idempotency_key_for_another_period_is_refused(
+    society, officer, neighbours, allot, api_client_for, assert_error
+):
     issue, _ = allot(society, officer, {neighbours[0]: "1000.00"})
     first, second = a_year_on(issue), add_months(issue.allotted_on, 24)
     with after(second):
         url = f"/api/v1/issues/{issue.pk}/interest-runs/"
-        client = client_for(officer)
+        client = api_client_for(officer)
         assert (
             client.post(
                 url, {"period_end": first.isoformat()}, format="json", HTTP_IDEMPOTENCY_KEY="k"
@@ -169,19 +170,21 @@ def test_the_same_idempotency_key_for_another_period_is_refused(society, officer
         (lambda issue: add_months(issue.allotted_on, 48), 422, "not_a_coupon_date"),
     ],
 )
-def test_refusals(society, officer, neighbours, allot, day, status, code):
+def test_refusals(society, officer, neighbours, allot, day, status, code, api_client_for, assert_error):
     issue, _ = allot(society, officer, {neighbours[0]: "1000.00"})
     with after(add_months(issue.allotted_on, 25)):
-        response = client_for(officer).post(
+        response = api_client_for(officer).post(
             f"/api/v1/issues/{issue.pk}/interest-runs/", {"period_end": day(issue).isoformat()}, format="json"
         )
     assert_error(response, status, code)
     assert Decision.objects.filter(outcome="deny", rule__startswith="interest_run").exists()
 
 
-def test_a_period_that_has_not_ended_is_refused(society, officer, neighbours, allot):
+def test_a_period_that_has_not_ended_is_refused(
+    society, officer, neighbours, allot, api_client_for, assert_error
+):
     issue, _ = allot(society, officer, {neighbours[0]: "1000.00"})
-    response = client_for(officer).post(
+    response = api_client_for(officer).post(
         f"/api/v1/issues/{issue.pk}/interest-runs/",
         {"period_end": a_year_on(issue).isoformat()},
         format="json",
@@ -190,7 +193,15 @@ def test_a_period_that_has_not_ended_is_refused(society, officer, neighbours, al
 
 
 def test_only_the_issuers_officers_run_interest_and_only_they_and_auditors_read_runs(
-    society, officer, auditor, neighbours, outsider, allot, django_capture_on_commit_callbacks
+    society,
+    officer,
+    auditor,
+    neighbours,
+    outsider,
+    allot,
+    django_capture_on_commit_callbacks,
+    assert_error,
+    api_client_for,
 ):
     ada = neighbours[0]
     issue, _ = allot(society, officer, {ada: "1000.00"})
@@ -199,26 +210,32 @@ def test_only_the_issuers_officers_run_interest_and_only_they_and_auditors_read_
     with after(coupon):
         for who in (ada, auditor, outsider):
             assert_error(
-                client_for(who).post(url, {"period_end": str(coupon)}, format="json"), 403, "not_an_officer"
+                api_client_for(who).post(url, {"period_end": str(coupon)}, format="json"),
+                403,
+                "not_an_officer",
             )
-        assert client_for(None).post(url, {"period_end": str(coupon)}, format="json").status_code == 401
+        assert api_client_for(None).post(url, {"period_end": str(coupon)}, format="json").status_code == 401
         with django_capture_on_commit_callbacks(execute=True):
-            run_id = client_for(officer).post(url, {"period_end": str(coupon)}, format="json").json()["id"]
+            run_id = (
+                api_client_for(officer).post(url, {"period_end": str(coupon)}, format="json").json()["id"]
+            )
     for who in (officer, auditor):
-        body = client_for(who).get(f"/api/v1/interest-runs/{run_id}/").json()
+        body = api_client_for(who).get(f"/api/v1/interest-runs/{run_id}/").json()
         assert (body["status"], body["holdings_done"], body["total_interest"]) == ("completed", 1, "40.00")
     for who in (ada, outsider):  # an issuer's runs are its own business: not found for others
-        assert_error(client_for(who).get(f"/api/v1/interest-runs/{run_id}/"), 404, "interest_run_not_found")
-    assert_error(client_for(officer).get("/api/v1/interest-runs/999999/"), 404, "interest_run_not_found")
+        assert_error(
+            api_client_for(who).get(f"/api/v1/interest-runs/{run_id}/"), 404, "interest_run_not_found"
+        )
+    assert_error(api_client_for(officer).get("/api/v1/interest-runs/999999/"), 404, "interest_run_not_found")
 
 
-def test_bad_input(society, officer, neighbours, allot):
+def test_bad_input(society, officer, neighbours, allot, assert_error, api_client_for):
     issue, _ = allot(society, officer, {neighbours[0]: "1000.00"})
     url = f"/api/v1/issues/{issue.pk}/interest-runs/"
     for body in ({}, {"period_end": "soon"}, {"period_end": 20270101}):
-        assert_error(client_for(officer).post(url, body, format="json"), 400, "invalid")
+        assert_error(api_client_for(officer).post(url, body, format="json"), 400, "invalid")
     assert_error(
-        client_for(officer).post(
+        api_client_for(officer).post(
             "/api/v1/issues/999999/interest-runs/", {"period_end": "2027-01-01"}, format="json"
         ),
         404,
@@ -226,11 +243,11 @@ def test_bad_input(society, officer, neighbours, allot):
     )
 
 
-def test_an_issue_not_yet_allotted_has_no_interest(society, officer):
-    from tests.investments.bonds import make_issue
-
+def test_an_issue_not_yet_allotted_has_no_interest(
+    society, officer, api_client_for, assert_error, make_issue
+):
     issue = make_issue(society, officer)
-    response = client_for(officer).post(
+    response = api_client_for(officer).post(
         f"/api/v1/issues/{issue.pk}/interest-runs/", {"period_end": "2027-01-01"}, format="json"
     )
     assert_error(response, 409, "issue_not_active")

@@ -18,7 +18,6 @@ import time_machine
 from compliance.models import Decision
 from investments.interest import add_months
 from investments.models import Holding, Payout, PayoutAccount, RedemptionRequest
-from tests.conftest import assert_error, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -27,17 +26,28 @@ def on(day: dt.date):
     return time_machine.travel(dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC))
 
 
-def ask(user, holding, amount, key=None):
-    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
-    return client_for(user).post(
-        f"/api/v1/holdings/{holding.pk}/redemption-requests/", {"amount": amount}, format="json", **headers
-    )
+@pytest.fixture
+def ask(api_client_for):
+    def ask(user, holding, amount, key=None):
+        headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+        return api_client_for(user).post(
+            f"/api/v1/holdings/{holding.pk}/redemption-requests/",
+            {"amount": amount},
+            format="json",
+            **headers,
+        )
+
+    return ask
 
 
-def decide(officer, request_id, verb, reason="Within the society's liquidity policy."):
-    return client_for(officer).post(
-        f"/api/v1/redemption-requests/{request_id}/{verb}/", {"reason": reason}, format="json"
-    )
+@pytest.fixture
+def decide(api_client_for):
+    def decide(officer, request_id, verb, reason="Within the society's liquidity policy."):
+        return api_client_for(officer).post(
+            f"/api/v1/redemption-requests/{request_id}/{verb}/", {"reason": reason}, format="json"
+        )
+
+    return decide
 
 
 @pytest.fixture
@@ -47,7 +57,7 @@ def ada_holds(society, officer, resident, allot):
 
 
 def test_an_early_redemption_owes_principal_and_interest_to_the_redemption_date(
-    society, officer, resident, ada_holds, books, run_interest
+    society, officer, resident, ada_holds, books, run_interest, ask, assert_error, decide
 ):
     issue, holding = ada_holds
     with on(dt.date(2026, 4, 1)):
@@ -112,7 +122,7 @@ def test_an_early_redemption_owes_principal_and_interest_to_the_redemption_date(
 
 
 def test_a_redemption_approved_after_a_coupon_earns_from_that_coupon(
-    society, officer, resident, ada_holds, run_interest
+    society, officer, resident, ada_holds, run_interest, ask, decide, assert_error
 ):
     issue, holding = ada_holds
     coupon = add_months(issue.allotted_on, 12)  # 2 March 2027
@@ -128,7 +138,9 @@ def test_a_redemption_approved_after_a_coupon_earns_from_that_coupon(
     assert_error(ask(resident, holding, "1.00"), 409, "holding_not_active")
 
 
-def test_a_waiver_waives_the_interest_on_a_redemption_too(society, officer, resident, ada_holds, books):
+def test_a_waiver_waives_the_interest_on_a_redemption_too(
+    society, officer, resident, ada_holds, books, ask, decide
+):
     _, holding = ada_holds
     Holding.objects.filter(pk=holding.pk).update(interest_preference="waive")
     with on(dt.date(2026, 4, 1)):
@@ -139,7 +151,7 @@ def test_a_waiver_waives_the_interest_on_a_redemption_too(society, officer, resi
     assert [p.kind for p in Payout.objects.all()] == ["redemption"]
 
 
-def test_refusals_of_a_redemption_request(society, officer, resident, outsider, ada_holds):
+def test_refusals_of_a_redemption_request(society, officer, resident, outsider, ada_holds, assert_error, ask):
     _, holding = ada_holds
     with on(dt.date(2026, 4, 1)):
         assert_error(ask(resident, holding, "1000.01"), 422, "exceeds_principal")
@@ -157,7 +169,7 @@ def test_refusals_of_a_redemption_request(society, officer, resident, outsider, 
 
 
 def test_only_an_officer_decides_and_a_decline_keeps_its_reason(
-    society, officer, auditor, resident, ada_holds
+    society, officer, auditor, resident, ada_holds, ask, assert_error, decide, api_client_for
 ):
     _, holding = ada_holds
     with on(dt.date(2026, 4, 1)):
@@ -166,7 +178,9 @@ def test_only_an_officer_decides_and_a_decline_keeps_its_reason(
         assert_error(decide(who, asked["id"], "approve"), 403, "not_an_officer")
     assert decide(None, asked["id"], "approve").status_code == 401
     assert_error(
-        client_for(officer).post(f"/api/v1/redemption-requests/{asked['id']}/approve/", {}, format="json"),
+        api_client_for(officer).post(
+            f"/api/v1/redemption-requests/{asked['id']}/approve/", {}, format="json"
+        ),
         400,
         "invalid",
     )
@@ -182,24 +196,40 @@ def test_only_an_officer_decides_and_a_decline_keeps_its_reason(
 
 
 def test_maturity_repays_all_principal_and_the_final_interest(
-    society, officer, resident, make_user, allot, books, run_interest
+    society,
+    officer,
+    resident,
+    make_user,
+    allot,
+    books,
+    run_interest,
+    assert_error,
+    api_client_for,
+    ask,
+    decide,
 ):
     ben = make_user("ben")
     issue, h = allot(society, officer, {resident: "1000.00", ben: "500.00"})
     maturity = add_months(issue.allotted_on, 36)
     with on(maturity - dt.timedelta(days=1)):
-        assert_error(client_for(officer).post(f"/api/v1/issues/{issue.pk}/mature/"), 409, "not_yet_mature")
+        assert_error(
+            api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/mature/"), 409, "not_yet_mature"
+        )
     with on(add_months(issue.allotted_on, 12)):
         asked = ask(ben, h["ben"], "500.00").json()
         assert decide(officer, asked["id"], "decline").status_code == 200
         pending = ask(ben, h["ben"], "100.00").json()
     with on(maturity):
-        assert_error(client_for(resident).post(f"/api/v1/issues/{issue.pk}/mature/"), 403, "not_an_officer")
-        response = client_for(officer).post(f"/api/v1/issues/{issue.pk}/mature/")
+        assert_error(
+            api_client_for(resident).post(f"/api/v1/issues/{issue.pk}/mature/"), 403, "not_an_officer"
+        )
+        response = api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/mature/")
         assert response.status_code == 200, response.content
         assert response.json()["status"] == "redeemed"
         # Asking again changes nothing.
-        assert client_for(officer).post(f"/api/v1/issues/{issue.pk}/mature/").json()["status"] == "redeemed"
+        assert (
+            api_client_for(officer).post(f"/api/v1/issues/{issue.pk}/mature/").json()["status"] == "redeemed"
+        )
     # Three coupons each (the middle year holds 29 February 2028): 40.00 + 40.11 + 40.00, 20.00 + 20.05 + 20.00.
     rita, ben_h = (Holding.objects.get(pk=h[n].pk) for n in ("rita_resident", "ben"))
     assert (rita.interest_paid_pence, ben_h.interest_paid_pence) == (120_11, 60_05)
@@ -216,12 +246,12 @@ def test_maturity_repays_all_principal_and_the_final_interest(
 
 
 def test_payouts_go_in_batches_the_csv_lists_everyone_and_marking_sent_moves_the_cash(
-    society, officer, auditor, resident, make_user, allot, books, run_interest
+    society, officer, auditor, resident, make_user, allot, books, run_interest, api_client_for, assert_error
 ):
     ben = make_user("ben", full_name="=cmd|' /C calc'!A0")
     issue, h = allot(society, officer, {resident: "1000.00", ben: "500.00"})
     assert (
-        client_for(resident)
+        api_client_for(resident)
         .put(
             "/api/v1/me/payout-account/",
             {"account_name": "R Resident", "sort_code": "60-83-01", "account_number": "20345678"},
@@ -233,7 +263,9 @@ def test_payouts_go_in_batches_the_csv_lists_everyone_and_marking_sent_moves_the
     coupon = add_months(issue.allotted_on, 12)
     with on(coupon):
         run = run_interest(officer, issue, coupon)
-        batches = client_for(officer).get(f"/api/v1/issuers/{society.pk}/payout-batches/").json()["results"]
+        batches = (
+            api_client_for(officer).get(f"/api/v1/issuers/{society.pk}/payout-batches/").json()["results"]
+        )
     assert len(batches) == 1
     batch = batches[0]
     assert (batch["interest_run"], batch["payout_count"], batch["total"], batch["without_account"]) == (
@@ -243,7 +275,7 @@ def test_payouts_go_in_batches_the_csv_lists_everyone_and_marking_sent_moves_the
         1,
     )
 
-    response = client_for(officer).get(f"/api/v1/payout-batches/{batch['id']}/payouts.csv")
+    response = api_client_for(officer).get(f"/api/v1/payout-batches/{batch['id']}/payouts.csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     by_name = {r["holder_name"]: r for r in rows}
@@ -255,18 +287,24 @@ def test_payouts_go_in_batches_the_csv_lists_everyone_and_marking_sent_moves_the
 
     # The auditor may know the batch exists but not act on it; to a resident it does not exist.
     for who, status, code in ((auditor, 403, "not_an_officer"), (resident, 404, "payout_batch_not_found")):
-        assert_error(client_for(who).get(f"/api/v1/payout-batches/{batch['id']}/payouts.csv"), status, code)
-        assert_error(client_for(who).post(f"/api/v1/payout-batches/{batch['id']}/mark-sent/"), status, code)
         assert_error(
-            client_for(who).get(f"/api/v1/issuers/{society.pk}/payout-batches/"), 403, "not_an_officer"
+            api_client_for(who).get(f"/api/v1/payout-batches/{batch['id']}/payouts.csv"), status, code
+        )
+        assert_error(
+            api_client_for(who).post(f"/api/v1/payout-batches/{batch['id']}/mark-sent/"), status, code
+        )
+        assert_error(
+            api_client_for(who).get(f"/api/v1/issuers/{society.pk}/payout-batches/"), 403, "not_an_officer"
         )
     assert_error(
-        client_for(officer).post("/api/v1/payout-batches/999999/mark-sent/"), 404, "payout_batch_not_found"
+        api_client_for(officer).post("/api/v1/payout-batches/999999/mark-sent/"),
+        404,
+        "payout_batch_not_found",
     )
 
     before = books(society)
     assert before[f"interest_payable:{h['rita_resident'].pk}"] == -40_00
-    sent = client_for(officer).post(f"/api/v1/payout-batches/{batch['id']}/mark-sent/")
+    sent = api_client_for(officer).post(f"/api/v1/payout-batches/{batch['id']}/mark-sent/")
     assert sent.status_code == 200, sent.content
     assert (sent.json()["status"], sent.json()["owed"]) == ("sent", "0.00")
     after = books(society)
@@ -274,14 +312,14 @@ def test_payouts_go_in_batches_the_csv_lists_everyone_and_marking_sent_moves_the
     assert not [code for code in after if code.startswith("interest_payable")]
     assert Decision.objects.get(rule="asset_lock", outcome="allow").context["purpose"] == "bond_interest"
     # Marking it sent again moves nothing.
-    assert client_for(officer).post(f"/api/v1/payout-batches/{batch['id']}/mark-sent/").status_code == 200
+    assert api_client_for(officer).post(f"/api/v1/payout-batches/{batch['id']}/mark-sent/").status_code == 200
     assert books(society) == after
-    mine = client_for(resident).get("/api/v1/me/holdings/").json()["results"][0]
+    mine = api_client_for(resident).get("/api/v1/me/holdings/").json()["results"][0]
     assert (mine["interest_paid"], mine["payout_pending"]) == ("40.00", "0.00")
 
 
 def test_a_payout_above_what_is_owed_is_refused_by_the_asset_lock(
-    society, officer, resident, ada_holds, run_interest, books
+    society, officer, resident, ada_holds, run_interest, books, assert_error, api_client_for
 ):
     issue, _ = ada_holds
     coupon = add_months(issue.allotted_on, 12)
@@ -291,7 +329,9 @@ def test_a_payout_above_what_is_owed_is_refused_by_the_asset_lock(
     batch = Payout.objects.get().batch
     before = books(society)
     assert_error(
-        client_for(officer).post(f"/api/v1/payout-batches/{batch.pk}/mark-sent/"), 422, "asset_lock_violation"
+        api_client_for(officer).post(f"/api/v1/payout-batches/{batch.pk}/mark-sent/"),
+        422,
+        "asset_lock_violation",
     )
     assert books(society) == before
     assert Decision.objects.filter(rule="asset_lock", outcome="deny").count() == 1
@@ -309,15 +349,15 @@ def test_a_payout_above_what_is_owed_is_refused_by_the_asset_lock(
         ({"account_name": "R"}, "non_field_errors"),
     ],
 )
-def test_a_payout_account_is_validated_never_guessed(resident, body, field):
-    response = client_for(resident).put("/api/v1/me/payout-account/", body, format="json")
+def test_a_payout_account_is_validated_never_guessed(resident, body, field, api_client_for):
+    response = api_client_for(resident).put("/api/v1/me/payout-account/", body, format="json")
     assert response.status_code == 400, response.content
     assert field in response.json()["fields"]
     assert not PayoutAccount.objects.exists()
 
 
-def test_a_payout_account_by_iban(resident, outsider):
-    client = client_for(resident)
+def test_a_payout_account_by_iban(resident, outsider, api_client_for, assert_error):
+    client = api_client_for(resident)
     assert_error(client.get("/api/v1/me/payout-account/"), 404, "payout_account_not_found")
     response = client.put(
         "/api/v1/me/payout-account/",
@@ -331,5 +371,5 @@ def test_a_payout_account_by_iban(resident, outsider):
         "account_number": "",
         "iban": "GB33BUKB20201555555555",
     }
-    assert_error(client_for(outsider).get("/api/v1/me/payout-account/"), 404, "payout_account_not_found")
-    assert client_for(None).get("/api/v1/me/payout-account/").status_code == 401
+    assert_error(api_client_for(outsider).get("/api/v1/me/payout-account/"), 404, "payout_account_not_found")
+    assert api_client_for(None).get("/api/v1/me/payout-account/").status_code == 401

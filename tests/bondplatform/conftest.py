@@ -1,4 +1,4 @@
-"""Every URL under /api/v1/, read from the router itself.
+"""Fixtures for the project-wide tests: every URL under /api/v1/, read from the router itself.
 
 Used by the garbage test and the schema test, so that endpoints added later
 are covered without anyone remembering to list them.
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from django.urls import URLPattern, URLResolver
 from django.urls.resolvers import RegexPattern, RoutePattern
 
-from bondplatform import api_urls
+from bondplatform import api_urls as api_router
 
 # Path converters and a value of each kind to put in a URL.
 SAMPLE_VALUES = {"int": "1", "str": "x", "slug": "x", "path": "x", "uuid": str(uuid.UUID(int=1))}
@@ -54,7 +55,7 @@ def _pattern_to_url(pattern) -> str:
 
 def api_urls_to_try(patterns=None, prefix: str = "/api/v1/") -> list[str]:
     urls: list[str] = []
-    for entry in api_urls.urlpatterns if patterns is None else patterns:
+    for entry in api_router.urlpatterns if patterns is None else patterns:
         here = prefix + _pattern_to_url(entry.pattern)
         if isinstance(entry, URLResolver):
             urls += api_urls_to_try(entry.url_patterns, here)
@@ -64,3 +65,21 @@ def api_urls_to_try(patterns=None, prefix: str = "/api/v1/") -> list[str]:
 
 
 API_URLS = api_urls_to_try()
+
+
+@pytest.fixture
+def api_urls() -> list[str]:
+    """Every URL under /api/v1/, with sample values in its parameters."""
+    return list(API_URLS)
+
+
+@pytest.fixture(params=API_URLS)
+def api_url(request) -> str:
+    """Each URL under /api/v1/ in turn: a test that asks for it runs once per endpoint."""
+    return request.param
+
+
+@pytest.fixture(params=[url for url in API_URLS if "/1/" in url])
+def api_url_with_an_id(request) -> str:
+    """Each URL under /api/v1/ that names an object by its integer id (1), in turn."""
+    return request.param
