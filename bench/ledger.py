@@ -254,12 +254,44 @@ def timed(fn, runs: int) -> list[float]:
     return times
 
 
+def proofs(entries: int, runs: int) -> None:
+    """Merkle proofs in a big ledger: the first root (hashing every leaf and storing the complete
+    subtrees), then inclusion and consistency proofs for random entries, as a new request would."""
+    from ledger.proofs import IssuerTree
+
+    issuer = _new_issuer("Proof chain")
+    start = time.perf_counter()
+    build_chain(issuer, entries, ["bond_principal:1", "interest_payable:1"])
+    print(f"built a chain of {entries:,} entries for proofs in {time.perf_counter() - start:.1f} s")
+    start = time.perf_counter()
+    IssuerTree(issuer.pk).root(entries)
+    print(f"first tree root over {entries:,} entries (subtrees stored): {time.perf_counter() - start:.1f} s")
+    rng = random.Random(7)
+    inclusion = timed(
+        lambda: IssuerTree(issuer.pk).inclusion_proof(rng.randint(1, entries), entries), runs * 10
+    )
+    consistency = timed(
+        lambda: IssuerTree(issuer.pk).consistency_proof(rng.randint(1, entries - 1), entries), runs * 10
+    )
+    print(
+        f"inclusion proof of a random entry: median {statistics.median(inclusion) * 1000:.1f} ms"
+        f"  worst {max(inclusion) * 1000:.1f} ms;  consistency proof: median"
+        f" {statistics.median(consistency) * 1000:.1f} ms  worst {max(consistency) * 1000:.1f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=3000, help="entries per posting run (default 3000)")
     parser.add_argument("--chain", type=int, default=100_000, help="entries in the verified chain")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument(
+        "--proof-chain",
+        type=int,
+        default=0,
+        help="also time Merkle proofs in a ledger of this many entries (e.g. 1000000); 0 skips it",
+    )
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "")
@@ -342,6 +374,8 @@ def main() -> None:
             f"trial balance of {len(tb.rows):,} accounts over {2 * args.chain:,} postings:"
             f" median {statistics.median(times) * 1000:.1f} ms  best {min(times) * 1000:.1f} ms"
         )
+        if args.proof_chain:
+            proofs(args.proof_chain, args.runs)
     finally:
         connections.close_all()
         if not args.keep:
