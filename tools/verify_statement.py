@@ -181,6 +181,31 @@ def canonical(value) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
+def checkpoint_signed_bytes(
+    *,
+    issuer: int,
+    sequence: int,
+    hash: str,
+    signed_at: str,
+    key_id: str,
+    tree_size: int | None = None,
+    merkle_root: str | None = None,
+) -> bytes:
+    """What a checkpoint's signature covers: format 1, or format 2 with the Merkle tree head."""
+    signed = {
+        "hash": hash,
+        "issuer": issuer,
+        "key_id": key_id,
+        "sequence": sequence,
+        "signed_at": signed_at,
+        "type": "ledger_checkpoint",
+        "v": 1,
+    }
+    if merkle_root is not None:
+        signed.update({"merkle_root": merkle_root, "tree_size": tree_size, "v": 2})
+    return canonical(signed)
+
+
 def key_id_of(raw_public_key: bytes) -> str:
     return hashlib.sha256(raw_public_key).hexdigest()[:32]
 
@@ -339,26 +364,20 @@ def check_signatures(
     if any(facts[key] for key in CHECKPOINT_FACTS):
         if fact(facts, "checkpoint_key_id") != key_id:
             raise Problem(f"the checkpoint is not signed by key {key_id}, as the statement is")
-        signed = {
-            "hash": fact(facts, "checkpoint_hash", HEX64),
-            "issuer": int(facts["issuer"]),
-            "key_id": key_id,
-            "sequence": int(fact(facts, "checkpoint_sequence", SEQUENCE)),
-            "signed_at": fact(facts, "checkpoint_signed_at", TIMESTAMP),
-            "type": "ledger_checkpoint",
-            "v": 1,
-        }
-        if any(facts.get(key) for key in TREE_FACTS):
-            signed.update(
-                {
-                    "merkle_root": fact(facts, "checkpoint_merkle_root", HEX64),
-                    "tree_size": int(fact(facts, "checkpoint_tree_size", SEQUENCE)),
-                    "v": 2,
-                }
-            )
-            if signed["tree_size"] != signed["sequence"]:
-                raise Problem("the checkpoint's tree size is not its sequence")
-        message = canonical(signed)
+        tree = any(facts.get(key) for key in TREE_FACTS)
+        sequence = int(fact(facts, "checkpoint_sequence", SEQUENCE))
+        tree_size = int(fact(facts, "checkpoint_tree_size", SEQUENCE)) if tree else None
+        if tree and tree_size != sequence:
+            raise Problem("the checkpoint's tree size is not its sequence")
+        message = checkpoint_signed_bytes(
+            issuer=int(facts["issuer"]),
+            sequence=sequence,
+            hash=fact(facts, "checkpoint_hash", HEX64),
+            signed_at=fact(facts, "checkpoint_signed_at", TIMESTAMP),
+            key_id=key_id,
+            tree_size=tree_size,
+            merkle_root=fact(facts, "checkpoint_merkle_root", HEX64) if tree else None,
+        )
         if not verified(key, fact(facts, "checkpoint_signature"), message):
             raise Problem("the checkpoint's signature does not verify")
         checkpoint = (int(facts["checkpoint_sequence"]), facts["checkpoint_hash"])
@@ -543,18 +562,14 @@ def checkpoint_verified(checkpoint: dict, key: Ed25519PublicKey, key_id: str) ->
         raise Problem(f"checkpoint #{checkpoint.get('sequence')} is not signed by key {key_id}")
     if not checkpoint.get("merkle_root") or not checkpoint.get("tree_size"):
         raise Problem(f"checkpoint #{checkpoint.get('sequence')} signs no Merkle tree head (format 1)")
-    message = canonical(
-        {
-            "hash": checkpoint["hash"],
-            "issuer": int(checkpoint["issuer"]),
-            "key_id": key_id,
-            "merkle_root": checkpoint["merkle_root"],
-            "sequence": int(checkpoint["sequence"]),
-            "signed_at": checkpoint["signed_at"],
-            "tree_size": int(checkpoint["tree_size"]),
-            "type": "ledger_checkpoint",
-            "v": 2,
-        }
+    message = checkpoint_signed_bytes(
+        issuer=int(checkpoint["issuer"]),
+        sequence=int(checkpoint["sequence"]),
+        hash=checkpoint["hash"],
+        signed_at=checkpoint["signed_at"],
+        key_id=key_id,
+        tree_size=int(checkpoint["tree_size"]),
+        merkle_root=checkpoint["merkle_root"],
     )
     if not verified(key, checkpoint.get("signature", ""), message):
         raise Problem(f"checkpoint #{checkpoint['sequence']}'s signature does not verify")
