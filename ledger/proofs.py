@@ -29,6 +29,7 @@ class IssuerTree:
         self.issuer_id = issuer_id
         self._blocks: dict[int, list[bytes]] = {}
         self._nodes: dict[tuple[int, int], bytes] = {}
+        self._size: int | None = None
 
     # -- sources of subtree roots --------------------------------------------------
 
@@ -77,7 +78,12 @@ class IssuerTree:
     # -- what callers ask for ------------------------------------------------------
 
     def size(self) -> int:
-        return LedgerEntry.objects.filter(issuer_id=self.issuer_id).aggregate(n=Max("sequence"))["n"] or 0
+        """Entries in the ledger, read once per tree (it only grows, so a size read earlier holds)."""
+        if self._size is None:
+            self._size = (
+                LedgerEntry.objects.filter(issuer_id=self.issuer_id).aggregate(n=Max("sequence"))["n"] or 0
+            )
+        return self._size
 
     def _check_size(self, tree_size: int) -> None:
         if tree_size > self.size():
