@@ -451,6 +451,25 @@ def burst():
 
 
 @pytest.fixture
+def burst_posts(burst):
+    """burst_posts(user, url, body=None, *, key, times=20) -> the responses to `times` identical POSTs
+    (JSON `body`, `Idempotency-Key: key`) by `user`, sent at once from as many threads, each with
+    its own signed-in client. A response that is an error is returned like any other."""
+
+    def post_all(user, url: str, body: dict | None = None, *, key: str, times: int = 20) -> list:
+        clients = [_client_for(user) for _ in range(times)]
+        responses: list = [None] * times
+
+        def send(i: int) -> None:
+            responses[i] = clients[i].post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+        assert burst([functools.partial(send, i) for i in range(times)]) == ["ok"] * times
+        return responses
+
+    return post_all
+
+
+@pytest.fixture
 def signing_key(settings):
     """A fixed ledger signing key, so that checkpoints and statements are signed with it."""
     settings.LEDGER_SIGNING_KEY = "07" * 32

@@ -15,6 +15,7 @@ from bondplatform.money import format_pence
 from bondplatform.schema import refusals
 from bondplatform.spreadsheets import csv_text
 from investments.api.downloads import CsvDownloadApi
+from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.models import PayoutAccount, PayoutBatch
 from investments.selectors_servicing import payout_batches_of, payouts_of_batch
 from investments.services import payouts as payout_services
@@ -166,18 +167,23 @@ class PayoutBatchMarkSentApi(APIView):
             401: ["not_authenticated"],
             403: ["not_an_officer", "two_factor_required"],
             404: ["payout_batch_not_found"],
-            409: ["invalid_state", "interest_run_not_completed"],
+            409: ["invalid_state", "interest_run_not_completed", "idempotency_key_reused"],
             422: ["asset_lock_violation"],
         }
     )
     @extend_schema(
         request=None,
         responses=PayoutBatchSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
         description="The officer has made the payments: the ledger moves the cash (Dr payable, Cr "
-        "cash_at_bank), after the asset lock allows it (422 `asset_lock_violation`).",
+        "cash_at_bank), after the asset lock allows it (422 `asset_lock_violation`). Marking a batch "
+        "already sent returns it and moves nothing; an `Idempotency-Key` used to mark another batch "
+        "sent is refused (409 `idempotency_key_reused`).",
     )
     def post(self, request, batch_id: int):
-        batch = payout_services.payout_batch_mark_sent(actor=request.user, batch_id=batch_id)
+        batch = payout_services.payout_batch_mark_sent(
+            actor=request.user, batch_id=batch_id, idempotency_key=idempotency_key(request)
+        )
         return Response(
             PayoutBatchSerializer(
                 payout_batches_of(request.user, issuer_id=batch.issuer_id).get(pk=batch.pk)

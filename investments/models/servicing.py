@@ -232,10 +232,18 @@ class PayoutBatch(models.Model):
     marked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # The officer's Idempotency-Key when marking it sent, if they gave one: it names this
+    # batch's sending, so the same key for another batch of the issuer is refused.
+    sent_idempotency_key = models.CharField(max_length=100, null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_on", "-id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["issuer", "sent_idempotency_key"],
+                condition=Q(sent_idempotency_key__isnull=False),
+                name="payout_batch_sent_key_once",
+            ),
             models.UniqueConstraint(
                 fields=["issuer", "opened_on"],
                 condition=Q(interest_run__isnull=True) & Q(status="open"),

@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bondplatform.actors import Actor, person_or_none
@@ -101,23 +101,31 @@ def receipt_record(
                 f"The reference {reference!r} is not this subscription's ({subscription.reference}).",
                 code="reference_mismatch",
             )
-    with transaction.atomic(durable=True):
-        # Lock order: issue, then the investor's subscription, then (in entry_post) the ledger head.
-        issue, subscription = subscription_lock(subscription_id)
+    try:
+        with transaction.atomic(durable=True):
+            # Lock order: issue, then the investor's subscription, then (in entry_post) the ledger head.
+            issue, subscription = subscription_lock(subscription_id)
+            existing = Receipt.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is not None:  # a concurrent twin won the race
+                return _replay(existing, fingerprint)
+            return _receipt_apply(
+                actor=actor,
+                issue=issue,
+                subscription=subscription,
+                amount_pence=amount_pence,
+                reference=reference,
+                received_on=received_on,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                provider=provider,
+            )
+    except IntegrityError:
+        # The key is unique across issuers, but the locks above are one subscription's: the
+        # same key for another subscription (another issuer's books) committed first.
         existing = Receipt.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:  # a concurrent twin won the race
-            return _replay(existing, fingerprint)
-        return _receipt_apply(
-            actor=actor,
-            issue=issue,
-            subscription=subscription,
-            amount_pence=amount_pence,
-            reference=reference,
-            received_on=received_on,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            provider=provider,
-        )
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
 
 
 def _replay(existing: Receipt, fingerprint: str) -> Receipt:

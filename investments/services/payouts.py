@@ -25,14 +25,14 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from bondplatform.actors import Actor
 from bondplatform.audit import audit_record
-from bondplatform.errors import BadInput, InvalidState, NotFound
+from bondplatform.errors import BadInput, Conflict, InvalidState, NotFound
 from compliance.asset_lock import Outflow, Purpose, asset_lock_judge
 from compliance.services import refusals_kept
 from investments import accounts, notifications
@@ -124,8 +124,40 @@ def payout_batch_get_for_officer(actor: Actor, batch_id: int) -> PayoutBatch:
     return batch
 
 
-def payout_batch_mark_sent(*, actor: Actor, batch_id: int) -> PayoutBatch:
-    """The officer has made the batch's payments: the ledger moves the cash (once)."""
+def payout_batch_mark_sent(*, actor: Actor, batch_id: int, idempotency_key: str | None = None) -> PayoutBatch:
+    """The officer has made the batch's payments: the ledger moves the cash (once).
+
+    Marking a batch already sent returns it and moves nothing, so a request
+    retried while the first is in flight waits for the batch's lock and then
+    answers as the first did. An `idempotency_key` names this batch's
+    sending: given for another batch of the issuer, it is refused (409
+    `idempotency_key_reused`)."""
+    try:
+        return _payout_batch_mark_sent(actor=actor, batch_id=batch_id, idempotency_key=idempotency_key)
+    except IntegrityError:
+        # The same key marked another batch sent at the same moment, and committed first.
+        batch = PayoutBatch.objects.get(pk=batch_id)
+        if idempotency_key is None or _sent_with_key(batch, idempotency_key) is None:
+            raise
+        raise _key_reused() from None
+
+
+def _sent_with_key(batch: PayoutBatch, idempotency_key: str) -> PayoutBatch | None:
+    """Another batch of the issuer that this key marked sent, if any."""
+    return (
+        PayoutBatch.objects.filter(issuer_id=batch.issuer_id, sent_idempotency_key=idempotency_key)
+        .exclude(pk=batch.pk)
+        .first()
+    )
+
+
+def _key_reused() -> Conflict:
+    return Conflict(
+        "This Idempotency-Key was used to mark another payout batch sent.", code="idempotency_key_reused"
+    )
+
+
+def _payout_batch_mark_sent(*, actor: Actor, batch_id: int, idempotency_key: str | None) -> PayoutBatch:
     batch = payout_batch_get_for_officer(actor, batch_id)
     with refusals_kept(actor=actor, issuer=batch.issuer, subject=batch), transaction.atomic(durable=True):
         batch = (
@@ -133,6 +165,8 @@ def payout_batch_mark_sent(*, actor: Actor, batch_id: int) -> PayoutBatch:
             .select_related("issuer", "interest_run")
             .get(pk=batch_id)
         )
+        if idempotency_key is not None and _sent_with_key(batch, idempotency_key) is not None:
+            raise _key_reused()
         if batch.status == PayoutBatchStatus.SENT:
             return batch
         if batch.interest_run is not None and batch.interest_run.status != InterestRunStatus.COMPLETED:
@@ -171,7 +205,8 @@ def payout_batch_mark_sent(*, actor: Actor, batch_id: int) -> PayoutBatch:
         batch.status = PayoutBatchStatus.SENT
         batch.sent_at = now
         batch.marked_by = gates.require_person(actor)
-        batch.save(update_fields=["status", "sent_at", "marked_by"])
+        batch.sent_idempotency_key = idempotency_key
+        batch.save(update_fields=["status", "sent_at", "marked_by", "sent_idempotency_key"])
         audit_record(
             actor=actor,
             issuer=batch.issuer,

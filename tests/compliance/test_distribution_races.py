@@ -57,3 +57,48 @@ def test_the_same_request_ten_times_at_once_pays_once(cic, cic_officer, burst):
     assert outcomes == ["ok"] * 10
     assert Distribution.objects.filter(issuer=cic).count() == 1
     assert LedgerEntry.objects.filter(issuer=cic, kind="distribution").count() == 1
+
+
+def no_refusal_logged(issuer) -> bool:
+    return not Decision.objects.filter(issuer=issuer, outcome="deny").exists()
+
+
+def test_twenty_retries_of_a_dividend_of_the_whole_cap_pay_once_and_judge_once(cic, cic_officer, burst):
+    """The twins of a dividend that fills the cap wait for it, then answer as it did: never an
+    `asset_lock_violation` (with a deny decision) for the room their own twin took."""
+    outcomes = burst([dividend(cic_officer, cic, "whole-cap", 3_500_00) for _ in range(20)])
+    assert outcomes == ["ok"] * 20
+    assert Distribution.objects.filter(issuer=cic).count() == 1
+    assert LedgerEntry.objects.filter(issuer=cic, kind="distribution").count() == 1
+    assert Decision.objects.filter(issuer=cic, rule="asset_lock", outcome="allow").count() == 1
+    assert no_refusal_logged(cic)
+    assert ledger_verify(cic.pk).valid
+
+
+def test_one_key_with_two_amounts_at_once_pays_one_and_refuses_the_other(cic, cic_officer, burst):
+    calls = [dividend(cic_officer, cic, "k", 3_500_00) for _ in range(10)]
+    calls += [dividend(cic_officer, cic, "k", 100_00) for _ in range(10)]
+    outcomes = burst(calls)
+    assert sorted(set(outcomes)) == ["idempotency_key_reused", "ok"]
+    assert outcomes.count("ok") == 10
+    assert Distribution.objects.filter(issuer=cic).count() == 1
+    assert LedgerEntry.objects.filter(issuer=cic, kind="distribution").count() == 1
+    assert no_refusal_logged(cic)
+
+
+def test_twenty_retries_over_http_answer_alike(cic, cic_officer, burst_posts, assert_error):
+    url = f"/api/v1/issuers/{cic.pk}/distributions/"
+    body = {
+        "kind": "dividend",
+        "recipient_name": "Shareholders",
+        "amount": "3500.00",
+        "purpose": "Final dividend",
+    }
+    responses = burst_posts(cic_officer, url, body, key="final-dividend", times=20)
+    assert [r.status_code for r in responses] == [201] * 20, responses[0].content
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert [r.get("Idempotent-Replayed") for r in responses].count("true") == 19
+    assert LedgerEntry.objects.filter(issuer=cic, kind="distribution").count() == 1
+    assert no_refusal_logged(cic)
+    other = burst_posts(cic_officer, url, body | {"amount": "100.00"}, key="final-dividend", times=1)[0]
+    assert_error(other, 409, "idempotency_key_reused")

@@ -195,7 +195,7 @@ def test_every_place_that_posts_an_outflow_calls_the_guard():
     guarded = {
         where.split(" in ")[1] for where, kinds, credits, called in sites if credits and called & guards
     }
-    assert {"payout_batch_mark_sent()", "_refund_mark_sent()", "distribution_request()"} <= guarded
+    assert {"_payout_batch_mark_sent()", "_refund_mark_sent()", "distribution_request()"} <= guarded
 
 
 # 3. Every path, run.
