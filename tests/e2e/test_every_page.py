@@ -157,6 +157,20 @@ def test_every_main_page_at_a_phones_and_a_desktops_width(
     look(page, "officer-payout-batches")
     page.goto(f"{url}/officer/issuers/{issuer.pk}/bank-statement/")
     look(page, "officer-bank-statement")
+    # A statement with a payment already recorded, one nobody can place, and money going out.
+    received = holding.subscription.created_at.date().isoformat()
+    statement = (
+        "date,amount,reference,description\n"
+        f"{received},1000.00,{holding.subscription.reference},RITA RESIDENT\n"
+        f"{received},75.00,UNKNOWN123,A GIFT?\n"
+        f"{received},-40.00,,BANK CHARGES\n"
+    )
+    page.set_input_files(
+        "input[type=file]", {"name": "statement.csv", "mimeType": "text/csv", "buffer": statement.encode()}
+    )
+    page.click("button:has-text('Import the statement')")
+    page.wait_for_selector("#report-totals")
+    look(page, "officer-bank-statement-report")
     page.click("button:has-text('Sign out')")
 
     # The auditor: the books, the ledger, the decisions, the statements.
