@@ -33,6 +33,15 @@ def uses_of_funds_of(issue: BondIssue) -> QuerySet[UseOfFunds]:
     return UseOfFunds.objects.filter(issue=issue).select_related("ledger_entry").order_by("spent_on", "id")
 
 
+def issues_counted_in_participation(issuer: Issuer) -> QuerySet[BondIssue]:
+    """The issuer's offers the participation audit counts (sterling ones but drafts), oldest first."""
+    return (
+        BondIssue.objects.filter(issuer=issuer, currency="GBP")
+        .exclude(status=IssueStatus.DRAFT)
+        .order_by("opens_at", "id")
+    )
+
+
 def issuer_area(issuer: Issuer) -> list[str]:
     """The postcode prefixes the issuer's offers have been open to, together (sorted)."""
     prefixes: set[str] = set()

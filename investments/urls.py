@@ -10,6 +10,11 @@ urlpatterns = [
     path(
         "issues/<int:issue_id>/transparency/", views_public.issue_transparency, name="issue-transparency-page"
     ),
+    path(
+        "issuers/<int:issuer_id>/participation/",
+        views_public.issuer_participation,
+        name="issuer-participation-page",
+    ),
     path("subscriptions/<int:subscription_id>/", views.subscription_detail, name="subscription-detail"),
     path(
         "subscriptions/<int:subscription_id>/cancel/",

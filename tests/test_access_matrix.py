@@ -48,6 +48,7 @@ MATRIX: dict[str, tuple | str] = {
     "home": ("get", {}, {}, EVERYONE),
     "issue-page": ("get", {"issue_id": "issue"}, {}, EVERYONE),
     "issue-transparency-page": ("get", {"issue_id": "issue"}, {}, EVERYONE),
+    "issuer-participation-page": ("get", {"issuer_id": "issuer"}, {}, EVERYONE),
     "issuer-list": ("get", {}, {}, EVERYONE),
     "issuer-detail": ("get", {"issuer_id": "issuer"}, {}, EVERYONE),
     "issue-list": ("get", {}, {}, EVERYONE),

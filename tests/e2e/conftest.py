@@ -45,7 +45,9 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context()
+    # A British reader's browser (Accept-Language, navigator.language). Headless Chromium still
+    # draws empty date fields as mm/dd/yyyy whatever the locale: an artefact of the screenshots.
+    context = browser.new_context(locale="en-GB", timezone_id="Europe/London")
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page

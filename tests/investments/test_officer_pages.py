@@ -180,7 +180,7 @@ def test_residents_and_outsiders_are_refused_with_403(request, persona, society,
     for path in pages["GET"]:
         response = client.get(path)
         assert response.status_code == 403, path
-        assert "You cannot see this page" in response.content.decode(), path
+        assert "You may not see this page" in response.content.decode(), path
     private = ("/officer/subscriptions/", "/officer/refunds/")  # a resident's own: 403; anyone else's: 404
     for path in pages["POST"]:
         expected = 404 if persona == "outsider" and path.startswith(private) else 403
