@@ -135,6 +135,12 @@ MATRIX: dict[str, tuple | str] = {
     "officer-payout-batches": ("get", {"issuer_id": "issuer"}, {}, OFFICER),
     "officer-payout-batch-sent": "page actions answer with a message and call the same gated services as the API routes checked here",
     "officer-home": ("get", {}, {}, ROLE_HOLDERS),
+    "officer-issue-new": ("get", {"issuer_id": "issuer"}, {}, OFFICER),
+    "officer-issue-terms": ("get", {"issue_id": "draft"}, {}, OFFICER),
+    "officer-issuer-roles": ("get", {"issuer_id": "issuer"}, {}, OFFICER),
+    "officer-role-revoke": ("post", {"issuer_id": "issuer", "grant_id": "grant"}, {}, OFFICER),
+    "officer-distributions": ("get", {"issuer_id": "issuer"}, {}, READERS),  # officers pay, the others read
+    "officer-uses-of-funds": ("get", {"issue_id": "issue"}, {}, READERS),  # officers report, the others read
     # The issuer's books: its officers and auditors, and staff.
     "ledger-entries": ("get", {}, {"issuer": "issuer"}, READERS),
     "ledger-balances": ("get", {}, {"issuer": "issuer"}, READERS),
@@ -239,6 +245,7 @@ def world(
         "refund": refund.pk,
         "batch": PayoutBatch.objects.get(issuer=society).pk,
         "today": timezone.localdate().isoformat(),
+        "grant": RoleGrant.objects.get(issuer=society, user=auditor).pk,
     }
     assert Issuer.objects.count() == 2
     return people, objects
