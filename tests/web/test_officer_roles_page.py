@@ -122,6 +122,9 @@ def test_an_officer_revokes_an_auditor(browser_for, officer, auditor, society, r
 def test_the_last_officer_cannot_be_revoked_and_the_page_says_why(browser_for, officer, roles_url):
     grant = RoleGrant.objects.get(user=officer)
     client = browser_for(officer)
+    shown = client.get(roles_url).content.decode()
+    assert f"/roles/{grant.pk}/revoke/" not in shown  # no button that could only be refused
+    assert "The last officer: grant the role to someone else before this one goes." in shown
 
     response = client.post(f"{roles_url}{grant.pk}/revoke/")
 
