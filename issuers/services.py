@@ -214,3 +214,19 @@ def role_revoke(*, actor: Actor, grant_id: int, issuer_id: int | None = None) ->
     )
     grant.delete()
     return grant
+
+
+def role_revoke_of(*, actor: Actor, issuer_id: int, user_id: int, role: Role) -> RoleGrant:
+    """End the role `role` of person `user_id` in issuer `issuer_id` (the API names a grant so):
+    as `role_revoke`, and 404 `role_grant_not_found` if they do not hold it."""
+    gates.require_officer_or_staff(actor, issuer_id)
+    grant_id = (
+        RoleGrant.objects.filter(issuer_id=issuer_id, user_id=user_id, role=role)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if grant_id is None:
+        raise NotFound(
+            f"That person is not {Role(role).label.lower()} of this issuer.", code="role_grant_not_found"
+        )
+    return role_revoke(actor=actor, grant_id=grant_id, issuer_id=issuer_id)

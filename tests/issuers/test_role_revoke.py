@@ -84,3 +84,45 @@ def test_two_officers_removing_each_other_at_once_leave_one(officer, colleague, 
         assert outcomes.count("ok") == 1
         assert set(outcomes) - {"ok"} <= {"last_officer", "not_an_officer"}
         assert RoleGrant.objects.filter(issuer=society, role="finance_officer").count() == 1
+
+
+# --- the API: DELETE issuers/{id}/officers/{user_id}/ and .../auditors/{user_id}/ -----------
+
+
+def test_an_officer_revokes_an_auditor_through_the_api(officer, auditor, society, api_client_for):
+    response = api_client_for(officer).delete(f"/api/v1/issuers/{society.pk}/auditors/{auditor.pk}/")
+
+    assert response.status_code == 204
+    assert not RoleGrant.objects.filter(user=auditor).exists()
+    assert AuditEvent.objects.get(action="role.revoke").actor == officer
+
+
+def test_the_api_refuses_the_last_officer_and_a_role_not_held(
+    officer, auditor, staff, society, api_client_for, assert_error
+):
+    as_officer = api_client_for(officer)
+    assert_error(
+        as_officer.delete(f"/api/v1/issuers/{society.pk}/officers/{officer.pk}/"), 409, "last_officer"
+    )
+    # Arthur audits; he is no officer, so there is no such grant to end.
+    assert_error(
+        as_officer.delete(f"/api/v1/issuers/{society.pk}/officers/{auditor.pk}/"), 404, "role_grant_not_found"
+    )
+    assert_error(as_officer.delete(f"/api/v1/issuers/999999/auditors/{auditor.pk}/"), 404, "issuer_not_found")
+    assert RoleGrant.objects.count() == 2
+
+    assert (
+        api_client_for(staff).delete(f"/api/v1/issuers/{society.pk}/officers/{officer.pk}/").status_code
+        == 204
+    )
+
+
+def test_the_api_refuses_auditors_and_other_issuers_officers(
+    officer, auditor, society, make_user, cic, api_client_for, assert_error
+):
+    stranger = make_user("oona_other_officer", resident=False)
+    RoleGrant.objects.create(issuer=cic, user=stranger, role="finance_officer")
+    for person in (auditor, stranger):
+        response = api_client_for(person).delete(f"/api/v1/issuers/{society.pk}/auditors/{auditor.pk}/")
+        assert_error(response, 403, "not_an_officer")
+    assert RoleGrant.objects.filter(user=auditor).exists()
