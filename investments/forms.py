@@ -203,7 +203,9 @@ class PoundsField(AmountField):
 
     def to_python(self, value):
         text = str(value or "").replace("£", "").replace(",", "").strip()
-        if self.allow_zero and text and parse_amount_or_none(text) == 0:
+        if not text:
+            return None  # "This field is required."
+        if self.allow_zero and parse_amount_or_none(text) == 0:
             return 0
         return super().to_python(value)
 
@@ -370,7 +372,7 @@ class DistributionForm(forms.Form):
         required=False,
         help_text="Needed for a payment for full consideration.",
     )
-    amount = AmountField(label="Amount (£)")
+    amount = PoundsField(label="Amount (£)")
     purpose = forms.CharField(
         label="What it is for", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -381,7 +383,7 @@ class UseOfFundsForm(forms.Form):
     """What part of an issue's money paid for; tied to the distribution that paid it."""
 
     ledger_sequence = forms.TypedChoiceField(label="Paid by", coerce=int)
-    amount = AmountField(label="Amount (£)")
+    amount = PoundsField(label="Amount (£)")
     purpose = forms.CharField(
         label="What it paid for", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
     )

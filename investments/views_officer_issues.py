@@ -150,7 +150,7 @@ def officer_issuer_roles(request, issuer_id: int):
                 if refusal.code != "user_not_found":
                     raise
                 form.add_error("username", f"Nobody has registered as {username!r}: check the spelling.")
-                status = refusal.status_code
+                status = 400
             except NotPermitted:
                 raise
             except RuleViolation as refusal:

@@ -150,7 +150,7 @@ def test_the_services_refusals_are_shown_next_to_their_fields_in_words(
 def test_a_form_mistake_is_shown_next_to_its_field(browser_for, officer, society, terms_form):
     response = browser_for(officer).post(
         f"/officer/issuers/{society.pk}/issues/new/",
-        terms_form(max_subscription="12.345", eligible_postcode_prefixes="S3, 12X", name=""),
+        terms_form(max_subscription="12.345", eligible_postcode_prefixes="S3, 12X", name="", max_raise=""),
     )
 
     assert response.status_code == 400
@@ -158,6 +158,7 @@ def test_a_form_mistake_is_shown_next_to_its_field(browser_for, officer, society
     assert "at most two decimals" in field_error(page, "max_subscription")
     assert field_error(page, "eligible_postcode_prefixes") == "Not the start of a UK postcode: 12X."
     assert field_error(page, "name") == "This field is required."
+    assert field_error(page, "max_raise") == "This field is required."
     assert 'id="form-errors"' in page
     assert not BondIssue.objects.exists()
 

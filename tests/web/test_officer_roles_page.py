@@ -65,7 +65,7 @@ def test_an_officer_grants_the_auditor_role_by_username(browser_for, officer, so
 def test_an_unknown_username_is_a_mistake_on_the_form_not_a_missing_page(browser_for, officer, roles_url):
     response = browser_for(officer).post(roles_url, {"role": "auditor", "username": "nobody_at_all"})
 
-    assert response.status_code == 404  # the service's answer, on the page with the form
+    assert response.status_code == 400  # a mistake on the form, not a missing page
     page = response.content.decode()
     assert 'id="grant-role"' in page
     assert "Nobody has registered as &#x27;nobody_at_all&#x27;: check the spelling." in page
