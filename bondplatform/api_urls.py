@@ -27,6 +27,16 @@ urlpatterns = [
     path("issuers/<int:issuer_id>/", issuers_api.IssuerDetailApi.as_view(), name="issuer-detail"),
     path("issuers/<int:issuer_id>/officers/", issuers_api.OfficerGrantApi.as_view(), name="issuer-officers"),
     path("issuers/<int:issuer_id>/auditors/", issuers_api.AuditorGrantApi.as_view(), name="issuer-auditors"),
+    path(
+        "issuers/<int:issuer_id>/officers/<int:user_id>/",
+        issuers_api.OfficerRevokeApi.as_view(),
+        name="issuer-officer",
+    ),
+    path(
+        "issuers/<int:issuer_id>/auditors/<int:user_id>/",
+        issuers_api.AuditorRevokeApi.as_view(),
+        name="issuer-auditor",
+    ),
     path("", include("investments.api_urls")),
     path("", include("compliance.api_urls")),
     path("ledger/entries/", investments_ledger_api.IssueLedgerEntriesApi.as_view(), name="ledger-entries"),

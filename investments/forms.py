@@ -1,10 +1,23 @@
 """HTML forms: they parse input the same way the API does and leave rules to services."""
 
-from django import forms
+import datetime as dt
+import re
 
-from bondplatform.money import InvalidAmount, parse_amount
-from compliance.models import Outcome
-from investments.models import InterestPreference, PaymentMethod, SubscriptionStatus
+from django import forms
+from django.core.validators import URLValidator
+from django.utils import timezone
+
+from bondplatform.money import InvalidAmount, display_pounds, parse_amount
+from compliance.models import DistributionKind, Outcome
+from investments.models import (
+    DayCount,
+    InterestFrequency,
+    InterestPreference,
+    PaymentMethod,
+    SubscriptionStatus,
+)
+from investments.services.issues import TERM_FIELDS
+from issuers.models import Role
 from ledger.models import EntryKind
 
 
@@ -176,3 +189,214 @@ class DecisionFilterForm(_PeriodForm):
         super().__init__(data)
         _choices(self, "rule", [("", "Every rule"), *((r, r.replace("_", " ")) for r in rules)])
         _choices(self, "issue", [("", "Every issue"), *((i.pk, i.name) for i in issues)])
+
+
+# --- officers' issues, roles, distributions and uses of funds ----------------------------
+
+
+class PoundsField(AmountField):
+    """An amount in pounds, shown back as typed by a person ("1,250.00"); zero allowed if asked."""
+
+    def __init__(self, *, allow_zero: bool = False, **kwargs):
+        self.allow_zero = allow_zero
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = str(value or "").replace("£", "").replace(",", "").strip()
+        if not text:
+            return None  # "This field is required."
+        if self.allow_zero and parse_amount_or_none(text) == 0:
+            return 0
+        return super().to_python(value)
+
+    def prepare_value(self, value):
+        return display_pounds(value).lstrip("£") if isinstance(value, int) else value
+
+
+def parse_amount_or_none(text: str) -> int | None:
+    try:
+        return parse_amount(text)
+    except InvalidAmount:
+        return None
+
+
+# The API's postcode-prefix pattern (investments.api.issues): an area, a district, or a sector.
+POSTCODE_PREFIX = re.compile(r"^[A-Za-z]{1,2}([0-9][A-Za-z0-9]?( ?[0-9])?)?$")
+# When a day typed on the form starts and ends, in the service's time zone.
+OPENS_AT_TIME = dt.time(0, 0)
+CLOSES_AT_TIME = dt.time(23, 59, 59)
+# The service's field messages name other fields by their API names; the page says them in words.
+TERM_WORDS = {
+    "opens_at": "the opening day",
+    "closes_at": "the closing day",
+    "min_subscription": "the least per person",
+    "max_subscription": "the most per person",
+    "min_raise": "the minimum raise",
+    "max_raise": "the maximum raise",
+}
+PENCE_FIELDS = ("min_subscription", "max_subscription", "min_raise", "max_raise")
+
+
+class IssueTermsForm(forms.Form):
+    """A draft issue's terms, as an officer types them: pounds, days, a list of postcodes.
+
+    `terms()` gives them as the issue services take them (pence, aware datetimes); `changes()`
+    only those that differ from `issue`'s (a day left as it was keeps its time of day)."""
+
+    name = forms.CharField(label="Name of the issue", max_length=200)
+    description = forms.CharField(
+        label="What the money is for", required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    coupon_rate_percent = forms.DecimalField(
+        label="Interest rate (% a year)", max_digits=5, decimal_places=2, min_value=0, max_value=100
+    )
+    term_months = forms.IntegerField(label="Term (months from allotment)", min_value=1, max_value=600)
+    interest_frequency = forms.ChoiceField(label="Interest paid", choices=InterestFrequency.choices)
+    day_count = forms.ChoiceField(label="Day count", choices=DayCount.choices, initial=DayCount.ACT_365F)
+    min_subscription = PoundsField(label="Least per person (£)")
+    max_subscription = PoundsField(label="Most per person (£)")
+    min_raise = PoundsField(
+        label="Minimum raise (£)",
+        allow_zero=True,
+        help_text="Below it at the close, the offer fails and everyone is refunded.",
+    )
+    max_raise = PoundsField(label="Maximum raise (£)")
+    opens_at = forms.DateField(label="Opens on", widget=IsoDateInput, help_text="From the start of the day.")
+    closes_at = forms.DateField(label="Closes on", widget=IsoDateInput, help_text="At the end of the day.")
+    eligible_postcode_prefixes = forms.CharField(
+        label="Open to postcodes starting with",
+        required=False,
+        max_length=500,
+        help_text="Separated by commas, such as S1, S2, S3 8. Empty: anyone eligible.",
+    )
+    cooling_off_days = forms.IntegerField(label="Cooling-off (days)", min_value=0, max_value=365, initial=14)
+    notice_days = forms.IntegerField(
+        label="Notice for early repayment (days)", min_value=0, max_value=3650, initial=90
+    )
+    reinvestment_allowed = forms.BooleanField(
+        label="Holders may add their interest to their bond", required=False
+    )
+    performance_related = forms.BooleanField(
+        label="Performance-related interest (the rate above is its most)", required=False
+    )
+
+    def __init__(self, data=None, *, issuer, issue=None):
+        self.issue = issue
+        super().__init__(data, initial=self._initial_of(issue) if issue is not None else None)
+        self.fields[
+            "coupon_rate_percent"
+        ].help_text = f"{issuer.name}'s rules allow at most {issuer.max_interest_rate_percent} % a year."
+
+    @staticmethod
+    def _initial_of(issue) -> dict:
+        initial = {name: getattr(issue, name) for name in TERM_FIELDS if hasattr(issue, name)}
+        for name in PENCE_FIELDS:
+            initial[name] = getattr(issue, f"{name}_pence")
+        initial["opens_at"] = timezone.localdate(issue.opens_at)
+        initial["closes_at"] = timezone.localdate(issue.closes_at)
+        initial["eligible_postcode_prefixes"] = ", ".join(issue.eligible_postcode_prefixes)
+        return initial
+
+    def clean_eligible_postcode_prefixes(self) -> list[str]:
+        prefixes = [p.strip().upper() for p in self.cleaned_data["eligible_postcode_prefixes"].split(",")]
+        prefixes = [p for p in prefixes if p]
+        wrong = [p for p in prefixes if not POSTCODE_PREFIX.match(p)]
+        if wrong:
+            raise forms.ValidationError(f"Not the start of a UK postcode: {', '.join(wrong)}.")
+        if len(prefixes) > 50:
+            raise forms.ValidationError("At most 50 postcodes.")
+        return prefixes
+
+    def terms(self) -> dict:
+        data = dict(self.cleaned_data)
+        for name in PENCE_FIELDS:
+            data[f"{name}_pence"] = data.pop(name)
+        data["opens_at"] = self._moment(data["opens_at"], OPENS_AT_TIME, "opens_at")
+        data["closes_at"] = self._moment(data["closes_at"], CLOSES_AT_TIME, "closes_at")
+        return data
+
+    def _moment(self, day: dt.date, time: dt.time, name: str) -> dt.datetime:
+        current = getattr(self.issue, name, None)
+        if current is not None and timezone.localdate(current) == day:
+            return current  # the day as it was: its time too
+        return timezone.make_aware(dt.datetime.combine(day, time))
+
+    def changes(self) -> dict:
+        assert self.issue is not None
+        return {name: value for name, value in self.terms().items() if getattr(self.issue, name) != value}
+
+    def add_refusal(self, fields: dict) -> None:
+        """Put a service's field messages (keyed by the API's names, which are this form's) next
+        to their fields, in words."""
+        for name, errors in fields.items():
+            for error in errors if isinstance(errors, list) else [errors]:
+                text = str(error)
+                for api_name, words in TERM_WORDS.items():
+                    text = text.replace(api_name, words)
+                self.add_error(name if name in self.fields else None, text)
+
+
+class RoleGrantForm(forms.Form):
+    role = forms.ChoiceField(
+        label="Role",
+        choices=[
+            (Role.FINANCE_OFFICER, "Finance officer: runs the issues"),
+            (Role.AUDITOR, "Auditor: reads the books"),
+        ],
+        widget=forms.RadioSelect,
+        initial=Role.AUDITOR,
+    )
+    username = forms.CharField(
+        label="Their username", max_length=150, help_text="They must have registered first."
+    )
+
+
+class DistributionForm(forms.Form):
+    """Money paid out of the issuer today, judged by the asset lock. `token` makes the
+    idempotency key, as on the record-payment form: the same form sent twice pays once."""
+
+    kind = forms.ChoiceField(label="What kind of payment", choices=DistributionKind.choices)
+    recipient_name = forms.CharField(label="Paid to", max_length=200)
+    recipient_asset_locked = forms.BooleanField(
+        label="The recipient is itself an asset-locked body", required=False
+    )
+    recipient_registration_number = forms.CharField(
+        label="Recipient's registration number",
+        max_length=50,
+        required=False,
+        help_text="Needed for a transfer to another asset-locked body.",
+    )
+    invoice_reference = forms.CharField(
+        label="Invoice reference",
+        max_length=100,
+        required=False,
+        help_text="Needed for a payment for full consideration.",
+    )
+    amount = PoundsField(label="Amount (£)")
+    purpose = forms.CharField(
+        label="What it is for", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    token = forms.RegexField(r"^[A-Za-z0-9_-]{16,64}\Z", widget=forms.HiddenInput)
+
+
+class UseOfFundsForm(forms.Form):
+    """What part of an issue's money paid for; tied to the distribution that paid it."""
+
+    ledger_sequence = forms.TypedChoiceField(label="Paid by", coerce=int)
+    amount = PoundsField(label="Amount (£)")
+    purpose = forms.CharField(
+        label="What it paid for", max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    spent_on = forms.DateField(label="Spent on", widget=IsoDateInput)
+    evidence_url = forms.URLField(
+        label="Evidence (a web address)",
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="An invoice, a photo, a report: anyone can follow it.",
+    )
+
+    def __init__(self, data=None, *, payments):
+        super().__init__(data)
+        _choices(self, "ledger_sequence", [("", "Choose the payment"), *payments])

@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from investments import views, views_auditor, views_officer, views_public, views_statements
+from investments import (
+    views,
+    views_auditor,
+    views_officer,
+    views_officer_issues,
+    views_public,
+    views_statements,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -88,5 +95,36 @@ urlpatterns = [
         "auditor/issuers/<int:issuer_id>/statements/",
         views_statements.auditor_statement_jobs,
         name="auditor-statement-jobs",
+    ),
+    # Officers set an issuer up: draft issues, roles, distributions, uses of funds
+    path(
+        "officer/issuers/<int:issuer_id>/issues/new/",
+        views_officer_issues.officer_issue_create,
+        name="officer-issue-new",
+    ),
+    path(
+        "officer/issues/<int:issue_id>/terms/",
+        views_officer_issues.officer_issue_terms,
+        name="officer-issue-terms",
+    ),
+    path(
+        "officer/issuers/<int:issuer_id>/roles/",
+        views_officer_issues.officer_issuer_roles,
+        name="officer-issuer-roles",
+    ),
+    path(
+        "officer/issuers/<int:issuer_id>/roles/<int:grant_id>/revoke/",
+        views_officer_issues.officer_role_revoke,
+        name="officer-role-revoke",
+    ),
+    path(
+        "officer/issuers/<int:issuer_id>/distributions/",
+        views_officer_issues.officer_distributions,
+        name="officer-distributions",
+    ),
+    path(
+        "officer/issues/<int:issue_id>/uses-of-funds/",
+        views_officer_issues.officer_uses_of_funds,
+        name="officer-uses-of-funds",
     ),
 ]

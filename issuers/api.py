@@ -117,6 +117,35 @@ class AuditorGrantApi(_RoleGrantApi):
     role = Role.AUDITOR
 
 
+class _RoleRevokeApi(APIView):
+    # Who asks before what they name: 401, 404 for the issuer, 403, then 404 for the grant.
+    permission_classes = [IsAuthenticated]
+    role: Role
+
+    @refusals(
+        {
+            403: ["not_an_officer", "two_factor_required"],
+            404: ["issuer_not_found", "role_grant_not_found"],
+            409: ["last_officer"],
+        }
+    )
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, issuer_id: int, user_id: int):
+        """End the person's role in the issuer (staff, or an officer of it). The issuer's last
+        finance officer stays unless staff ask (409 `last_officer`)."""
+        issuer = selectors.issuer_get_to_grant(issuer_id, actor=request.user)
+        services.role_revoke_of(actor=request.user, issuer_id=issuer.pk, user_id=user_id, role=self.role)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OfficerRevokeApi(_RoleRevokeApi):
+    role = Role.FINANCE_OFFICER
+
+
+class AuditorRevokeApi(_RoleRevokeApi):
+    role = Role.AUDITOR
+
+
 # me/ lives here, not in people: a person's roles are grants on issuers.
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()

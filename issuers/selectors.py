@@ -40,6 +40,14 @@ def issuer_get_for_officer(issuer_id: int, *, actor: Actor) -> Issuer:
     return issuer
 
 
+def role_grants_of_issuer(issuer_id: int, *, actor: Actor) -> tuple[Issuer, list[RoleGrant]]:
+    """An issuer and who holds its roles, by username, for one of its finance officers
+    (404, then 401/403): the people they may grant roles to and revoke them from."""
+    issuer = issuer_get_for_officer(issuer_id, actor=actor)
+    grants = RoleGrant.objects.filter(issuer=issuer).select_related("user__profile", "granted_by")
+    return issuer, list(grants.order_by("user__username", "role"))
+
+
 def role_grants_of(user) -> QuerySet[RoleGrant]:
     """The roles a person holds, with their issuers, by issuer then role."""
     return RoleGrant.objects.filter(user=user).select_related("issuer").order_by("issuer_id", "role")

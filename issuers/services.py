@@ -172,11 +172,38 @@ def role_grant(*, actor: Actor, issuer: Issuer, username: str, role: Role) -> Ro
 
 
 @transaction.atomic
-def role_revoke(*, actor: Actor, grant_id: int) -> None:
-    """Staff end someone's role in an issuer (audited; the grant row goes)."""
-    gates.require_staff(actor)
-    grant = RoleGrant.objects.select_for_update().select_related("issuer").filter(pk=grant_id).first()
-    if grant is None:
+def role_revoke(*, actor: Actor, grant_id: int, issuer_id: int | None = None) -> RoleGrant:
+    """Staff, or a finance officer of the grant's issuer, end someone's role in it (audited;
+    the grant row goes). Returns the grant as it was.
+
+    `issuer_id`, when given (a page under one issuer), is checked first and must be the
+    grant's issuer (404 otherwise: one issuer's officers learn nothing of another's grants).
+    An officer may not remove the issuer's last finance officer (409 `last_officer`): nobody
+    but staff could then run its issues or grant the role again. Staff may (the admin)."""
+    if issuer_id is not None:
+        gates.require_officer_or_staff(actor, issuer_id)
+    grant = RoleGrant.objects.select_related("issuer", "user").filter(pk=grant_id).first()
+    if grant is None or (issuer_id is not None and grant.issuer_id != issuer_id):
+        raise NotFound("There is no such role grant.", code="role_grant_not_found")
+    gates.require_officer_or_staff(actor, grant.issuer)
+    # The issuer's officer grants, locked in one order: two officers removing each other at
+    # once are judged one after the other, so the second sees that it would leave nobody.
+    officers = list(
+        RoleGrant.objects.select_for_update()
+        .filter(issuer_id=grant.issuer_id, role=Role.FINANCE_OFFICER)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if grant.role == Role.FINANCE_OFFICER:
+        if grant.pk not in officers:  # revoked meanwhile
+            raise NotFound("There is no such role grant.", code="role_grant_not_found")
+        if len(officers) == 1 and not gates.is_staff(actor):
+            raise Conflict(
+                f"{grant.user.username} is the last finance officer of {grant.issuer.name}: grant the "
+                "role to someone else first, so that somebody can still run its issues.",
+                code="last_officer",
+            )
+    elif not RoleGrant.objects.select_for_update().filter(pk=grant.pk).exists():
         raise NotFound("There is no such role grant.", code="role_grant_not_found")
     audit_record(
         actor=actor,
@@ -186,3 +213,20 @@ def role_revoke(*, actor: Actor, grant_id: int) -> None:
         data={"user": grant.user_id, "role": grant.role},
     )
     grant.delete()
+    return grant
+
+
+def role_revoke_of(*, actor: Actor, issuer_id: int, user_id: int, role: Role) -> RoleGrant:
+    """End the role `role` of person `user_id` in issuer `issuer_id` (the API names a grant so):
+    as `role_revoke`, and 404 `role_grant_not_found` if they do not hold it."""
+    gates.require_officer_or_staff(actor, issuer_id)
+    grant_id = (
+        RoleGrant.objects.filter(issuer_id=issuer_id, user_id=user_id, role=role)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if grant_id is None:
+        raise NotFound(
+            f"That person is not {Role(role).label.lower()} of this issuer.", code="role_grant_not_found"
+        )
+    return role_revoke(actor=actor, grant_id=grant_id, issuer_id=issuer_id)
