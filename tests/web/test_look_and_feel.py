@@ -47,6 +47,22 @@ def test_breadcrumbs_are_ordered_lists_with_the_separators_left_to_css(
         assert re.search(r"<h1>", html), path
 
 
+def test_the_officers_setup_pages_have_the_same_breadcrumbs(client, society, officer, allotted_holding):
+    issue = allotted_holding().issue
+    client.force_login(officer)
+    for path in (
+        f"/officer/issuers/{society.pk}/issues/new/",
+        f"/officer/issues/{issue.pk}/terms/",
+        f"/officer/issuers/{society.pk}/roles/",
+        f"/officer/issuers/{society.pk}/distributions/",
+        f"/officer/issues/{issue.pk}/uses-of-funds/",
+    ):
+        html = client.get(path).content.decode()
+        crumbs = _breadcrumb(html)
+        assert "<ol>" in crumbs and crumbs.count('aria-current="page"') == 1, path
+        assert TEXT_SEPARATOR not in html, path
+
+
 def test_the_clear_filters_link_sits_beside_the_button_not_against_it(client, society, auditor):
     client.force_login(auditor)
     for path, words in (
