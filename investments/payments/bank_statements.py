@@ -34,10 +34,12 @@ the bank's posting, while the officer types the day the money showed in
 online banking, or the day they caught up with it; weekends and bank
 holidays put up to four days between a Thursday evening's payment and its
 posting (Easter), and a week either side leaves room for an officer who
-records on Friday what came in on Monday. Wider would let a line claim a
-different payment of the same amount; as both are money in for the same
-subscription the books stay right either way, and only the date the claim
-names could be the other one.
+records on Friday what came in on Monday. Wider would let a line take the
+hand-recorded receipt of another payment of the same amount. Nearest first
+keeps the books exact whenever each hand-recorded date is within two days of
+its line's: a line that takes another line's receipt takes one no farther
+than its own, which the other line then finds within six days (a hypothesis
+property in the tests holds this for any order of hand records and uploads).
 
 Why it stays sound:
 - a line's key is claimed or recorded once, never both: both are decided
@@ -52,7 +54,9 @@ Why it stays sound:
 A hand-recorded receipt of another amount (a typo), or too far from the
 line's date, is not claimed: the line is recorded, and the report lists with
 every line recorded from the statement the hand-recorded receipts of its
-subscription that no line has claimed, so that the officer looks.
+subscription that no line has claimed, so that the officer looks. The same
+list shows the other way round of the mistake, which this module cannot
+undo: money recorded by hand after its line was already imported.
 
 The report holds values (pence, dates, statuses); the API and the officer's
 page format them.

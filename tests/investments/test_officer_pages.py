@@ -540,7 +540,7 @@ def test_a_payment_recorded_by_hand_under_another_amount_is_pointed_out(
     assert '<td class="money" id="recorded-count">1</td>' in page
     assert (
         f"Check: £205.00 was recorded by hand on {today.day} {today:%B %Y} for {rita.reference}"
-        " and matches no statement line." in page
+        " and matches no statement line so far." in page
     )
 
 
