@@ -251,6 +251,7 @@ def _report_for_page(report: bank_statements.StatementReport) -> dict[str, Any]:
         "skipped": [asdict(line) for line in report.skipped],
         "errors": [asdict(line) for line in report.errors],
         "recorded_count": report.recorded_count,
+        "hand_recorded_count": report.hand_recorded_count,
         "matched_pence": report.matched_pence,
         "recorded_pence": report.recorded_pence,
         "unmatched_pence": report.unmatched_pence,

@@ -177,6 +177,12 @@ class BankStatementUploadSerializer(serializers.Serializer):
     )
 
 
+class BankStatementHandRecordedReceiptSerializer(serializers.Serializer):
+    receipt = serializers.IntegerField(source="receipt_id")
+    amount = MoneyField(source="amount_pence")
+    received_on = serializers.DateField()
+
+
 class BankStatementMatchedLineSerializer(serializers.Serializer):
     line = serializers.IntegerField(source="number")
     subscription = serializers.IntegerField(source="subscription_id")
@@ -188,6 +194,24 @@ class BankStatementMatchedLineSerializer(serializers.Serializer):
     received = MoneyField(source="received_pence")
     refund_owed = MoneyField(source="refund_owed_pence", allow_null=True)
     already_recorded = serializers.BooleanField()
+    matched_to_hand_recorded_receipt = BankStatementHandRecordedReceiptSerializer(
+        source="hand_recorded",
+        allow_null=True,
+        help_text=(
+            "The receipt an officer recorded by hand that this line is (the same subscription and amount, "
+            "received within a week of the line's date): the line claimed it, now or in an earlier upload, "
+            "and nothing new was recorded for it (`already_recorded` is true). Null otherwise."
+        ),
+    )
+    unclaimed_hand_recorded_receipts = BankStatementHandRecordedReceiptSerializer(
+        source="unclaimed_hand_recorded",
+        many=True,
+        help_text=(
+            "For a line recorded from the statement: the receipts of its subscription recorded by hand that "
+            "no statement line has claimed (another amount, or more than a week away). One may be this line "
+            "with a mistyped amount or date, now counted twice: an officer should look."
+        ),
+    )
 
 
 class BankStatementUnmatchedLineSerializer(serializers.Serializer):
@@ -257,7 +281,10 @@ class BankStatementImportApi(APIView):
             "multipart/form-data with one file field `file`. Each line is matched to a subscription of this "
             "issuer by its reference; matched lines are recorded as receipts (overpayments owe the excess "
             "back, short payments stay pending), unmatched and malformed lines are listed, never guessed. "
-            "Uploading the same statement again records nothing twice."
+            "Uploading the same statement again records nothing twice. A line that an officer already "
+            "recorded by hand (a receipt of the same subscription and amount, received within a week of the "
+            "line's date, not yet claimed by another line) claims that receipt instead of being recorded "
+            "again: see `matched_to_hand_recorded_receipt`."
         ),
         request={"multipart/form-data": BankStatementUploadSerializer},
         responses={200: BankStatementReportSerializer},

@@ -34,8 +34,9 @@ from investments.models.servicing import (
     RedemptionStatus,
 )
 
-# The Stripe webhook inbox is a model of this app, kept with the payments package.
-from investments.payments.models import StripeEvent, StripeEventOutcome
+# The Stripe webhook inbox and the statement lines' claims are models of this app, kept with
+# the payments package.
+from investments.payments.models import StatementLineClaim, StripeEvent, StripeEventOutcome
 
 __all__ = [
     "LIVE_SUBSCRIPTION_STATUSES",
@@ -62,6 +63,7 @@ __all__ = [
     "Refund",
     "RefundReason",
     "RefundStatus",
+    "StatementLineClaim",
     "StripeEvent",
     "StripeEventOutcome",
     "Subscription",

@@ -14,11 +14,16 @@ Ledger effects do not rely on the inbox alone: receipts are keyed by the
 PaymentIntent (`stripe:<pi id>`), refunds by their Stripe id, so the same
 payment announced twice under two event ids still posts once.
 
+`StatementLineClaim`: a bank statement line that an officer had already
+recorded by hand (`investments.payments.bank_statements`). It is a record,
+like the ledger: the database refuses UPDATE and DELETE of its rows.
+
 Imported by `investments.models`, so these are models of the `investments` app.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -58,3 +63,25 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id} ({self.outcome or 'new'})"
+
+
+class StatementLineClaim(models.Model):
+    """A bank statement line that is a receipt an officer recorded by hand: the line claims it.
+
+    `key` is the line's key (`statement:<issuer>:<digest>`, as a recorded line's
+    receipt would have had), so the line is claimed or recorded once, never
+    both, however often the statement is uploaded; `receipt` is unique, so one
+    hand-recorded receipt answers for one line only."""
+
+    key = models.CharField(max_length=200, unique=True)
+    receipt = models.OneToOneField(
+        "investments.Receipt", on_delete=models.PROTECT, related_name="statement_claim"
+    )
+    line_date = models.DateField()
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    claimed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Statement line of {self.line_date} claims receipt {self.receipt_id}"

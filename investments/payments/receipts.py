@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -71,6 +72,7 @@ def receipt_record(
     received_on: dt.date,
     idempotency_key: str,
     provider: str = BankTransferProvider.name,
+    recorded_before: Callable[[Subscription], Receipt | None] | None = None,
 ) -> Receipt:
     """Money has arrived for a subscription.
 
@@ -84,7 +86,14 @@ def receipt_record(
     lands in. Money an officer records (by hand, or from a bank statement)
     is money seen in the issuer's bank account: it lands in cash at bank,
     whatever the subscription's method, never in Stripe clearing. Only a
-    provider announcing its own payment (Stripe's webhook) names itself."""
+    provider announcing its own payment (Stripe's webhook) names itself.
+
+    `recorded_before(subscription)` is asked under the subscription's lock,
+    after the key is found new and before anything is recorded: a receipt
+    that is already this money (a bank statement line an officer recorded by
+    hand, `bank_statements`), or None. When it answers one, nothing is
+    recorded and that receipt is returned; what it writes commits with the
+    lock, so a twin that waited for it sees it."""
     subscription = selectors.subscription_get_private(subscription_id, actor=actor)
     issuer = subscription.issue.issuer
     gates.require_officer(actor, issuer)
@@ -108,6 +117,8 @@ def receipt_record(
             existing = Receipt.objects.filter(idempotency_key=idempotency_key).first()
             if existing is not None:  # a concurrent twin won the race
                 return _replay(existing, fingerprint)
+            if recorded_before is not None and (earlier := recorded_before(subscription)) is not None:
+                return earlier
             return _receipt_apply(
                 actor=actor,
                 issue=issue,

@@ -500,6 +500,50 @@ def test_a_bank_statement_upload_shows_matched_and_unmatched_lines(
     assert Receipt.objects.filter(subscription=rita).count() == 1
 
 
+def test_a_statement_line_already_recorded_by_hand_is_said_so_in_words(
+    officer, society, open_issue, resident
+):
+    rita = subscribe(open_issue, resident, 250)
+    pay(officer, rita, key=f"web:{officer.pk}:token")  # the record-payment form, received today
+    today = timezone.localdate()
+    csv = f"Date,Amount,Reference\n{today.isoformat()},250.00,{rita.reference}\n".encode()
+    client = browser_for(officer)
+    url = f"/officer/issuers/{society.pk}/bank-statement/"
+    response = client.post(url, {"file": SimpleUploadedFile("statement.csv", csv, "text/csv")})
+    page = response.content.decode()
+    assert f"already recorded by hand on {today.day} {today:%B %Y}" in page
+    assert '<td class="money" id="recorded-count">0</td>' in page
+    assert '<td class="money" id="hand-recorded-count">1</td>' in page
+    assert Receipt.objects.filter(subscription=rita).count() == 1
+    assert not Refund.objects.filter(subscription=rita).exists()
+
+
+def test_a_payment_recorded_by_hand_under_another_amount_is_pointed_out(
+    officer, society, open_issue, resident
+):
+    rita = subscribe(open_issue, resident, 250)
+    receipts.receipt_record(
+        actor=officer,
+        subscription_id=rita.pk,
+        amount_pence=205_00,
+        reference=rita.reference,
+        received_on=timezone.localdate(),
+        idempotency_key=f"web:{officer.pk}:typo",
+    )
+    today = timezone.localdate()
+    csv = f"Date,Amount,Reference\n{today.isoformat()},250.00,{rita.reference}\n".encode()
+    response = browser_for(officer).post(
+        f"/officer/issuers/{society.pk}/bank-statement/",
+        {"file": SimpleUploadedFile("statement.csv", csv, "text/csv")},
+    )
+    page = response.content.decode()
+    assert '<td class="money" id="recorded-count">1</td>' in page
+    assert (
+        f"Check: £205.00 was recorded by hand on {today.day} {today:%B %Y} for {rita.reference}"
+        " and matches no statement line so far." in page
+    )
+
+
 def test_a_statement_that_is_not_csv_with_the_columns_is_a_message(officer, society):
     response = browser_for(officer).post(
         f"/officer/issuers/{society.pk}/bank-statement/",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
 
 from bondplatform.models import AuditEvent
@@ -17,19 +16,6 @@ from issuers.models import RoleGrant
 from ledger.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def upload(api_client_for):
-    def upload(user, issuer, text: str | bytes, name="statement.csv"):
-        content = text.encode() if isinstance(text, str) else text
-        return api_client_for(user).post(
-            f"/api/v1/issuers/{issuer.pk}/bank-statements/",
-            {"file": SimpleUploadedFile(name, content, content_type="text/csv")},
-            format="multipart",
-        )
-
-    return upload
 
 
 # The statements below are dated from 20 November 2026: money for an issue is taken from a
