@@ -46,6 +46,7 @@ __all__ = [
     "GENESIS_HASH",
     "chain_hash",
     "entry_canonical_bytes",
+    "entry_canonical_split",
     "format_date",
     "format_timestamp",
     "signed_bytes",
@@ -102,6 +103,47 @@ def entry_canonical_bytes(
             "value_date": format_date(value_date),
         }
     ).encode("ascii")
+
+
+# The keys that follow "sequence" ("v", "value_date") hold no caller's text, so the
+# last occurrence of this mark is the sequence's own.
+_SEQUENCE_MARK = ',"sequence":0,"v":'
+
+
+def entry_canonical_split(
+    *,
+    issuer_id: int,
+    kind: str,
+    value_date: dt.date | str,
+    description: str,
+    idempotency_key: str,
+    reverses_sequence: int | None,
+    recorded_at: dt.datetime | str,
+    postings: Iterable[tuple[str, str, int]],
+) -> tuple[str, str]:
+    """The canonical bytes of an entry whose sequence is not known yet, as the (ASCII) text
+    before and after the sequence number: for every sequence n,
+
+        entry_canonical_bytes(sequence=n, ...) == (before + str(n) + after).encode("ascii")
+
+    For a writer that lets the database number the entry under the chain's lock and apply
+    SHA-256 there: what is hashed is still this module's encoding, and nothing else's.
+    """
+    whole = entry_canonical_bytes(
+        issuer_id=issuer_id,
+        sequence=0,
+        kind=kind,
+        value_date=value_date,
+        description=description,
+        idempotency_key=idempotency_key,
+        reverses_sequence=reverses_sequence,
+        recorded_at=recorded_at,
+        postings=postings,
+    ).decode("ascii")
+    before, mark, after = whole.rpartition(_SEQUENCE_MARK)
+    if not mark:  # pragma: no cover - only if the format above changed without this
+        raise AssertionError("the canonical form has no sequence where entry_canonical_split expects it")
+    return before + ',"sequence":', ',"v":' + after
 
 
 def chain_hash(prev_hash: str, canonical: bytes) -> str:
