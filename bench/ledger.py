@@ -287,6 +287,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument(
+        "--posting-only", action="store_true", help="only the posting rates and the floor (no chain)"
+    )
+    parser.add_argument(
         "--proof-chain",
         type=int,
         default=0,
@@ -317,31 +320,42 @@ def main() -> None:
         one = [_new_issuer(f"Single {r}").pk for r in range(args.runs)]
         shared = [_new_issuer(f"Shared {r}").pk for r in range(args.runs)]
         four = [[_new_issuer(f"Four {r}.{i}").pk for i in range(4)] for r in range(args.runs)]
+        bench_url = urlunparse(parsed._replace(path="/" + bench_name))
+        # 1 writer and the floor take turns, run by run, so that both see the same load on the
+        # machine: each run's ratio compares figures measured moments apart.
+        singles, floors = [], []
+        for r in range(args.runs):
+            singles.append(posting_rate([one[r]], args.entries, r))
+            floors.append(raw_floor_rate(bench_url, _new_issuer(f"Floor {r}").pk, args.entries, f"floor{r}"))
+        print(
+            f"posted  {'1 writer':<22} median {statistics.median(singles):7.0f} entries/s"
+            f"  best {max(singles):7.0f}"
+        )
         scenarios = [
-            ("1 writer", lambda r: posting_rate([one[r]], args.entries, r)),
             ("4 writers, 1 issuer", lambda r: posting_rate([shared[r]] * 4, args.entries // 4, r)),
             ("4 writers, 4 issuers", lambda r: posting_rate(four[r], args.entries // 4, r)),
         ]
-        medians = {}
         for label, measure in scenarios:
             rates = [measure(r) for r in range(args.runs)]
-            medians[label] = statistics.median(rates)
             print(
                 f"posted  {label:<22} median {statistics.median(rates):7.0f} entries/s  best {max(rates):7.0f}"
             )
-        bench_url = urlunparse(parsed._replace(path="/" + bench_name))
-        floors = [
-            raw_floor_rate(bench_url, _new_issuer(f"Floor {r}").pk, args.entries, f"floor{r}")
-            for r in range(args.runs)
-        ]
-        floor = statistics.median(floors)
+        ratios = sorted(single / floor for single, floor in zip(singles, floors, strict=True))
         print(
-            f"floor   psycopg alone, 1 client median {floor:7.0f} entries/s  best {max(floors):7.0f}"
-            f"   entry_post at {medians['1 writer'] / floor:.2f} of it"
+            f"floor   psycopg alone, 1 client median {statistics.median(floors):7.0f} entries/s"
+            f"  best {max(floors):7.0f}   entry_post at {statistics.median(ratios):.2f} of it"
+            f" (run by run: {', '.join(f'{r:.2f}' for r in ratios)})"
         )
-
         from ledger.selectors import trial_balance
         from ledger.verify import ledger_verify
+
+        posted = [*one, *shared, *(issuer_id for issuers in four for issuer_id in issuers)]
+        broken = [issuer_id for issuer_id in posted if not ledger_verify(issuer_id).valid]
+        print(
+            f"chains  every posting run's chain verified: {'yes' if not broken else f'NO, issuers {broken}'}"
+        )
+        if args.posting_only:
+            return
 
         codes = [f"bond_principal:{n}" for n in range(1, 501)] + [
             f"interest_payable:{n}" for n in range(1, 501)
