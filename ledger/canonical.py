@@ -105,8 +105,10 @@ def entry_canonical_bytes(
     ).encode("ascii")
 
 
-# The keys that follow "sequence" ("v", "value_date") hold no caller's text, so the
-# last occurrence of this mark is the sequence's own.
+# A stand-in time, already canonical; the keys after "recorded_at" ("reverses", "sequence",
+# "v", "value_date") hold no caller's text, so the last occurrence of each mark is the key's own.
+_STAND_IN_TIME = "0001-01-01T00:00:00.000000Z"
+_TIME_MARK = ',"recorded_at":"' + _STAND_IN_TIME + '",'
 _SEQUENCE_MARK = ',"sequence":0,"v":'
 
 
@@ -118,16 +120,16 @@ def entry_canonical_split(
     description: str,
     idempotency_key: str,
     reverses_sequence: int | None,
-    recorded_at: dt.datetime | str,
     postings: Iterable[tuple[str, str, int]],
-) -> tuple[str, str]:
-    """The canonical bytes of an entry whose sequence is not known yet, as the (ASCII) text
-    before and after the sequence number: for every sequence n,
+) -> tuple[str, str, str]:
+    """The canonical bytes of an entry whose time and sequence are not known yet, as the three
+    (ASCII) texts around them: for every time t and sequence n,
 
-        entry_canonical_bytes(sequence=n, ...) == (before + str(n) + after).encode("ascii")
+        entry_canonical_bytes(recorded_at=t, sequence=n, ...)
+            == (first + format_timestamp(t) + second + str(n) + third).encode("ascii")
 
-    For a writer that lets the database number the entry under the chain's lock and apply
-    SHA-256 there: what is hashed is still this module's encoding, and nothing else's.
+    For a writer that lets the database take the time and the number under the chain's lock
+    and apply SHA-256 there: what is hashed is still this module's encoding, nothing else's.
     """
     whole = entry_canonical_bytes(
         issuer_id=issuer_id,
@@ -137,13 +139,14 @@ def entry_canonical_split(
         description=description,
         idempotency_key=idempotency_key,
         reverses_sequence=reverses_sequence,
-        recorded_at=recorded_at,
+        recorded_at=_STAND_IN_TIME,
         postings=postings,
     ).decode("ascii")
-    before, mark, after = whole.rpartition(_SEQUENCE_MARK)
-    if not mark:  # pragma: no cover - only if the format above changed without this
-        raise AssertionError("the canonical form has no sequence where entry_canonical_split expects it")
-    return before + ',"sequence":', ',"v":' + after
+    first, time_mark, rest = whole.rpartition(_TIME_MARK)
+    second, sequence_mark, third = rest.rpartition(_SEQUENCE_MARK)
+    if not (time_mark and sequence_mark):  # pragma: no cover - only if the format above changed
+        raise AssertionError("the canonical form is not laid out as entry_canonical_split expects")
+    return first + ',"recorded_at":"', '",' + second + ',"sequence":', ',"v":' + third
 
 
 def chain_hash(prev_hash: str, canonical: bytes) -> str:

@@ -5,12 +5,14 @@ How a post works (and why):
    each a nonzero integer, a 3-letter currency, known account codes, zero
    sum per currency. Nothing below the lock can fail on bad input.
 2. The canonical bytes of the entry (`canonical.py`, the one encoder) are
-   made before the lock, split around the one thing not known yet, the
-   sequence.
+   made before the lock, split around the two things not known yet: the
+   time it is recorded and its sequence.
 3. On PostgreSQL, one statement (`_AT_ONCE`) then does the rest: it locks the
-   issuer's `LedgerHead` row (SELECT ... FOR UPDATE), numbers the entry after
-   it, hashes it there (SHA-256 of the previous hash and the canonical bytes
-   with the sequence in place: the same bytes the verifier hashes), inserts
+   issuer's `LedgerHead` row (SELECT ... FOR UPDATE), takes the time (the
+   database's clock, under the lock, so recording order is chain order) and
+   numbers the entry after the head, hashes it there (SHA-256 of the
+   previous hash and the canonical bytes with the time and sequence in place:
+   the same bytes the verifier hashes), inserts
    the entry ON CONFLICT (issuer, idempotency_key) DO NOTHING, its postings
    on the accounts' ids it reads, and the new head. Outside a transaction
    that statement is its own transaction: a post is one round trip, with the
@@ -25,8 +27,9 @@ How a post works (and why):
    the key is taken, by an earlier post or by one that committed while we
    waited for the lock, nothing is written and the stored entry is compared
    instead), a reversal, and every post on SQLite (where the transaction's
-   BEGIN IMMEDIATE serialises writers). There the next sequence and the hash
-   are computed in Python under the lock, and the entry, its postings and
+   BEGIN IMMEDIATE serialises writers). There the time (the same database
+   clock on PostgreSQL), the next sequence and the hash are taken and
+   computed in Python under the lock, and the entry, its postings and
    the new head go to the database in one statement on PostgreSQL (three on
    SQLite).
 
@@ -295,15 +298,13 @@ def _post_at_once(connection, issuer_id, kind, value_date, description, key, leg
     key is taken (a replay to compare, or a misuse). Outside a transaction the
     statement is its own: one round trip, the deferred balance check at its end.
     """
-    recorded_at = timezone.now()
-    before, after = entry_canonical_split(
+    first, second, third = entry_canonical_split(
         issuer_id=issuer_id,
         kind=kind,
         value_date=value_date,
         description=description,
         idempotency_key=key,
         reverses_sequence=None,
-        recorded_at=recorded_at,
         postings=legs,
     )
     params = {
@@ -312,9 +313,9 @@ def _post_at_once(connection, issuer_id, kind, value_date, description, key, leg
         "value_date": value_date,
         "description": description,
         "key": key,
-        "recorded_at": recorded_at,
-        "before": before,
-        "after": after,
+        "first": first,
+        "second": second,
+        "third": third,
         # Array literals, which PostgreSQL parses, cost psycopg a fraction of adapting lists.
         "codes": _text_array([code for code, _, _ in legs]),
         "currencies": _text_array([currency for _, currency, _ in legs]),
@@ -325,7 +326,7 @@ def _post_at_once(connection, issuer_id, kind, value_date, description, key, leg
         row = cursor.fetchone()
     if row is None:
         return None
-    entry_id, sequence, prev_hash, digest = row
+    entry_id, sequence, recorded_at, prev_hash, digest = row
     return LedgerEntry.from_db(
         connection.alias,
         _ENTRY_FIELDS,  # the values below are in this, the model's, order
@@ -386,7 +387,7 @@ def _post(connection, issuer_id, kind, value_date, description, key, legs, rever
             account_ids = _accounts_get_or_create(cursor, issuer_id, codes)
 
         sequence = last_sequence + 1
-        recorded_at = timezone.now()
+        recorded_at = _now(connection, cursor)
         digest = chain_hash(
             last_hash,
             entry_canonical_bytes(
@@ -461,7 +462,7 @@ def _post_many(connection, issuer_id: int, checked: list) -> list[LedgerEntry]:
         )
         posted_before = dict(cursor.fetchall())
 
-        recorded_at = timezone.now()
+        recorded_at = _now(connection, cursor)
         new: list[LedgerEntry] = []
         entry_params: list = []
         legs_of: dict[int, tuple[Leg, ...]] = {}
@@ -545,6 +546,16 @@ def _post_many(connection, issuer_id: int, checked: list) -> list[LedgerEntry]:
     return result
 
 
+def _now(connection, cursor) -> dt.datetime:
+    """The time of a post, taken under the head lock. On PostgreSQL it is the database's clock,
+    which `_AT_ONCE` reads too: every path records entries on one clock, so recording order
+    stays chain order (ledger statements rely on it). Elsewhere, this process's clock."""
+    if connection.vendor != "postgresql":
+        return timezone.now()
+    cursor.execute("SELECT clock_timestamp()")
+    return cursor.fetchone()[0]
+
+
 def _head_lock(connection, cursor, issuer_id: int, codes: list[str]) -> tuple[int, str, dict[str, int]]:
     """Lock the issuer's head row (creating it on the first post); also read the accounts' ids.
 
@@ -608,30 +619,35 @@ _ENTRY_COLUMNS = "issuer_id, sequence, kind, value_date, description, idempotenc
 _ENTRY_VALUES = ", ".join(["%s"] * 10)
 
 
-# Lock the head, number the entry and chain its hash from the locked head (SHA-256 of the
-# previous hash and `canonical.py`'s bytes, split around the sequence), insert it, its postings
-# and the new head: all in one statement, so under the lock for one round trip. The lock waits
-# for a concurrent post and then reads the head it committed (READ COMMITTED re-reads a locked
-# row); the UPDATE finds that same row version. Accounts are read from the statement's
-# snapshot: if one is missing (new, or created while we waited), nothing is written. As in
-# `_insert_postgresql`, ON CONFLICT sees keys committed while we waited.
+# Lock the head; under the lock take the time (the database's clock, as `_post` does) and the
+# next sequence; chain the entry's hash from the locked head (SHA-256 of the previous hash and
+# `canonical.py`'s bytes with the time and sequence put in, the time formatted as
+# `format_timestamp` does); insert the entry, its postings and the new head: all in one
+# statement, so under the lock for one round trip. The lock waits for a concurrent post and
+# then reads the head it committed (READ COMMITTED re-reads a locked row); `t` is materialised
+# (clock_timestamp() is volatile: it is never inlined) from the locked row, so the time is
+# taken once, after the lock. The UPDATE finds that same row version. Accounts are read from
+# the statement's snapshot: if one is missing (new, or created while we waited), nothing is
+# written. As in `_insert_postgresql`, ON CONFLICT sees keys committed while we waited.
 _AT_ONCE = (
     f"WITH h AS (SELECT last_sequence + 1 AS sequence, last_hash FROM {_HEAD}"
     " WHERE issuer_id = %(issuer)s FOR UPDATE),"
+    " t AS MATERIALIZED (SELECT sequence, last_hash, clock_timestamp() AS at FROM h),"
     " l AS (SELECT * FROM unnest(%(codes)s::text[], %(currencies)s::text[], %(amounts)s::bigint[])"
     " WITH ORDINALITY AS l(code, currency, amount, n)),"
     f" a AS (SELECT code, id FROM {_ACCOUNT} WHERE issuer_id = %(issuer)s AND code IN (SELECT code FROM l)),"
     f" e AS (INSERT INTO {_ENTRY} ({_ENTRY_COLUMNS})"
-    " SELECT %(issuer)s, h.sequence, %(kind)s, %(value_date)s, %(description)s, %(key)s, NULL,"
-    " %(recorded_at)s, h.last_hash, encode(sha256(convert_to("
-    "h.last_hash || %(before)s::text || h.sequence::text || %(after)s::text, 'UTF8')), 'hex')"
-    " FROM h WHERE (SELECT count(*) FROM a) = (SELECT count(DISTINCT code) FROM l)"
-    " ON CONFLICT (issuer_id, idempotency_key) DO NOTHING RETURNING id, sequence, prev_hash, hash),"
+    " SELECT %(issuer)s, t.sequence, %(kind)s, %(value_date)s, %(description)s, %(key)s, NULL, t.at,"
+    " t.last_hash, encode(sha256(convert_to(t.last_hash || %(first)s::text"
+    """ || to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    " || %(second)s::text || t.sequence::text || %(third)s::text, 'UTF8')), 'hex')"
+    " FROM t WHERE (SELECT count(*) FROM a) = (SELECT count(DISTINCT code) FROM l)"
+    " ON CONFLICT (issuer_id, idempotency_key) DO NOTHING RETURNING id, sequence, recorded_at, prev_hash, hash),"
     f" p AS (INSERT INTO {_POSTING} (entry_id, account_id, position, currency, amount_pence)"
     " SELECT e.id, a.id, l.n - 1, l.currency, l.amount FROM e CROSS JOIN l JOIN a ON a.code = l.code),"
     f" u AS (UPDATE {_HEAD} SET last_sequence = e.sequence, last_hash = e.hash FROM e"
     f" WHERE {_HEAD}.issuer_id = %(issuer)s)"
-    " SELECT id, sequence, prev_hash, hash FROM e"
+    " SELECT id, sequence, recorded_at, prev_hash, hash FROM e"
 )
 
 

@@ -190,3 +190,8 @@ def test_threads_opening_accounts_while_others_post_keep_one_gapless_valid_chain
     )
     result = ledger_verify(society)
     assert result.valid and result.entries_checked == THREADS * per_thread + 1
+    # Recording order is chain order (ledger statements cut the chain by the time recorded).
+    times = list(
+        LedgerEntry.objects.filter(issuer=society).order_by("sequence").values_list("recorded_at", flat=True)
+    )
+    assert times == sorted(times)

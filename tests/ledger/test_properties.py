@@ -13,7 +13,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import entry_canonical_bytes, entry_canonical_split
+from ledger.canonical import entry_canonical_bytes, entry_canonical_split, format_timestamp
 from ledger.models import EntryKind, LedgerAccount, LedgerEntry, LedgerPosting
 from ledger.selectors import trial_balance
 from ledger.services import Posting, entry_post
@@ -110,11 +110,11 @@ def test_any_valid_entries_keep_every_entry_balanced_and_the_chain_verifiable(dr
     reverses=st.none() | st.integers(1, 2**63 - 1),
     recorded_at=st.datetimes(timezones=st.just(dt.UTC)),
 )
-def test_the_canonical_bytes_split_around_the_sequence_join_back_for_any_entry(
+def test_the_canonical_bytes_split_around_the_time_and_sequence_join_back_for_any_entry(
     drawn, key, sequence, reverses, recorded_at
 ):
-    # What PostgreSQL hashes for a post in one statement (before + its sequence + after) is
-    # exactly what the verifier hashes.
+    # What PostgreSQL hashes for a post in one statement (the parts with its time and its
+    # sequence in between) is exactly what the verifier hashes.
     legs, description, value_date = drawn
     fields = {
         "issuer_id": 7,
@@ -123,13 +123,13 @@ def test_the_canonical_bytes_split_around_the_sequence_join_back_for_any_entry(
         "description": description,
         "idempotency_key": key,
         "reverses_sequence": reverses,
-        "recorded_at": recorded_at,
         "postings": legs,
     }
-    before, after = entry_canonical_split(**fields)
+    first, second, third = entry_canonical_split(**fields)
 
-    assert (before + str(sequence) + after).encode("ascii") == entry_canonical_bytes(
-        **fields, sequence=sequence
+    joined = first + format_timestamp(recorded_at) + second + str(sequence) + third
+    assert joined.encode("ascii") == entry_canonical_bytes(
+        **fields, recorded_at=recorded_at, sequence=sequence
     )
 
 
