@@ -8,11 +8,12 @@ How a post works (and why):
    made before the lock, split around the two things not known yet: the
    time it is recorded and its sequence.
 3. On PostgreSQL, one statement (`_AT_ONCE`) then does the rest: it locks the
-   issuer's `LedgerHead` row (SELECT ... FOR UPDATE), takes the time (the
-   database's clock, under the lock, so recording order is chain order) and
-   numbers the entry after the head, hashes it there (SHA-256 of the
-   previous hash and the canonical bytes with the time and sequence in place:
-   the same bytes the verifier hashes), inserts
+   issuer's `LedgerHead` row (SELECT ... FOR UPDATE), numbers the entry after
+   the head and records it now, or at the head's `last_recorded_at` if a
+   later post committed while it waited (recording order is chain order:
+   ledger statements cut the chain by the day recorded), hashes it there
+   (SHA-256 of the previous hash and the canonical bytes with the time and
+   sequence in place: the same bytes the verifier hashes), inserts
    the entry ON CONFLICT (issuer, idempotency_key) DO NOTHING, its postings
    on the accounts' ids it reads, and the new head. Outside a transaction
    that statement is its own transaction: a post is one round trip, with the
@@ -27,9 +28,9 @@ How a post works (and why):
    the key is taken, by an earlier post or by one that committed while we
    waited for the lock, nothing is written and the stored entry is compared
    instead), a reversal, and every post on SQLite (where the transaction's
-   BEGIN IMMEDIATE serialises writers). There the time (the same database
-   clock on PostgreSQL), the next sequence and the hash are taken and
-   computed in Python under the lock, and the entry, its postings and
+   BEGIN IMMEDIATE serialises writers). There the time (never before the
+   head's), the next sequence and the hash are taken and computed in
+   Python under the lock, and the entry, its postings and
    the new head go to the database in one statement on PostgreSQL (three on
    SQLite).
 
@@ -313,6 +314,7 @@ def _post_at_once(connection, issuer_id, kind, value_date, description, key, leg
         "value_date": value_date,
         "description": description,
         "key": key,
+        "now": timezone.now(),
         "first": first,
         "second": second,
         "third": third,
@@ -372,7 +374,9 @@ def _prepared_cursor(connection):
 def _post(connection, issuer_id, kind, value_date, description, key, legs, reverses) -> LedgerEntry:
     codes = sorted({leg[0] for leg in legs})
     with connection.cursor() as cursor:
-        last_sequence, last_hash, account_ids = _head_lock(connection, cursor, issuer_id, codes)
+        last_sequence, last_hash, last_recorded_at, account_ids = _head_lock(
+            connection, cursor, issuer_id, codes
+        )
 
         if reverses is not None:
             cursor.execute(
@@ -387,7 +391,7 @@ def _post(connection, issuer_id, kind, value_date, description, key, legs, rever
             account_ids = _accounts_get_or_create(cursor, issuer_id, codes)
 
         sequence = last_sequence + 1
-        recorded_at = _now(connection, cursor)
+        recorded_at = _recorded_at(last_recorded_at)
         digest = chain_hash(
             last_hash,
             entry_canonical_bytes(
@@ -418,7 +422,7 @@ def _post(connection, issuer_id, kind, value_date, description, key, legs, rever
         posting_params = []
         for position, (code, currency, amount) in enumerate(legs):
             posting_params += [account_ids[code], position, currency, amount]
-        head_params = [sequence, digest, issuer_id]
+        head_params = [sequence, digest, ops.adapt_datetimefield_value(recorded_at), issuer_id]
         insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_portable
         entry_id = insert(cursor, entry_params, posting_params, len(legs), head_params)
         if entry_id is None:
@@ -450,7 +454,9 @@ def _post_many(connection, issuer_id: int, checked: list) -> list[LedgerEntry]:
     codes = sorted({leg[0] for *_, legs in checked for leg in legs})
     ops = connection.ops
     with connection.cursor() as cursor:
-        last_sequence, last_hash, account_ids = _head_lock(connection, cursor, issuer_id, codes)
+        last_sequence, last_hash, last_recorded_at, account_ids = _head_lock(
+            connection, cursor, issuer_id, codes
+        )
         if len(account_ids) < len(codes):
             account_ids = _accounts_get_or_create(cursor, issuer_id, codes)
         # Under the head lock every earlier post of this issuer has committed and is visible.
@@ -462,7 +468,7 @@ def _post_many(connection, issuer_id: int, checked: list) -> list[LedgerEntry]:
         )
         posted_before = dict(cursor.fetchall())
 
-        recorded_at = _now(connection, cursor)
+        recorded_at = _recorded_at(last_recorded_at)
         new: list[LedgerEntry] = []
         entry_params: list = []
         legs_of: dict[int, tuple[Leg, ...]] = {}
@@ -532,8 +538,8 @@ def _post_many(connection, issuer_id: int, checked: list) -> list[LedgerEntry]:
                 posting_params,
             )
             cursor.execute(
-                f"UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s WHERE issuer_id = %s",
-                [last_sequence, last_hash, issuer_id],
+                f"UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s, last_recorded_at = %s WHERE issuer_id = %s",
+                [last_sequence, last_hash, ops.adapt_datetimefield_value(recorded_at), issuer_id],
             )
 
     by_key = {entry.idempotency_key: entry for entry in new}
@@ -546,17 +552,22 @@ def _post_many(connection, issuer_id: int, checked: list) -> list[LedgerEntry]:
     return result
 
 
-def _now(connection, cursor) -> dt.datetime:
-    """The time of a post, taken under the head lock. On PostgreSQL it is the database's clock,
-    which `_AT_ONCE` reads too: every path records entries on one clock, so recording order
-    stays chain order (ledger statements rely on it). Elsewhere, this process's clock."""
-    if connection.vendor != "postgresql":
-        return timezone.now()
-    cursor.execute("SELECT clock_timestamp()")
-    return cursor.fetchone()[0]
+def _recorded_at(last_recorded_at) -> dt.datetime:
+    """The time a post is recorded, under the head lock: now, but never before the entry it
+    follows (see LedgerHead.last_recorded_at), so recording order is chain order."""
+    now = timezone.now()
+    if last_recorded_at is None:
+        return now
+    if isinstance(last_recorded_at, str):
+        last_recorded_at = dt.datetime.fromisoformat(last_recorded_at)
+    if last_recorded_at.tzinfo is None:  # SQLite hands back the UTC time Django stored, naive
+        last_recorded_at = last_recorded_at.replace(tzinfo=dt.UTC)
+    return max(now, last_recorded_at)
 
 
-def _head_lock(connection, cursor, issuer_id: int, codes: list[str]) -> tuple[int, str, dict[str, int]]:
+def _head_lock(
+    connection, cursor, issuer_id: int, codes: list[str]
+) -> tuple[int, str, object, dict[str, int]]:
     """Lock the issuer's head row (creating it on the first post); also read the accounts' ids.
 
     On PostgreSQL one statement does both. Its account subquery reads the
@@ -568,13 +579,13 @@ def _head_lock(connection, cursor, issuer_id: int, codes: list[str]) -> tuple[in
     in_codes = ", ".join(["%s"] * len(codes))
     if connection.vendor == "postgresql":
         select = (
-            "SELECT last_sequence, last_hash,"
+            "SELECT last_sequence, last_hash, last_recorded_at,"
             f" ARRAY(SELECT code || '=' || id FROM {_ACCOUNT} WHERE issuer_id = %s AND code IN ({in_codes}))"
             f" FROM {_HEAD} WHERE issuer_id = %s FOR UPDATE"
         )
         params = [issuer_id, *codes, issuer_id]
     else:
-        select = f"SELECT last_sequence, last_hash, NULL FROM {_HEAD} WHERE issuer_id = %s"
+        select = f"SELECT last_sequence, last_hash, last_recorded_at, NULL FROM {_HEAD} WHERE issuer_id = %s"
         params = [issuer_id]
     cursor.execute(select, params)
     row = cursor.fetchone()
@@ -588,7 +599,7 @@ def _head_lock(connection, cursor, issuer_id: int, codes: list[str]) -> tuple[in
         )
         cursor.execute(select, params)
         row = cursor.fetchone()
-    last_sequence, last_hash, pairs = row
+    last_sequence, last_hash, last_recorded_at, pairs = row
     if pairs is None:
         cursor.execute(
             f"SELECT code, id FROM {_ACCOUNT} WHERE issuer_id = %s AND code IN ({in_codes})",
@@ -597,7 +608,7 @@ def _head_lock(connection, cursor, issuer_id: int, codes: list[str]) -> tuple[in
         account_ids = dict(cursor.fetchall())
     else:
         account_ids = {code: int(account_id) for code, _, account_id in (p.rpartition("=") for p in pairs)}
-    return int(last_sequence), last_hash, account_ids
+    return int(last_sequence), last_hash, last_recorded_at, account_ids
 
 
 _ENTRY_FIELDS = (
@@ -619,20 +630,21 @@ _ENTRY_COLUMNS = "issuer_id, sequence, kind, value_date, description, idempotenc
 _ENTRY_VALUES = ", ".join(["%s"] * 10)
 
 
-# Lock the head; under the lock take the time (the database's clock, as `_post` does) and the
-# next sequence; chain the entry's hash from the locked head (SHA-256 of the previous hash and
-# `canonical.py`'s bytes with the time and sequence put in, the time formatted as
+# Lock the head; number the entry after it and record it at the time read before the statement,
+# or at the head's time if a post recorded later committed while we waited (so recording order
+# stays chain order); chain the entry's hash from the locked head (SHA-256 of the previous hash
+# and `canonical.py`'s bytes with the time and sequence put in, the time formatted as
 # `format_timestamp` does); insert the entry, its postings and the new head: all in one
 # statement, so under the lock for one round trip. The lock waits for a concurrent post and
-# then reads the head it committed (READ COMMITTED re-reads a locked row); `t` is materialised
-# (clock_timestamp() is volatile: it is never inlined) from the locked row, so the time is
-# taken once, after the lock. The UPDATE finds that same row version. Accounts are read from
-# the statement's snapshot: if one is missing (new, or created while we waited), nothing is
-# written. As in `_insert_postgresql`, ON CONFLICT sees keys committed while we waited.
+# then reads the head it committed (READ COMMITTED re-reads a locked row); the UPDATE finds
+# that same row version. Accounts are read from the statement's snapshot: if one is missing
+# (new, or created while we waited), nothing is written. As in `_insert_postgresql`, ON
+# CONFLICT sees keys committed while we waited.
 _AT_ONCE = (
-    f"WITH h AS (SELECT last_sequence + 1 AS sequence, last_hash FROM {_HEAD}"
+    f"WITH h AS (SELECT last_sequence + 1 AS sequence, last_hash, last_recorded_at FROM {_HEAD}"
     " WHERE issuer_id = %(issuer)s FOR UPDATE),"
-    " t AS MATERIALIZED (SELECT sequence, last_hash, clock_timestamp() AS at FROM h),"
+    " t AS MATERIALIZED (SELECT sequence, last_hash,"
+    " GREATEST(%(now)s::timestamptz, last_recorded_at) AS at FROM h),"
     " l AS (SELECT * FROM unnest(%(codes)s::text[], %(currencies)s::text[], %(amounts)s::bigint[])"
     " WITH ORDINALITY AS l(code, currency, amount, n)),"
     f" a AS (SELECT code, id FROM {_ACCOUNT} WHERE issuer_id = %(issuer)s AND code IN (SELECT code FROM l)),"
@@ -645,7 +657,8 @@ _AT_ONCE = (
     " ON CONFLICT (issuer_id, idempotency_key) DO NOTHING RETURNING id, sequence, recorded_at, prev_hash, hash),"
     f" p AS (INSERT INTO {_POSTING} (entry_id, account_id, position, currency, amount_pence)"
     " SELECT e.id, a.id, l.n - 1, l.currency, l.amount FROM e CROSS JOIN l JOIN a ON a.code = l.code),"
-    f" u AS (UPDATE {_HEAD} SET last_sequence = e.sequence, last_hash = e.hash FROM e"
+    f" u AS (UPDATE {_HEAD} SET last_sequence = e.sequence, last_hash = e.hash, last_recorded_at = e.recorded_at"
+    " FROM e"
     f" WHERE {_HEAD}.issuer_id = %(issuer)s)"
     " SELECT id, sequence, recorded_at, prev_hash, hash FROM e"
 )
@@ -662,7 +675,8 @@ def _insert_postgresql(cursor, entry_params, posting_params, n, head_params) -> 
         " ON CONFLICT (issuer_id, idempotency_key) DO NOTHING RETURNING id),"
         f" p AS (INSERT INTO {_POSTING} (entry_id, account_id, position, currency, amount_pence)"
         f" SELECT e.id, v.a, v.p, v.c, v.m FROM e CROSS JOIN (VALUES {values}) AS v(a, p, c, m)),"
-        f" h AS (UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s FROM e WHERE issuer_id = %s)"
+        f" h AS (UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s, last_recorded_at = %s FROM e"
+        " WHERE issuer_id = %s)"
         " SELECT id FROM e",
         [*entry_params, *posting_params, *head_params],
     )
@@ -688,7 +702,10 @@ def _insert_portable(cursor, entry_params, posting_params, n, head_params) -> in
         f"INSERT INTO {_POSTING} (entry_id, account_id, position, currency, amount_pence) VALUES {values}",
         params,
     )
-    cursor.execute(f"UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s WHERE issuer_id = %s", head_params)
+    cursor.execute(
+        f"UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s, last_recorded_at = %s WHERE issuer_id = %s",
+        head_params,
+    )
     return entry_id
 
 

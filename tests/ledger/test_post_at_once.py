@@ -3,16 +3,19 @@ step-by-step path, which still does an issuer's first post and an account's firs
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from psycopg.pq import TransactionStatus
 
 from bondplatform.errors import Conflict
 from ledger.canonical import chain_hash, entry_canonical_bytes
-from ledger.models import EntryKind, LedgerAccount, LedgerEntry
+from ledger.models import EntryKind, LedgerAccount, LedgerEntry, LedgerHead
 from ledger.selectors import ledger_head
-from ledger.services import Posting, entry_post
+from ledger.services import EntrySpec, Posting, entries_post, entry_post
 from ledger.verify import ledger_verify
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +148,40 @@ def test_prepared_or_not_the_post_is_the_same(started, pay_in, threshold):
 
     assert [e.sequence for e in entries] == [2, 3, 4]
     assert ledger_verify(started).valid
+
+
+def test_the_head_keeps_the_last_entrys_time_whichever_path_posted_it(society, pay_in, value_date):
+    def head_time():
+        return LedgerHead.objects.get(issuer=society).last_recorded_at
+
+    first = pay_in(society, "first")  # step by step
+    assert head_time() == first.recorded_at
+    second = pay_in(society, "second")  # one statement on PostgreSQL
+    assert head_time() == second.recorded_at
+    batch = entries_post(
+        issuer=society,
+        entries=[
+            EntrySpec(
+                EntryKind.ADJUSTMENT,
+                value_date,
+                f"batch {n}",
+                f"b{n}",
+                [Posting("cash_at_bank", 1), Posting("subscriptions_held", -1)],
+            )
+            for n in range(2)
+        ],
+    )
+    assert head_time() == batch[-1].recorded_at
+
+
+def test_a_clock_that_steps_back_never_records_an_entry_before_the_one_it_follows(society, pay_in):
+    later = dt.datetime(2025, 4, 2, 9, 30, tzinfo=dt.UTC)
+    with time_machine.travel(later, tick=False):
+        pay_in(society, "first")
+        pay_in(society, "second")
+    with time_machine.travel(later - dt.timedelta(days=1), tick=False):
+        third = pay_in(society, "third")
+
+    assert third.recorded_at == later
+    assert LedgerEntry.objects.get(pk=third.pk).recorded_at == later
+    assert ledger_verify(society).valid
