@@ -7,6 +7,9 @@ it, measures, prints, and drops it (keep it with --keep). Measured:
 - entries posted per second, two postings each, one transaction per entry:
   1 writer; 4 writer processes on one issuer; 4 writer processes on 4 issuers
   (processes, not threads: the GIL would measure Python, not the ledger);
+- the floor: the same statements through psycopg alone, taking turns with the
+  1 writer, and `entry_post`'s rate as a fraction of it, run by run; then
+  every chain posted is verified;
 - entries verified per second over a chain of 100,000 entries;
 - the time to compute the trial balance of 1,000 accounts over 200,000 postings.
 Each figure is the median (and best) of --runs runs. Not a test: nothing fails.
@@ -111,19 +114,23 @@ def posting_rate(issuer_ids: list[int], per_writer: int, run: int) -> float:
     return sum(c for _, _, c in spans) / (ended - started)
 
 
-def raw_floor_rate(url: str, issuer_id: int, count: int, tag: str) -> float:
-    """The floor: the same lock, insert and head update entry_post sends, through psycopg alone.
+def paired_rates(url: str, our_issuer: int, floor_issuer: int, count: int, tag: str) -> tuple[float, float]:
+    """`entry_post` (1 writer) and the floor, taking turns every _SLICE entries: (ours, floor) per second.
 
+    The floor: the same lock, insert and head update entry_post sends, through psycopg alone.
     One client, one transaction per entry: lock the head row (reading the accounts' ids in
     the same statement), insert the entry, its two postings and the new head in one
     statement, COMMIT. No Django and no hashing (the hash is random): what PostgreSQL itself
-    costs, so `entry_post`'s rate can be read as a fraction of it.
+    costs, so `entry_post`'s rate can be read as a fraction of it. Taking turns slice by
+    slice, both see the same load on the machine (other work on it shifts within seconds).
     """
     import psycopg
+    from django.db import connections
 
     from ledger.models import LedgerAccount, LedgerEntry, LedgerHead, LedgerPosting
 
-    _post(issuer_id, f"{tag}:accounts")  # the head row and both accounts exist
+    _post(our_issuer, f"{tag}:warm")
+    _post(floor_issuer, f"{tag}:accounts")  # the head row and both accounts exist
     entry, posting = LedgerEntry._meta.db_table, LedgerPosting._meta.db_table
     account, head = LedgerAccount._meta.db_table, LedgerHead._meta.db_table
     lock = (
@@ -143,29 +150,43 @@ def raw_floor_rate(url: str, issuer_id: int, count: int, tag: str) -> float:
         " SELECT id FROM e"
     )
     codes = ("cash_at_bank", "subscriptions_held")
+    ours = floor = 0.0
     with psycopg.connect(url) as conn:
-        start = time.monotonic()
-        for n in range(count):
-            sequence, last_hash, pairs = conn.execute(lock, [issuer_id, *codes, issuer_id]).fetchone()
-            ids = dict(pair.rsplit("=", 1) for pair in pairs)
-            digest = secrets.token_hex(32)
-            conn.execute(
-                insert,
-                [
-                    issuer_id,
-                    sequence + 1,
-                    f"{tag}:{n}",
-                    last_hash,
-                    digest,
-                    int(ids[codes[0]]),
-                    int(ids[codes[1]]),
-                    sequence + 1,
-                    digest,
-                    issuer_id,
-                ],
-            ).fetchone()
-            conn.commit()
-        return count / (time.monotonic() - start)
+        for first in range(0, count, _SLICE):
+            numbers = range(first, min(first + _SLICE, count))
+            start = time.monotonic()
+            for n in numbers:
+                _post(our_issuer, f"{tag}:{n}")
+            ours += time.monotonic() - start
+            start = time.monotonic()
+            for n in numbers:
+                sequence, last_hash, pairs = conn.execute(
+                    lock, [floor_issuer, *codes, floor_issuer]
+                ).fetchone()
+                ids = dict(pair.rsplit("=", 1) for pair in pairs)
+                digest = secrets.token_hex(32)
+                conn.execute(
+                    insert,
+                    [
+                        floor_issuer,
+                        sequence + 1,
+                        f"{tag}:{n}",
+                        last_hash,
+                        digest,
+                        int(ids[codes[0]]),
+                        int(ids[codes[1]]),
+                        sequence + 1,
+                        digest,
+                        floor_issuer,
+                    ],
+                ).fetchone()
+                conn.commit()
+            floor += time.monotonic() - start
+    connections.close_all()  # never hand this connection to the writers forked next
+    return count / ours, count / floor
+
+
+_SLICE = 100
 
 
 def build_chain(issuer, entries: int, account_codes: list[str]) -> None:
@@ -287,6 +308,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     parser.add_argument(
+        "--posting-only", action="store_true", help="only the posting rates and the floor (no chain)"
+    )
+    parser.add_argument(
         "--proof-chain",
         type=int,
         default=0,
@@ -317,31 +341,45 @@ def main() -> None:
         one = [_new_issuer(f"Single {r}").pk for r in range(args.runs)]
         shared = [_new_issuer(f"Shared {r}").pk for r in range(args.runs)]
         four = [[_new_issuer(f"Four {r}.{i}").pk for i in range(4)] for r in range(args.runs)]
+        bench_url = urlunparse(parsed._replace(path="/" + bench_name))
+        # 1 writer and the floor take turns (see paired_rates): each run's ratio compares
+        # figures measured moments apart.
+        singles, floors = [], []
+        for r in range(args.runs):
+            single, floor = paired_rates(
+                bench_url, one[r], _new_issuer(f"Floor {r}").pk, args.entries, f"r{r}"
+            )
+            singles.append(single)
+            floors.append(floor)
+        print(
+            f"posted  {'1 writer':<22} median {statistics.median(singles):7.0f} entries/s"
+            f"  best {max(singles):7.0f}"
+        )
         scenarios = [
-            ("1 writer", lambda r: posting_rate([one[r]], args.entries, r)),
             ("4 writers, 1 issuer", lambda r: posting_rate([shared[r]] * 4, args.entries // 4, r)),
             ("4 writers, 4 issuers", lambda r: posting_rate(four[r], args.entries // 4, r)),
         ]
-        medians = {}
         for label, measure in scenarios:
             rates = [measure(r) for r in range(args.runs)]
-            medians[label] = statistics.median(rates)
             print(
                 f"posted  {label:<22} median {statistics.median(rates):7.0f} entries/s  best {max(rates):7.0f}"
             )
-        bench_url = urlunparse(parsed._replace(path="/" + bench_name))
-        floors = [
-            raw_floor_rate(bench_url, _new_issuer(f"Floor {r}").pk, args.entries, f"floor{r}")
-            for r in range(args.runs)
-        ]
-        floor = statistics.median(floors)
+        ratios = sorted(single / floor for single, floor in zip(singles, floors, strict=True))
         print(
-            f"floor   psycopg alone, 1 client median {floor:7.0f} entries/s  best {max(floors):7.0f}"
-            f"   entry_post at {medians['1 writer'] / floor:.2f} of it"
+            f"floor   psycopg alone, 1 client median {statistics.median(floors):7.0f} entries/s"
+            f"  best {max(floors):7.0f}   entry_post at {statistics.median(ratios):.2f} of it"
+            f" (run by run: {', '.join(f'{r:.2f}' for r in ratios)})"
         )
-
         from ledger.selectors import trial_balance
         from ledger.verify import ledger_verify
+
+        posted = [*one, *shared, *(issuer_id for issuers in four for issuer_id in issuers)]
+        broken = [issuer_id for issuer_id in posted if not ledger_verify(issuer_id).valid]
+        print(
+            f"chains  every posting run's chain verified: {'yes' if not broken else f'NO, issuers {broken}'}"
+        )
+        if args.posting_only:
+            return
 
         codes = [f"bond_principal:{n}" for n in range(1, 501)] + [
             f"interest_payable:{n}" for n in range(1, 501)

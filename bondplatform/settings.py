@@ -118,7 +118,21 @@ def database_from_url(url: str) -> dict:
     """Turn `postgres://user:pass@host:port/name?sslmode=…` or `sqlite:///path` into a DATABASES entry."""
     parsed = urlparse(url)
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
-        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        options: dict = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        # psycopg prepares a statement sent through a server-side binding cursor after this
+        # many uses on a connection. Only the ledger's posting statement is sent that way
+        # (Django's own cursors bind on the client and are never prepared). Behind a pooler
+        # that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode),
+        # add `?prepare_threshold=none` to DATABASE_URL.
+        threshold = options.pop("prepare_threshold", "5")
+        if threshold.lower() == "none":
+            options["prepare_threshold"] = None
+        elif threshold.isdigit():
+            options["prepare_threshold"] = int(threshold)
+        else:
+            raise ImproperlyConfigured(
+                f"DATABASE_URL: prepare_threshold must be a whole number or none, not {threshold!r}."
+            )
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")) or "bondplatform",

@@ -46,6 +46,7 @@ __all__ = [
     "GENESIS_HASH",
     "chain_hash",
     "entry_canonical_bytes",
+    "entry_canonical_split",
     "format_date",
     "format_timestamp",
     "signed_bytes",
@@ -102,6 +103,50 @@ def entry_canonical_bytes(
             "value_date": format_date(value_date),
         }
     ).encode("ascii")
+
+
+# A stand-in time, already canonical; the keys after "recorded_at" ("reverses", "sequence",
+# "v", "value_date") hold no caller's text, so the last occurrence of each mark is the key's own.
+_STAND_IN_TIME = "0001-01-01T00:00:00.000000Z"
+_TIME_MARK = ',"recorded_at":"' + _STAND_IN_TIME + '",'
+_SEQUENCE_MARK = ',"sequence":0,"v":'
+
+
+def entry_canonical_split(
+    *,
+    issuer_id: int,
+    kind: str,
+    value_date: dt.date | str,
+    description: str,
+    idempotency_key: str,
+    reverses_sequence: int | None,
+    postings: Iterable[tuple[str, str, int]],
+) -> tuple[str, str, str]:
+    """The canonical bytes of an entry whose time and sequence are not known yet, as the three
+    (ASCII) texts around them: for every time t and sequence n,
+
+        entry_canonical_bytes(recorded_at=t, sequence=n, ...)
+            == (first + format_timestamp(t) + second + str(n) + third).encode("ascii")
+
+    For a writer that lets the database take the time and the number under the chain's lock
+    and apply SHA-256 there: what is hashed is still this module's encoding, nothing else's.
+    """
+    whole = entry_canonical_bytes(
+        issuer_id=issuer_id,
+        sequence=0,
+        kind=kind,
+        value_date=value_date,
+        description=description,
+        idempotency_key=idempotency_key,
+        reverses_sequence=reverses_sequence,
+        recorded_at=_STAND_IN_TIME,
+        postings=postings,
+    ).decode("ascii")
+    first, time_mark, rest = whole.rpartition(_TIME_MARK)
+    second, sequence_mark, third = rest.rpartition(_SEQUENCE_MARK)
+    if not (time_mark and sequence_mark):  # pragma: no cover - only if the format above changed
+        raise AssertionError("the canonical form is not laid out as entry_canonical_split expects")
+    return first + ',"recorded_at":"', '",' + second + ',"sequence":', ',"v":' + third
 
 
 def chain_hash(prev_hash: str, canonical: bytes) -> str:

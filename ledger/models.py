@@ -144,6 +144,9 @@ class LedgerHead(models.Model):
     )
     last_sequence = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    # When the last entry was recorded. A post is recorded no earlier (one that waited for the
+    # lock after reading the clock takes this time instead), so recording order is chain order.
+    last_recorded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         # Table name kept from when the ledger lived in `investments` (see migration 0001).

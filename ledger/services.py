@@ -4,22 +4,35 @@ How a post works (and why):
 1. Everything that needs no lock is checked first: at least two postings,
    each a nonzero integer, a 3-letter currency, known account codes, zero
    sum per currency. Nothing below the lock can fail on bad input.
-2. The issuer's `LedgerHead` row is locked (SELECT ... FOR UPDATE), last in
-   the project's lock order (issue -> investor -> ledger head): callers lock
-   their own rows first, so bursts serialise without deadlocks, and the head
-   lock is held only for the few statements below. On SQLite the
-   transaction's BEGIN IMMEDIATE already serialises writers.
-3. Under the lock, the next sequence and the hash are computed in Python
-   with the one canonical encoder (`canonical.py`). The entry, its postings
-   and the new head go to the database in one statement on PostgreSQL (a
-   data-modifying CTE; three statements on SQLite). The entry is inserted
-   ON CONFLICT (issuer, idempotency_key) DO NOTHING: when the key is taken,
-   by an earlier post or by one that committed while we waited for the
-   lock, nothing is written and the stored entry is compared instead.
-4. The accounts' ids are read by the same statement that locks the head;
-   an account's first use creates it, under the lock.
-
-So a post is four round trips: BEGIN, lock, insert, COMMIT.
+2. The canonical bytes of the entry (`canonical.py`, the one encoder) are
+   made before the lock, split around the two things not known yet: the
+   time it is recorded and its sequence.
+3. On PostgreSQL, one statement (`_AT_ONCE`) then does the rest: it locks the
+   issuer's `LedgerHead` row (SELECT ... FOR UPDATE), numbers the entry after
+   the head and records it now, or at the head's `last_recorded_at` if a
+   later post committed while it waited (recording order is chain order:
+   ledger statements cut the chain by the day recorded), hashes it there
+   (SHA-256 of the previous hash and the canonical bytes with the time and
+   sequence in place: the same bytes the verifier hashes), inserts
+   the entry ON CONFLICT (issuer, idempotency_key) DO NOTHING, its postings
+   on the accounts' ids it reads, and the new head. Outside a transaction
+   that statement is its own transaction: a post is one round trip, with the
+   deferred balance check at its end and the head lock held only while it
+   runs. It is prepared on the connection (see `_prepared_cursor`). The head
+   lock is last in the project's lock order (issue -> investor -> ledger
+   head): callers lock their own rows first, so bursts serialise without
+   deadlocks.
+4. When that statement writes nothing, `_post` does the same work step by
+   step under the lock: the issuer's first post (no head row yet), an
+   account's first use (it is created, under the lock), a taken key (when
+   the key is taken, by an earlier post or by one that committed while we
+   waited for the lock, nothing is written and the stored entry is compared
+   instead), a reversal, and every post on SQLite (where the transaction's
+   BEGIN IMMEDIATE serialises writers). There the time (never before the
+   head's), the next sequence and the hash are taken and computed in
+   Python under the lock, and the entry, its postings and
+   the new head go to the database in one statement on PostgreSQL (three on
+   SQLite).
 
 `entry_post` joins the caller's transaction if there is one (the caller then
 owns retries); otherwise it runs its own and retries a serialization failure
@@ -36,11 +49,12 @@ import re
 import time
 from dataclasses import dataclass
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.utils import timezone
 
 from bondplatform.errors import BadInput, Conflict
-from ledger.canonical import chain_hash, entry_canonical_bytes
+from ledger.canonical import chain_hash, entry_canonical_bytes, entry_canonical_split
 from ledger.models import (
     GENESIS_HASH,
     EntryKind,
@@ -120,10 +134,15 @@ def entry_post(
 
     connection = connections[DEFAULT_DB_ALIAS]
     args = (issuer_id, kind, value_date, description, idempotency_key, legs, reverses)
+    at_once = reverses is None and connection.vendor == "postgresql"
     if connection.in_atomic_block:
+        if at_once and (entry := _post_at_once(connection, *args[:-1])) is not None:
+            return entry
         return _post(connection, *args)
     for attempt in range(_RETRIES):
         try:
+            if at_once and (entry := _post_at_once(connection, *args[:-1])) is not None:
+                return entry
             with transaction.atomic(using=connection.alias):
                 return _post(connection, *args)
         except OperationalError as exc:
@@ -215,8 +234,11 @@ def _issuer_id(issuer) -> int:
     return issuer_id
 
 
+_KINDS = frozenset(EntryKind.values)
+
+
 def _check_kind(kind) -> str:
-    if kind not in EntryKind.values:
+    if kind not in _KINDS:
         raise BadInput(f"Unknown entry kind {kind!r}.", code="invalid_kind")
     return str(kind)
 
@@ -269,10 +291,92 @@ def _check_postings(postings) -> tuple[Leg, ...]:
 # --- under the lock ---------------------------------------------------------------
 
 
+def _post_at_once(connection, issuer_id, kind, value_date, description, key, legs) -> LedgerEntry | None:
+    """The common post on PostgreSQL in one statement (`_AT_ONCE`), or None when it wrote nothing.
+
+    It writes nothing, and `_post` then does the work step by step, when the
+    issuer has no head row yet, an account is used for the first time, or the
+    key is taken (a replay to compare, or a misuse). Outside a transaction the
+    statement is its own: one round trip, the deferred balance check at its end.
+    """
+    first, second, third = entry_canonical_split(
+        issuer_id=issuer_id,
+        kind=kind,
+        value_date=value_date,
+        description=description,
+        idempotency_key=key,
+        reverses_sequence=None,
+        postings=legs,
+    )
+    params = {
+        "issuer": issuer_id,
+        "kind": kind,
+        "value_date": value_date,
+        "description": description,
+        "key": key,
+        "now": timezone.now(),
+        "first": first,
+        "second": second,
+        "third": third,
+        # Array literals, which PostgreSQL parses, cost psycopg a fraction of adapting lists.
+        "codes": _text_array([code for code, _, _ in legs]),
+        "currencies": _text_array([currency for _, currency, _ in legs]),
+        "amounts": "{" + ",".join([str(amount) for _, _, amount in legs]) + "}",
+    }
+    with _prepared_cursor(connection) as cursor:
+        cursor.execute(_AT_ONCE, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry_id, sequence, recorded_at, prev_hash, digest = row
+    return LedgerEntry.from_db(
+        connection.alias,
+        _ENTRY_FIELDS,  # the values below are in this, the model's, order
+        [
+            entry_id,
+            issuer_id,
+            sequence,
+            kind,
+            value_date,
+            description,
+            key,
+            None,
+            recorded_at,
+            prev_hash,
+            digest,
+        ],
+    )
+
+
+def _text_array(texts: list[str]) -> str:
+    """A PostgreSQL text[] literal: every element double-quoted, its backslashes and quotes escaped."""
+    return "{" + ",".join(['"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"' for t in texts]) + "}"
+
+
+def _prepared_cursor(connection):
+    """Django's cursor wrapper (its error translation, query log and execute wrappers) around
+    psycopg's server-side binding cursor.
+
+    Django's own cursor binds parameters on the client, so PostgreSQL parses and
+    plans every statement it sends; this one lets psycopg prepare a statement
+    after `prepare_threshold` uses on the connection (see settings.py: never,
+    if it is None), which saves most of the server's work on `_AT_ONCE`.
+    """
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    cursor = psycopg.Cursor(connection.connection)
+    return (
+        connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    )
+
+
 def _post(connection, issuer_id, kind, value_date, description, key, legs, reverses) -> LedgerEntry:
     codes = sorted({leg[0] for leg in legs})
     with connection.cursor() as cursor:
-        last_sequence, last_hash, account_ids = _head_lock(connection, cursor, issuer_id, codes)
+        last_sequence, last_hash, last_recorded_at, account_ids = _head_lock(
+            connection, cursor, issuer_id, codes
+        )
 
         if reverses is not None:
             cursor.execute(
@@ -287,7 +391,7 @@ def _post(connection, issuer_id, kind, value_date, description, key, legs, rever
             account_ids = _accounts_get_or_create(cursor, issuer_id, codes)
 
         sequence = last_sequence + 1
-        recorded_at = timezone.now()
+        recorded_at = _recorded_at(last_recorded_at)
         digest = chain_hash(
             last_hash,
             entry_canonical_bytes(
@@ -318,7 +422,7 @@ def _post(connection, issuer_id, kind, value_date, description, key, legs, rever
         posting_params = []
         for position, (code, currency, amount) in enumerate(legs):
             posting_params += [account_ids[code], position, currency, amount]
-        head_params = [sequence, digest, issuer_id]
+        head_params = [sequence, digest, ops.adapt_datetimefield_value(recorded_at), issuer_id]
         insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_portable
         entry_id = insert(cursor, entry_params, posting_params, len(legs), head_params)
         if entry_id is None:
@@ -350,7 +454,9 @@ def _post_many(connection, issuer_id: int, checked: list) -> list[LedgerEntry]:
     codes = sorted({leg[0] for *_, legs in checked for leg in legs})
     ops = connection.ops
     with connection.cursor() as cursor:
-        last_sequence, last_hash, account_ids = _head_lock(connection, cursor, issuer_id, codes)
+        last_sequence, last_hash, last_recorded_at, account_ids = _head_lock(
+            connection, cursor, issuer_id, codes
+        )
         if len(account_ids) < len(codes):
             account_ids = _accounts_get_or_create(cursor, issuer_id, codes)
         # Under the head lock every earlier post of this issuer has committed and is visible.
@@ -362,7 +468,7 @@ def _post_many(connection, issuer_id: int, checked: list) -> list[LedgerEntry]:
         )
         posted_before = dict(cursor.fetchall())
 
-        recorded_at = timezone.now()
+        recorded_at = _recorded_at(last_recorded_at)
         new: list[LedgerEntry] = []
         entry_params: list = []
         legs_of: dict[int, tuple[Leg, ...]] = {}
@@ -432,8 +538,8 @@ def _post_many(connection, issuer_id: int, checked: list) -> list[LedgerEntry]:
                 posting_params,
             )
             cursor.execute(
-                f"UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s WHERE issuer_id = %s",
-                [last_sequence, last_hash, issuer_id],
+                f"UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s, last_recorded_at = %s WHERE issuer_id = %s",
+                [last_sequence, last_hash, ops.adapt_datetimefield_value(recorded_at), issuer_id],
             )
 
     by_key = {entry.idempotency_key: entry for entry in new}
@@ -446,7 +552,22 @@ def _post_many(connection, issuer_id: int, checked: list) -> list[LedgerEntry]:
     return result
 
 
-def _head_lock(connection, cursor, issuer_id: int, codes: list[str]) -> tuple[int, str, dict[str, int]]:
+def _recorded_at(last_recorded_at) -> dt.datetime:
+    """The time a post is recorded, under the head lock: now, but never before the entry it
+    follows (see LedgerHead.last_recorded_at), so recording order is chain order."""
+    now = timezone.now()
+    if last_recorded_at is None:
+        return now
+    if isinstance(last_recorded_at, str):
+        last_recorded_at = dt.datetime.fromisoformat(last_recorded_at)
+    if last_recorded_at.tzinfo is None:  # SQLite hands back the UTC time Django stored, naive
+        last_recorded_at = last_recorded_at.replace(tzinfo=dt.UTC)
+    return max(now, last_recorded_at)
+
+
+def _head_lock(
+    connection, cursor, issuer_id: int, codes: list[str]
+) -> tuple[int, str, object, dict[str, int]]:
     """Lock the issuer's head row (creating it on the first post); also read the accounts' ids.
 
     On PostgreSQL one statement does both. Its account subquery reads the
@@ -458,13 +579,13 @@ def _head_lock(connection, cursor, issuer_id: int, codes: list[str]) -> tuple[in
     in_codes = ", ".join(["%s"] * len(codes))
     if connection.vendor == "postgresql":
         select = (
-            "SELECT last_sequence, last_hash,"
+            "SELECT last_sequence, last_hash, last_recorded_at,"
             f" ARRAY(SELECT code || '=' || id FROM {_ACCOUNT} WHERE issuer_id = %s AND code IN ({in_codes}))"
             f" FROM {_HEAD} WHERE issuer_id = %s FOR UPDATE"
         )
         params = [issuer_id, *codes, issuer_id]
     else:
-        select = f"SELECT last_sequence, last_hash, NULL FROM {_HEAD} WHERE issuer_id = %s"
+        select = f"SELECT last_sequence, last_hash, last_recorded_at, NULL FROM {_HEAD} WHERE issuer_id = %s"
         params = [issuer_id]
     cursor.execute(select, params)
     row = cursor.fetchone()
@@ -478,7 +599,7 @@ def _head_lock(connection, cursor, issuer_id: int, codes: list[str]) -> tuple[in
         )
         cursor.execute(select, params)
         row = cursor.fetchone()
-    last_sequence, last_hash, pairs = row
+    last_sequence, last_hash, last_recorded_at, pairs = row
     if pairs is None:
         cursor.execute(
             f"SELECT code, id FROM {_ACCOUNT} WHERE issuer_id = %s AND code IN ({in_codes})",
@@ -487,11 +608,60 @@ def _head_lock(connection, cursor, issuer_id: int, codes: list[str]) -> tuple[in
         account_ids = dict(cursor.fetchall())
     else:
         account_ids = {code: int(account_id) for code, _, account_id in (p.rpartition("=") for p in pairs)}
-    return int(last_sequence), last_hash, account_ids
+    return int(last_sequence), last_hash, last_recorded_at, account_ids
 
 
+_ENTRY_FIELDS = (
+    "id",
+    "issuer_id",
+    "sequence",
+    "kind",
+    "value_date",
+    "description",
+    "idempotency_key",
+    "reverses_id",
+    "recorded_at",
+    "prev_hash",
+    "hash",
+)
+if tuple(f.attname for f in LedgerEntry._meta.concrete_fields) != _ENTRY_FIELDS:  # pragma: no cover
+    raise RuntimeError("LedgerEntry's fields changed: update _ENTRY_FIELDS and _post_at_once.")
 _ENTRY_COLUMNS = "issuer_id, sequence, kind, value_date, description, idempotency_key, reverses_id, recorded_at, prev_hash, hash"
 _ENTRY_VALUES = ", ".join(["%s"] * 10)
+
+
+# Lock the head; number the entry after it and record it at the time read before the statement,
+# or at the head's time if a post recorded later committed while we waited (so recording order
+# stays chain order); chain the entry's hash from the locked head (SHA-256 of the previous hash
+# and `canonical.py`'s bytes with the time and sequence put in, the time formatted as
+# `format_timestamp` does); insert the entry, its postings and the new head: all in one
+# statement, so under the lock for one round trip. The lock waits for a concurrent post and
+# then reads the head it committed (READ COMMITTED re-reads a locked row); the UPDATE finds
+# that same row version. Accounts are read from the statement's snapshot: if one is missing
+# (new, or created while we waited), nothing is written. As in `_insert_postgresql`, ON
+# CONFLICT sees keys committed while we waited.
+_AT_ONCE = (
+    f"WITH h AS (SELECT last_sequence + 1 AS sequence, last_hash, last_recorded_at FROM {_HEAD}"
+    " WHERE issuer_id = %(issuer)s FOR UPDATE),"
+    " t AS MATERIALIZED (SELECT sequence, last_hash,"
+    " GREATEST(%(now)s::timestamptz, last_recorded_at) AS at FROM h),"
+    " l AS (SELECT * FROM unnest(%(codes)s::text[], %(currencies)s::text[], %(amounts)s::bigint[])"
+    " WITH ORDINALITY AS l(code, currency, amount, n)),"
+    f" a AS (SELECT code, id FROM {_ACCOUNT} WHERE issuer_id = %(issuer)s AND code IN (SELECT code FROM l)),"
+    f" e AS (INSERT INTO {_ENTRY} ({_ENTRY_COLUMNS})"
+    " SELECT %(issuer)s, t.sequence, %(kind)s, %(value_date)s, %(description)s, %(key)s, NULL, t.at,"
+    " t.last_hash, encode(sha256(convert_to(t.last_hash || %(first)s::text"
+    """ || to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    " || %(second)s::text || t.sequence::text || %(third)s::text, 'UTF8')), 'hex')"
+    " FROM t WHERE (SELECT count(*) FROM a) = (SELECT count(DISTINCT code) FROM l)"
+    " ON CONFLICT (issuer_id, idempotency_key) DO NOTHING RETURNING id, sequence, recorded_at, prev_hash, hash),"
+    f" p AS (INSERT INTO {_POSTING} (entry_id, account_id, position, currency, amount_pence)"
+    " SELECT e.id, a.id, l.n - 1, l.currency, l.amount FROM e CROSS JOIN l JOIN a ON a.code = l.code),"
+    f" u AS (UPDATE {_HEAD} SET last_sequence = e.sequence, last_hash = e.hash, last_recorded_at = e.recorded_at"
+    " FROM e"
+    f" WHERE {_HEAD}.issuer_id = %(issuer)s)"
+    " SELECT id, sequence, recorded_at, prev_hash, hash FROM e"
+)
 
 
 def _insert_postgresql(cursor, entry_params, posting_params, n, head_params) -> int | None:
@@ -505,7 +675,8 @@ def _insert_postgresql(cursor, entry_params, posting_params, n, head_params) -> 
         " ON CONFLICT (issuer_id, idempotency_key) DO NOTHING RETURNING id),"
         f" p AS (INSERT INTO {_POSTING} (entry_id, account_id, position, currency, amount_pence)"
         f" SELECT e.id, v.a, v.p, v.c, v.m FROM e CROSS JOIN (VALUES {values}) AS v(a, p, c, m)),"
-        f" h AS (UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s FROM e WHERE issuer_id = %s)"
+        f" h AS (UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s, last_recorded_at = %s FROM e"
+        " WHERE issuer_id = %s)"
         " SELECT id FROM e",
         [*entry_params, *posting_params, *head_params],
     )
@@ -531,7 +702,10 @@ def _insert_portable(cursor, entry_params, posting_params, n, head_params) -> in
         f"INSERT INTO {_POSTING} (entry_id, account_id, position, currency, amount_pence) VALUES {values}",
         params,
     )
-    cursor.execute(f"UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s WHERE issuer_id = %s", head_params)
+    cursor.execute(
+        f"UPDATE {_HEAD} SET last_sequence = %s, last_hash = %s, last_recorded_at = %s WHERE issuer_id = %s",
+        head_params,
+    )
     return entry_id
 
 

@@ -93,7 +93,21 @@ def test_a_postgres_url_becomes_a_postgresql_database():
     assert db["PASSWORD"] == "p@ss/word"
     assert db["HOST"] == "db.example.org"
     assert db["PORT"] == "6543"
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {"sslmode": "require", "prepare_threshold": 5}
+
+
+@pytest.mark.parametrize(
+    ("query", "threshold"), [("", 5), ("?prepare_threshold=none", None), ("?prepare_threshold=0", 0)]
+)
+def test_prepared_statements_can_be_turned_off_for_a_pooler(query, threshold):
+    db = database_from_url(f"postgres://postgres@127.0.0.1/bondplatform{query}")
+
+    assert db["OPTIONS"]["prepare_threshold"] == threshold
+
+
+def test_a_prepare_threshold_that_is_not_a_number_is_refused_clearly():
+    with pytest.raises(ImproperlyConfigured, match="prepare_threshold"):
+        database_from_url("postgres://postgres@127.0.0.1/bondplatform?prepare_threshold=often")
 
 
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql", "pgsql"])

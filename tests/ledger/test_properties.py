@@ -13,6 +13,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.canonical import entry_canonical_bytes, entry_canonical_split, format_timestamp
 from ledger.models import EntryKind, LedgerAccount, LedgerEntry, LedgerPosting
 from ledger.selectors import trial_balance
 from ledger.services import Posting, entry_post
@@ -98,6 +99,37 @@ def test_any_valid_entries_keep_every_entry_balanced_and_the_chain_verifiable(dr
         len(drawn),
         len(drawn),
         posted[-1].hash,
+    )
+
+
+@PROPERTY_SETTINGS
+@given(
+    drawn=entries(),
+    key=st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1),
+    sequence=st.integers(1, 2**63 - 1),
+    reverses=st.none() | st.integers(1, 2**63 - 1),
+    recorded_at=st.datetimes(timezones=st.just(dt.UTC)),
+)
+def test_the_canonical_bytes_split_around_the_time_and_sequence_join_back_for_any_entry(
+    drawn, key, sequence, reverses, recorded_at
+):
+    # What PostgreSQL hashes for a post in one statement (the parts with its time and its
+    # sequence in between) is exactly what the verifier hashes.
+    legs, description, value_date = drawn
+    fields = {
+        "issuer_id": 7,
+        "kind": "adjustment",
+        "value_date": value_date,
+        "description": description,
+        "idempotency_key": key,
+        "reverses_sequence": reverses,
+        "postings": legs,
+    }
+    first, second, third = entry_canonical_split(**fields)
+
+    joined = first + format_timestamp(recorded_at) + second + str(sequence) + third
+    assert joined.encode("ascii") == entry_canonical_bytes(
+        **fields, recorded_at=recorded_at, sequence=sequence
     )
 
 
