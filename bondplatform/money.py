@@ -29,7 +29,7 @@ def parse_amount(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InvalidAmount('Give the amount as a string such as "250.00".')
     text = str(value).strip()
-    if not _AMOUNT.match(text):
+    if not _AMOUNT.fullmatch(text):
         raise InvalidAmount('Give the amount in pounds with at most two decimals, such as "250.00".')
     pounds, _, pence = text.partition(".")
     return int(pounds) * PENCE_PER_POUND + int((pence + "00")[:2])

@@ -72,7 +72,7 @@ class RequestLogMiddleware:
 
     def __call__(self, request):
         given = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = given if _SANE_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _SANE_ID.fullmatch(given) else uuid.uuid4().hex
         request.request_id = request_id
         token = request_id_set(request_id)
         started = time.perf_counter()

@@ -300,7 +300,7 @@ class IssueTermsForm(forms.Form):
     def clean_eligible_postcode_prefixes(self) -> list[str]:
         prefixes = [p.strip().upper() for p in self.cleaned_data["eligible_postcode_prefixes"].split(",")]
         prefixes = [p for p in prefixes if p]
-        wrong = [p for p in prefixes if not POSTCODE_PREFIX.match(p)]
+        wrong = [p for p in prefixes if not POSTCODE_PREFIX.fullmatch(p)]
         if wrong:
             raise forms.ValidationError(f"Not the start of a UK postcode: {', '.join(wrong)}.")
         if len(prefixes) > 50:

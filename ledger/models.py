@@ -90,7 +90,7 @@ ACCOUNT_CODE_RE = re.compile(r"^(?P<prefix>[a-z_]+)(?::(?P<id>[1-9][0-9]{0,18}))
 
 def chart_line(code: str) -> ChartLine | None:
     """The chart line for an account code, or None if the code is not allowed."""
-    match = ACCOUNT_CODE_RE.match(code)
+    match = ACCOUNT_CODE_RE.fullmatch(code)
     if match is None:
         return None
     line = ACCOUNT_CHART.get(match["prefix"])

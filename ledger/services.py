@@ -272,7 +272,7 @@ def _check_postings(postings) -> tuple[Leg, ...]:
             raise BadInput(
                 "Each posting's amount is a nonzero whole number of minor units.", code="invalid_amount"
             )
-        if not isinstance(currency, str) or not _CURRENCY.match(currency):
+        if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
             raise BadInput(f"{currency!r} is not a currency code.", code="invalid_currency")
         if not isinstance(code, str) or chart_line(code) is None:
             raise BadInput(f"{code!r} is not an account in the chart of accounts.", code="unknown_account")

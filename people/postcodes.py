@@ -8,7 +8,7 @@ _POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 def normalise_postcode(raw: str) -> str | None:
     """'s1 2ab' -> 'S1 2AB'; None when it is not a UK postcode."""
     compact = re.sub(r"\s+", "", raw or "").upper()
-    match = _POSTCODE.match(compact)
+    match = _POSTCODE.fullmatch(compact)
     if not match:
         return None
     return f"{match.group(1)} {match.group(2)}"

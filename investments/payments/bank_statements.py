@@ -366,10 +366,10 @@ def _parse(number: int, row: dict[str, str]) -> _Line:
 
 def _parse_date(text: str) -> dt.date:
     try:
-        if match := _UK_DATE.match(text):
+        if match := _UK_DATE.fullmatch(text):
             day, month, year = (int(part) for part in match.groups())
             return dt.date(year, month, day)
-        if _ISO_DATE.match(text):
+        if _ISO_DATE.fullmatch(text):
             return dt.date.fromisoformat(text)
     except ValueError:
         pass  # 31/02/2026 and the like
@@ -394,9 +394,9 @@ def _parse_signed_amount(text: str) -> int:
 
 def _candidates(reference: str) -> set[str]:
     upper = reference.upper()
-    words = {word for word in _WORD.findall(upper) if _REFERENCE.match(word)}
+    words = {word for word in _WORD.findall(upper) if _REFERENCE.fullmatch(word)}
     bare = re.sub(r"[\s-]", "", upper)
-    if _REFERENCE.match(bare):
+    if _REFERENCE.fullmatch(bare):
         words.add(bare)
     return words
 

@@ -86,9 +86,9 @@ def payout_account_set(
         except (SchwiftyException, ValueError) as exc:
             errors["iban"] = [f"Not a valid IBAN: {exc}."]
     else:
-        if not _SORT_CODE.match(sort_code):
+        if not _SORT_CODE.fullmatch(sort_code):
             errors["sort_code"] = ["Six digits, such as 60-83-01."]
-        if not _ACCOUNT_NUMBER.match(account_number):
+        if not _ACCOUNT_NUMBER.fullmatch(account_number):
             errors["account_number"] = ["Eight digits."]
     if errors:
         raise BadInput("The account details are not valid.", code="invalid_payout_account", fields=errors)

@@ -118,6 +118,12 @@ def test_each_issuer_has_its_own_chain_and_accounts(society, cic, pay_in):
             "invalid_currency",
         ),
         ([Posting("cash_at_bank", 100, "GBPX"), Posting("subscriptions_held", -100)], "invalid_currency"),
+        # A trailing newline slips past a regular expression's `$`: it must not reach the database.
+        (
+            [Posting("cash_at_bank", 100, "GBP\n"), Posting("subscriptions_held", -100, "GBP\n")],
+            "invalid_currency",
+        ),
+        ([Posting("cash_at_bank\n", 100), Posting("subscriptions_held", -100)], "unknown_account"),
         ([Posting("petty_cash", 100), Posting("subscriptions_held", -100)], "unknown_account"),
         ([Posting("bond_principal", 100), Posting("cash_at_bank", -100)], "unknown_account"),
         ([Posting("bond_principal:Rita Resident", 100), Posting("cash_at_bank", -100)], "unknown_account"),
