@@ -120,3 +120,16 @@ def test_text_in_is_what_drf_takes(schema):
     text = re.compile(may_be_blank[0]["pattern"])
     assert text.search("INV-1") and not text.search("INV\x00") and not text.search("")
 
+
+def test_answers_that_may_be_null_or_blank_say_so(schema):
+    components = schema["components"]["schemas"]
+    job = components["StatementJob"]["properties"]
+    assert job["finished_at"]["nullable"] is True and job["date_from"]["nullable"] is True
+    assert {"type": "string", "maxLength": 0} in components["UseOfFunds"]["properties"]["evidence_url"][
+        "oneOf"
+    ]
+    for name in ("_Line", "_HoldingYear", "_CertificateLine"):
+        money = [
+            f for f, p in components[name]["properties"].items() if p.get("pattern") == MONEY_OUT_PATTERN
+        ]
+        assert len(money) >= 4, name
