@@ -24,7 +24,7 @@ amounts from the schema alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from drf_spectacular import openapi
@@ -75,7 +75,7 @@ PATH_CODES = {404: ["not_found"]}
 ALWAYS = {503: ["service_unavailable"]}
 
 
-def refusals(codes: dict[int, Iterable[str]], *, signed_in: bool | None = None) -> Callable[[T], T]:
+def refusals(codes: Mapping[int, Iterable[str]], *, signed_in: bool | None = None) -> Callable[[T], T]:
     """Declare the error codes an API method (or generic view class) answers, by status.
 
     `signed_in=True`: it answers 401 to nobody signed in (implied by IsAuthenticated
@@ -144,16 +144,21 @@ def _is_download(operation: dict[str, Any]) -> bool:
 
 class AutoSchema(openapi.AutoSchema):
     def _declared(self) -> tuple[dict[int, list[str]], bool | None]:
-        """What the method declares, merged with what its own class declares (a subclass of a
-        shared view adds its own codes: `IssueOpenApi` beside `_IssueTransitionApi.post`)."""
+        """What the method and its class declare, merged with what every class it inherits
+        from declares, on the method or on the class: a subclass of a shared view adds its
+        own codes (`IssueOpenApi` beside `_IssueTransitionApi.post`), and keeps those of the
+        view it extends (`IssueDecisionListApi.get` calling `DecisionListApi`'s). Whether
+        it answers 401 is said by the nearest declaration that says it."""
         codes: dict[int, list[str]] = {}
         signed_in: bool | None = None
-        handler = getattr(self.view, self.method.lower(), None)
-        for found in (getattr(handler, ATTRIBUTE, None), type(self.view).__dict__.get(ATTRIBUTE)):
-            if found is not None:
-                declared, said = found
-                _merge(codes, declared)
-                signed_in = said if said is not None else signed_in
+        method = self.method.lower()
+        for klass in type(self.view).__mro__:
+            handler = klass.__dict__.get(method)
+            for found in (getattr(handler, ATTRIBUTE, None), klass.__dict__.get(ATTRIBUTE)):
+                if found is not None:
+                    declared, said = found
+                    _merge(codes, declared)
+                    signed_in = said if signed_in is None else signed_in
         return codes, signed_in
 
     def _signed_in(self) -> bool:
@@ -252,15 +257,25 @@ class PrimaryKeyFieldExtension(OpenApiSerializerFieldExtension):
         return schema
 
 
+# Text in: no NUL character (DRF refuses it: "Null characters are not allowed."). Where the
+# text may be blank, drf-spectacular adds the empty string as the other branch of a `oneOf`.
+TEXT_PATTERN = r"^[^\x00]+$"
+# Text in that may not be blank: also a character that is neither white space nor NUL.
+TEXT_NOT_BLANK_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
 class TextFieldExtension(OpenApiSerializerFieldExtension):
-    """Text that may not be blank: DRF trims it first, so "\\n" is blank too. The pattern says
-    so (at least one character that is not white space)."""
+    """Text as DRF takes it: never a NUL character, and, where it may not be blank, at least
+    one character that is not white space (DRF trims it first, so "\\n" is blank too)."""
 
     target_class = "rest_framework.fields.CharField"
 
     def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         field = self.target
         schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
-        if direction == "request" and not field.allow_blank and field.trim_whitespace:
-            schema.setdefault("pattern", r"\S")
+        if direction == "request" and schema.get("type") == "string" and "enum" not in schema:
+            if not field.allow_blank and field.trim_whitespace:
+                schema.setdefault("pattern", TEXT_NOT_BLANK_PATTERN)
+            else:
+                schema.setdefault("pattern", TEXT_PATTERN)
         return schema

@@ -70,8 +70,16 @@ DECISION_PARAMS = [
 ]
 
 
+@refusals(
+    {
+        401: ["not_authenticated"],
+        403: ["not_an_officer_or_auditor", "two_factor_required"],
+        404: ["issuer_not_found"],
+    }
+)
 class _DecisionQuery:
-    """Validate the query (400), then the selector finds the issuer and checks the reader (404, 403)."""
+    """Validate the query (400), then the selector finds the issuer and checks the reader (404, 403);
+    the list and the CSV (and the views that extend them) answer these refusals alike."""
 
     query_serializer: type[serializers.Serializer] = DecisionQuerySerializer
 
@@ -92,13 +100,6 @@ class _DecisionQuery:
         )
 
 
-@refusals(
-    {
-        401: ["not_authenticated"],
-        403: ["not_an_officer_or_auditor", "two_factor_required"],
-        404: ["issuer_not_found"],
-    }
-)
 class DecisionListApi(_DecisionQuery, generics.ListAPIView):
     # Refusals in order: 401 nobody signed in, 400 the query, then (from the selector)
     # 404 no such issuer and 403 not an officer, auditor or staff.

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
+from bondplatform.schema import refusals
 from compliance import distributions as distribution_services
 from compliance import winding_up as winding_up_services
 from compliance.models import Distribution, DistributionKind, FinancialYear
@@ -23,7 +24,7 @@ from issuers.selectors import issuer_get, issuer_get_for_officer
 # retried request without one could pay twice.
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
     OpenApiParameter.HEADER,
     required=True,
     description="The same key and body return the first result again and move nothing twice.",
@@ -39,6 +40,19 @@ def required_idempotency_key(request) -> str:
     if len(key) > 100:
         raise serializers.ValidationError({"Idempotency-Key": ["At most 100 characters."]})
     return key
+
+
+# Who may read an issuer's outflows (its books) and who may make them, as the services' gates say.
+READERS = {
+    401: ["not_authenticated"],
+    403: ["not_an_officer_or_auditor", "two_factor_required"],
+    404: ["issuer_not_found"],
+}
+OFFICERS = {
+    401: ["not_authenticated"],
+    403: ["not_an_officer", "two_factor_required"],
+    404: ["issuer_not_found"],
+}
 
 
 class LedgerEntryRefSerializer(serializers.Serializer):
@@ -97,6 +111,13 @@ class IssuerDistributionsApi(generics.ListAPIView):
             actor=self.request.user, issuer_id=self.kwargs["issuer_id"]
         )
 
+    @refusals(READERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @refusals(
+        {**OFFICERS, 400: ["invalid_amount"], 409: ["idempotency_key_reused"], 422: ["asset_lock_violation"]}
+    )
     @extend_schema(
         request=DistributionInSerializer,
         responses={201: DistributionSerializer},
@@ -145,12 +166,20 @@ class IssuerFinancialYearsApi(generics.ListAPIView):
             actor=self.request.user, issuer_id=self.kwargs["issuer_id"]
         )
 
+    @refusals(READERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @refusals(
+        {**OFFICERS, 400: ["invalid_amount"], 409: ["financial_year_declared", "financial_year_overlaps"]}
+    )
     @extend_schema(
         request=FinancialYearSerializer,
-        responses={201: FinancialYearSerializer},
+        responses={201: FinancialYearSerializer, 200: FinancialYearSerializer},
         description="The distributable profits of the year ending `year_end`: a CIC limited by shares may "
         "pay dividends in that year of up to 35 % of them. Declared once (409 `financial_year_declared` "
-        "for another figure, `financial_year_overlaps` for a year overlapping another).",
+        "for another figure, `financial_year_overlaps` for a year overlapping another); the same "
+        "declaration again answers 200 with the year declared first.",
     )
     def post(self, request, issuer_id: int):
         issuer_get_for_officer(issuer_id, actor=request.user)
@@ -186,10 +215,12 @@ def _winding_up(issuer: Issuer) -> dict:
 
 
 class IssuerWindingUpApi(APIView):
+    @refusals({404: ["issuer_not_found"]}, signed_in=False)
     @extend_schema(responses=WindingUpSerializer, description="Anyone: whether the issuer is being wound up.")
     def get(self, request, issuer_id: int):
         return Response(WindingUpSerializer(_winding_up(issuer_get(issuer_id))).data)
 
+    @refusals({**OFFICERS, 409: ["already_winding_up"]})
     @extend_schema(
         request=WindingUpInSerializer,
         responses={201: WindingUpSerializer},

@@ -15,13 +15,12 @@ from rest_framework.views import APIView
 
 from bondplatform.errors import BadInput
 from bondplatform.pagination import BoundedLimitOffsetPagination
-from bondplatform.schema import ID
+from bondplatform.query import id_field, query_validated
+from bondplatform.schema import ID, refusals
 from issuers.selectors import issuer_get
 from ledger import selectors
 from ledger.api import CheckpointSerializer
 from ledger.proofs import IssuerTree
-
-MAX_ID = 2**63 - 1
 
 
 class TreeHeadSerializer(CheckpointSerializer):
@@ -34,7 +33,7 @@ class TreeHeadSerializer(CheckpointSerializer):
 
 
 class CheckpointQuerySerializer(serializers.Serializer):
-    issuer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    issuer = id_field()
 
 
 class LedgerCheckpointsApi(APIView):
@@ -44,23 +43,23 @@ class LedgerCheckpointsApi(APIView):
     permission_classes: list = []
     pagination_class = BoundedLimitOffsetPagination
 
+    @refusals({404: ["issuer_not_found"]}, signed_in=False)
     @extend_schema(
         parameters=[OpenApiParameter("issuer", ID, required=True, description="The issuer's id.")],
         responses=TreeHeadSerializer(many=True),
     )
     def get(self, request):
-        query = CheckpointQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        issuer = issuer_get(query.validated_data["issuer"])
+        query = query_validated(request, CheckpointQuerySerializer)
+        issuer = issuer_get(query["issuer"])
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.checkpoint_list(issuer=issuer), request, view=self)
         return paginator.get_paginated_response(TreeHeadSerializer(page, many=True).data)
 
 
 class ConsistencyQuerySerializer(serializers.Serializer):
-    issuer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    first = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The older tree size.")
-    second = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="The newer tree size.")
+    issuer = id_field()
+    first = id_field(help_text="The older tree size.")
+    second = id_field(help_text="The newer tree size.")
 
     def validate(self, attrs):
         if attrs["first"] > attrs["second"]:
@@ -76,6 +75,7 @@ class LedgerConsistencyProofApi(APIView):
     authentication_classes: list = []
     permission_classes: list = []
 
+    @refusals({400: ["invalid_tree_size"], 404: ["issuer_not_found"]}, signed_in=False)
     @extend_schema(
         parameters=[
             OpenApiParameter("issuer", ID, required=True, description="The issuer's id."),
@@ -93,12 +93,14 @@ class LedgerConsistencyProofApi(APIView):
                 "proof": serializers.ListField(child=serializers.CharField()),
             },
         ),
+        description="The RFC 9162 consistency proof from the tree of `first` entries to that of `second`; "
+        "400 `invalid_tree_size` when `first` is larger than `second` or the ledger has fewer than "
+        "`second` entries.",
     )
     def get(self, request):
-        query = ConsistencyQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        issuer = issuer_get(query.validated_data["issuer"])
-        first, second = query.validated_data["first"], query.validated_data["second"]
+        query = query_validated(request, ConsistencyQuerySerializer)
+        issuer = issuer_get(query["issuer"])
+        first, second = query["first"], query["second"]
         tree = IssuerTree(issuer.pk)
         proof = tree.consistency_proof(first, second)
         return Response(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
@@ -20,6 +20,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bondplatform.query import MAX_ID
+from bondplatform.schema import refusals
 from ledger.canonical import format_date
 from ledger.models import StatementJob, StatementJobStatus
 from ledger.statement_jobs import (
@@ -33,7 +35,7 @@ from ledger.statement_jobs import (
 class StatementJobInSerializer(serializers.Serializer):
     """`issuer`, and `from` and `to` (names Python cannot declare as attributes)."""
 
-    issuer = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    issuer = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
     def get_fields(self):
         fields = super().get_fields()
@@ -73,14 +75,16 @@ class StatementJobSerializer(serializers.Serializer):
     progress = serializers.SerializerMethodField()
     file_bytes = serializers.IntegerField()
     download_url = serializers.SerializerMethodField()
-    failure_code = serializers.CharField()
-    failure_detail = serializers.CharField()
+    failure_code = serializers.CharField(help_text="Blank unless the job failed.")
+    failure_detail = serializers.CharField(help_text="Blank unless the job failed.")
     created_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True, help_text="Null until it completed or failed.")
 
+    @extend_schema_field({"type": "string", "format": "date", "nullable": True})
     def get_date_from(self, job: StatementJob) -> str | None:
         return format_date(job.date_from) if job.date_from else None
 
+    @extend_schema_field(OpenApiTypes.DATE)
     def get_date_to(self, job: StatementJob) -> str:
         return format_date(job.date_to)
 
@@ -105,9 +109,17 @@ class StatementJobSerializer(serializers.Serializer):
         return request.build_absolute_uri(url) if request is not None else url
 
 
+# Who may ask about a job or its issuer's statements: the readers of the issuer's books.
+READERS = {
+    401: ["not_authenticated"],
+    403: ["not_an_officer_or_auditor", "two_factor_required"],
+}
+
+
 class StatementJobsApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @refusals({**READERS, 404: ["issuer_not_found"], 429: ["too_many_statement_jobs"]})
     @extend_schema(
         request=StatementJobInSerializer,
         responses={202: StatementJobSerializer},
@@ -130,6 +142,7 @@ class StatementJobsApi(APIView):
 class StatementJobDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @refusals({**READERS, 404: ["statement_job_not_found"]})
     @extend_schema(responses=StatementJobSerializer)
     def get(self, request, job_id: int):
         job = statement_job_get(actor=request.user, job_id=job_id)
@@ -151,6 +164,7 @@ class StatementJobPdfApi(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = _DownloadOrJsonError
 
+    @refusals({**READERS, 404: ["statement_job_not_found"], 409: ["statement_not_ready"]})
     @extend_schema(
         operation_id="v1_ledger_statement_job_pdf",
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},

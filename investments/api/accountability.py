@@ -17,6 +17,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from bondplatform.fields import MoneyField
+from bondplatform.schema import refusals
 from compliance.api_outflows import LedgerEntryRefSerializer
 from investments import selectors
 from investments.models import UseOfFunds
@@ -48,6 +49,7 @@ class UseOfFundsInSerializer(serializers.Serializer):
 class UseOfFundsSerializer(serializers.ModelSerializer):
     amount = MoneyField(source="amount_pence")
     currency = serializers.CharField(source="issue.currency")
+    evidence_url = serializers.URLField(read_only=True, allow_blank=True, help_text="Blank without one.")
     ledger_entry = LedgerEntryRefSerializer()
 
     class Meta:
@@ -66,6 +68,7 @@ class UseOfFundsSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@refusals({404: ["issue_not_found"]})
 class IssueUsesOfFundsApi(generics.ListAPIView):
     """GET (anyone): what the issue's money was used for. POST (an officer): report a use."""
 
@@ -75,6 +78,15 @@ class IssueUsesOfFundsApi(generics.ListAPIView):
         issue = selectors.issue_get_for(self.kwargs["issue_id"], actor=self.request.user)
         return uses_of_funds_of(issue)
 
+    @refusals(
+        {
+            400: ["invalid_amount", "not_a_spending_entry"],
+            401: ["not_authenticated"],
+            403: ["not_an_officer", "two_factor_required"],
+            409: ["no_funds_raised"],
+            422: ["exceeds_ledger_entry", "exceeds_funds_raised"],
+        }
+    )
     @extend_schema(
         request=UseOfFundsInSerializer,
         responses={201: UseOfFundsSerializer},
@@ -142,6 +154,7 @@ class IssuerParticipationApi(generics.GenericAPIView):
     serializer_class = ParticipationSerializer
     pagination_class = None
 
+    @refusals({404: ["issuer_not_found"]}, signed_in=False)
     @extend_schema(
         responses=ParticipationSerializer,
         description="Anyone: how broad and local the issuer's ownership is, never showing a group of "

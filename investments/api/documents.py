@@ -2,9 +2,10 @@
 
 Refusals: 401 nobody signed in; for a holding's certificate 404 no such
 holding, then 403 anyone but its holder and its issuer's officers and
-auditors; for the register 400 a malformed date, 404 no such issue, 403
-anyone but its issuer's officers and auditors; for a statement 400
-`invalid_tax_year`.
+auditors; for the register 400 a malformed date (`invalid_query`), 404 no
+such issue, 403 anyone but its issuer's officers and auditors, then 400 a
+date to come; for a statement 400 `invalid_tax_year`. Each declares them
+with `@refusals`, so the schema says so too.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bondplatform.fields import MoneyField
 from bondplatform.money import format_pence
+from bondplatform.query import query_validated
+from bondplatform.schema import refusals
 from investments.api.downloads import CsvDownloadApi, PdfDownloadApi
 from investments.documents.annual_statements import (
+    FIRST_TAX_YEAR,
     AnnualStatement,
     annual_statement_for,
     annual_statement_pdf,
@@ -34,15 +39,36 @@ from ledger.canonical import format_date, format_timestamp
 
 YEAR_PARAM = OpenApiParameter(
     "year",
-    int,
+    {"type": "integer", "minimum": FIRST_TAX_YEAR, "maximum": 9999},
     required=True,
-    description="The UK tax year by its first calendar year: 2026 is 6 April 2026 to 5 April 2027.",
+    description="The UK tax year by its first calendar year: 2026 is 6 April 2026 to 5 April 2027; "
+    f"from {FIRST_TAX_YEAR} to the current one.",
 )
+
+# A missing, junk or out-of-range year: one code, whose detail says which years there are.
+STATEMENT_REFUSALS: dict[int, list[str]] = {400: ["invalid_tax_year"], 401: ["not_authenticated"]}
+
+
+class TaxYearQuerySerializer(serializers.Serializer):
+    """`year`, read by `tax_year_parse`, so that a missing, junk or out-of-range year answers
+    400 `invalid_tax_year` alike."""
+
+    year = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+
+    def validate(self, attrs):
+        return {"year": tax_year_parse(attrs.get("year"))}
 
 
 class HoldingCertificatePdfApi(PdfDownloadApi):
     permission_classes = [IsAuthenticated]
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer_or_auditor", "two_factor_required"],
+            404: ["holding_not_found"],
+        }
+    )
     @extend_schema(
         operation_id="v1_holding_certificate_pdf",
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},
@@ -56,13 +82,14 @@ class HoldingCertificatePdfApi(PdfDownloadApi):
 
 
 def _statement(request) -> AnnualStatement:
-    year = tax_year_parse(request.query_params.get("year"))
+    year = query_validated(request, TaxYearQuerySerializer)["year"]
     return annual_statement_for(actor=request.user, year=year)
 
 
 class MyStatementPdfApi(PdfDownloadApi):
     permission_classes = [IsAuthenticated]
 
+    @refusals(STATEMENT_REFUSALS)
     @extend_schema(
         operation_id="v1_me_statement_pdf",
         parameters=[YEAR_PARAM],
@@ -170,15 +197,15 @@ class _LineSerializer(serializers.Serializer):
     value_date = serializers.DateField()
     kind = serializers.CharField()
     description = serializers.CharField()
-    principal_change = serializers.CharField(help_text="Signed: + allotted or reinvested, - redeemed.")
-    subscription = serializers.CharField()
-    interest_gross = serializers.CharField()
-    tax_withheld = serializers.CharField()
-    interest_net = serializers.CharField()
-    interest_reinvested = serializers.CharField()
-    interest_waived = serializers.CharField()
-    redemption = serializers.CharField()
-    paid_out = serializers.CharField()
+    principal_change = MoneyField(allow_zero=True, help_text="Signed: + allotted or reinvested, - redeemed.")
+    subscription = MoneyField(allow_zero=True)
+    interest_gross = MoneyField(allow_zero=True)
+    tax_withheld = MoneyField(allow_zero=True)
+    interest_net = MoneyField(allow_zero=True)
+    interest_reinvested = MoneyField(allow_zero=True)
+    interest_waived = MoneyField(allow_zero=True)
+    redemption = MoneyField(allow_zero=True)
+    paid_out = MoneyField(allow_zero=True)
     entry = serializers.DictField(help_text="Every field the entry's hash covers (ledger.canonical).")
     inclusion_proof = serializers.DictField(
         allow_null=True,
@@ -194,16 +221,16 @@ class _HoldingYearSerializer(serializers.Serializer):
     issuer = serializers.IntegerField()
     issuer_name = serializers.CharField()
     currency = serializers.CharField()
-    opening_principal = serializers.CharField()
-    subscriptions = serializers.CharField()
-    interest_gross = serializers.CharField()
-    tax_withheld = serializers.CharField()
-    interest_net = serializers.CharField()
-    interest_reinvested = serializers.CharField()
-    interest_waived = serializers.CharField()
-    redemptions = serializers.CharField()
-    paid_out = serializers.CharField()
-    closing_principal = serializers.CharField()
+    opening_principal = MoneyField(allow_zero=True)
+    subscriptions = MoneyField(allow_zero=True)
+    interest_gross = MoneyField(allow_zero=True)
+    tax_withheld = MoneyField(allow_zero=True)
+    interest_net = MoneyField(allow_zero=True)
+    interest_reinvested = MoneyField(allow_zero=True)
+    interest_waived = MoneyField(allow_zero=True)
+    redemptions = MoneyField(allow_zero=True)
+    paid_out = MoneyField(allow_zero=True)
+    closing_principal = MoneyField(allow_zero=True)
     lines = _LineSerializer(many=True)
 
 
@@ -212,10 +239,10 @@ class _CertificateLineSerializer(serializers.Serializer):
     issuer_name = serializers.CharField()
     registration_number = serializers.CharField()
     currency = serializers.CharField()
-    interest_gross = serializers.CharField()
-    tax_deducted = serializers.CharField()
-    interest_net = serializers.CharField()
-    interest_waived = serializers.CharField()
+    interest_gross = MoneyField(allow_zero=True)
+    tax_deducted = MoneyField(allow_zero=True)
+    interest_net = MoneyField(allow_zero=True)
+    interest_waived = MoneyField(allow_zero=True)
 
 
 class AnnualStatementSerializer(serializers.Serializer):
@@ -231,6 +258,7 @@ class AnnualStatementSerializer(serializers.Serializer):
 class MyStatementJsonApi(APIView):
     permission_classes = [IsAuthenticated]
 
+    @refusals(STATEMENT_REFUSALS)
     @extend_schema(
         operation_id="v1_me_statement_json",
         parameters=[YEAR_PARAM],
@@ -250,18 +278,24 @@ class RegisterQuerySerializer(serializers.Serializer):
 class IssueRegisterCsvApi(CsvDownloadApi):
     permission_classes = [IsAuthenticated]
 
+    @refusals(
+        {
+            401: ["not_authenticated"],
+            403: ["not_an_officer_or_auditor", "two_factor_required"],
+            404: ["issue_not_found"],
+        }
+    )
     @extend_schema(
         operation_id="v1_issue_register_csv",
         parameters=[
             OpenApiParameter("as_at", OpenApiTypes.DATE, required=False, description="Default: today.")
         ],
         responses={(200, "text/csv"): OpenApiTypes.BINARY},
-        description="The register of bondholders at the end of a day: officers and auditors.",
+        description="The register of bondholders at the end of a day: officers and auditors. 400 "
+        "`invalid_query` for a day to come.",
     )
     def get(self, request, issue_id: int):
-        query = RegisterQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        as_at = query.validated_data.get("as_at")
+        as_at = query_validated(request, RegisterQuerySerializer).get("as_at")
         if as_at is None:
             as_at = timezone.localdate()
         issue, rows = register_as_at(actor=request.user, issue_id=issue_id, as_at=as_at)

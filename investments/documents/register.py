@@ -25,6 +25,7 @@ from django.utils import timezone
 from bondplatform.actors import Actor
 from bondplatform.errors import BadInput
 from bondplatform.money import format_pence
+from bondplatform.query import CODE as INVALID_QUERY
 from bondplatform.spreadsheets import csv_text
 from investments import accounts
 from investments.documents.certificates import holder_name
@@ -56,12 +57,14 @@ class RegisterRow:
 
 
 def register_as_at(*, actor: Actor, issue_id: int, as_at: dt.date) -> tuple[BondIssue, list[RegisterRow]]:
-    """The issue and its bondholders at the end of `as_at`, by holding id (404, then 401/403, then 400)."""
+    """The issue and its bondholders at the end of `as_at`, by holding id (404, then 401/403, then 400
+    `invalid_query`: `as_at` is the API's query parameter, refused like a malformed one)."""
     issue = issue_get(issue_id)
     gates.require_register_reader(actor, issue.issuer_id)
     if as_at > timezone.localdate():
         raise BadInput(
             "The register is kept up to today: give a date that has come.",
+            code=INVALID_QUERY,
             fields={"as_at": ["Must not be in the future."]},
         )
     holdings = list(

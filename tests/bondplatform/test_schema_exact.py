@@ -99,3 +99,37 @@ def test_money_has_its_patterns_and_allotted_on_is_nullable(schema):
     assert out.match("-1.50") and out.match("0.00") and not out.match("1.5")
     posting = components["PostingOut"]["properties"]
     assert posting["debit"]["pattern"] == MONEY_OUT_PATTERN
+
+
+def test_a_view_keeps_the_refusals_of_the_view_it_extends(schema):
+    # `investments.api.decisions` extends `compliance.api`'s views with the `issue` filter.
+    for path in ("/api/v1/compliance/decisions/", "/api/v1/compliance/decisions.csv"):
+        operation = schema["paths"][path]["get"]
+        assert codes(operation, 403) == ["not_an_officer_or_auditor", "two_factor_required"], path
+        assert codes(operation, 404) == ["issuer_not_found"], path
+
+
+def test_text_in_is_what_drf_takes(schema):
+    components = schema["components"]["schemas"]
+    distribution = components["DistributionInRequest"]["properties"]
+    not_blank = re.compile(distribution["purpose"]["pattern"])
+    assert not_blank.search("Rent of the hall") and not_blank.search(" x\n")
+    assert not any(not_blank.search(text) for text in ("", " \n\t", "\x00", "rent\x00"))
+    may_be_blank = distribution["invoice_reference"]["oneOf"]
+    assert {"type": "string", "maxLength": 0} in may_be_blank
+    text = re.compile(may_be_blank[0]["pattern"])
+    assert text.search("INV-1") and not text.search("INV\x00") and not text.search("")
+
+
+def test_answers_that_may_be_null_or_blank_say_so(schema):
+    components = schema["components"]["schemas"]
+    job = components["StatementJob"]["properties"]
+    assert job["finished_at"]["nullable"] is True and job["date_from"]["nullable"] is True
+    assert {"type": "string", "maxLength": 0} in components["UseOfFunds"]["properties"]["evidence_url"][
+        "oneOf"
+    ]
+    for name in ("_Line", "_HoldingYear", "_CertificateLine"):
+        money = [
+            f for f, p in components[name]["properties"].items() if p.get("pattern") == MONEY_OUT_PATTERN
+        ]
+        assert len(money) >= 4, name

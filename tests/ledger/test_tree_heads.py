@@ -110,8 +110,10 @@ def test_anyone_lists_the_checkpoints_and_asks_for_a_consistency_proof(issuer, g
     [
         ({"first": 3, "second": 2}, 400, "invalid_tree_size"),
         ({"first": 1, "second": 99}, 400, "invalid_tree_size"),
-        ({"first": "x", "second": 2}, 400, "invalid"),
-        ({"first": 0, "second": 2}, 400, "invalid"),
+        ({"first": "x", "second": 2}, 400, "invalid_query"),
+        ({"first": 0, "second": 2}, 400, "invalid_query"),
+        ({"first": "1.0", "second": 2}, 400, "invalid_query"),
+        ({"second": 2}, 400, "invalid_query"),
     ],
 )
 def test_bad_proof_requests_are_refused_with_a_code(issuer, query, status, code, assert_error, grow):
@@ -122,6 +124,12 @@ def test_bad_proof_requests_are_refused_with_a_code(issuer, query, status, code,
 
 def test_no_such_issuer_is_404():
     assert anyone().get("/api/v1/ledger/checkpoints/", {"issuer": 999_999}).status_code == 404
+
+
+@pytest.mark.parametrize("issuer", ["", "x", "1.0", " 1", "0", str(2**63)])
+def test_a_junk_issuer_is_refused_not_guessed(issuer, assert_error):
+    response = anyone().get("/api/v1/ledger/checkpoints/", {"issuer": issuer})
+    assert "issuer" in assert_error(response, 400, "invalid_query")["fields"]
 
 
 def run_verifier(tmp_path, older, newer, proof) -> subprocess.CompletedProcess:
