@@ -4,43 +4,20 @@ call one service or selector, serialize."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
+from bondplatform.idempotency import IDEMPOTENCY_HEADER_REQUIRED, required_idempotency_key
 from bondplatform.schema import refusals
 from compliance import distributions as distribution_services
 from compliance import winding_up as winding_up_services
 from compliance.models import Distribution, DistributionKind, FinancialYear
 from issuers.models import Issuer
 from issuers.selectors import issuer_get, issuer_get_for_officer
-
-# The `Idempotency-Key` header of every POST that moves money (API.md, Conventions), as
-# `investments.api.idempotency` reads it; this app sits below that one, so it reads it
-# here. A distribution pays someone outside on one click, so the key is required: a
-# retried request without one could pay twice.
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
-    OpenApiParameter.HEADER,
-    required=True,
-    description="The same key and body return the first result again and move nothing twice.",
-)
-
-
-def required_idempotency_key(request) -> str:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key:
-        raise serializers.ValidationError(
-            {"Idempotency-Key": ["Required: a key of your choosing, the same when you retry."]}
-        )
-    if len(key) > 100:
-        raise serializers.ValidationError({"Idempotency-Key": ["At most 100 characters."]})
-    return key
-
 
 # Who may read an issuer's outflows (its books) and who may make them, as the services' gates say.
 READERS = {
@@ -121,7 +98,7 @@ class IssuerDistributionsApi(generics.ListAPIView):
     @extend_schema(
         request=DistributionInSerializer,
         responses={201: DistributionSerializer},
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_HEADER_REQUIRED],
         description="Judged by the asset lock first: 422 `asset_lock_violation` (naming the rule and its "
         "source) leaves the ledger untouched, and its deny decision is kept. Allowed, the cash leaves "
         "in the ledger at once (Dr distributions, or goods_and_services for `consideration`; Cr "

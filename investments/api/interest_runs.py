@@ -10,13 +10,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
+from bondplatform.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from bondplatform.money import format_pence
 from bondplatform.query import query_validated
 from bondplatform.schema import refusals
 from bondplatform.spreadsheets import csv_text
 from investments import selectors
 from investments.api.downloads import CsvDownloadApi
-from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.models import InterestRun
 from investments.selectors_servicing import interest_return_for, interest_run_get_for
 from investments.services import interest_runs as interest_run_services

@@ -23,9 +23,9 @@ from rest_framework.views import APIView
 
 from bondplatform.errors import ServiceError
 from bondplatform.fields import MoneyField
+from bondplatform.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from bondplatform.schema import refusals
 from investments import selectors
-from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.api.subscriptions import SubscriptionSerializer
 from investments.payments import bank_statements, receipts, refunds, stripe_client, webhooks
 from issuers import selectors as issuer_selectors

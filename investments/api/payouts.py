@@ -11,11 +11,11 @@ from rest_framework.views import APIView
 
 from bondplatform.errors import NotFound
 from bondplatform.fields import MoneyField
+from bondplatform.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from bondplatform.money import format_pence
 from bondplatform.schema import refusals
 from bondplatform.spreadsheets import csv_text
 from investments.api.downloads import CsvDownloadApi
-from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.models import PayoutAccount, PayoutBatch
 from investments.selectors_servicing import payout_batches_of, payouts_of_batch
 from investments.services import payouts as payout_services

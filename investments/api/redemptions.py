@@ -9,9 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
+from bondplatform.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from bondplatform.schema import refusals
 from investments import selectors
-from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.api.issues import BondIssueSerializer
 from investments.models import RedemptionRequest
 from investments.selectors_servicing import holding_get_for_holder, redemption_request_get_for_officer

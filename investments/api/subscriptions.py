@@ -14,9 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bondplatform.fields import MoneyField
+from bondplatform.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from bondplatform.schema import refusals
 from investments import selectors
-from investments.api.idempotency import IDEMPOTENCY_HEADER, idempotency_key
 from investments.models import PaymentMethod, Subscription
 from investments.services import subscriptions as subscription_services
 

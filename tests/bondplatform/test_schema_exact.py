@@ -133,3 +133,22 @@ def test_answers_that_may_be_null_or_blank_say_so(schema):
             f for f, p in components[name]["properties"].items() if p.get("pattern") == MONEY_OUT_PATTERN
         ]
         assert len(money) >= 4, name
+
+
+def test_every_idempotency_key_is_documented_with_the_length_the_service_takes(schema):
+    keyed = {
+        name: parameter["schema"]
+        for name, operation in operations(schema)
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "header" and parameter["name"] == "Idempotency-Key"
+    }
+    # API.md: subscribe, record-payment, interest run, redemption, distribution; and mark-sent.
+    assert {
+        "POST /api/v1/issues/{issue_id}/subscriptions/",
+        "POST /api/v1/subscriptions/{subscription_id}/record-payment/",
+        "POST /api/v1/issues/{issue_id}/interest-runs/",
+        "POST /api/v1/holdings/{holding_id}/redemption-requests/",
+        "POST /api/v1/issuers/{issuer_id}/distributions/",
+        "POST /api/v1/payout-batches/{batch_id}/mark-sent/",
+    } <= set(keyed)
+    assert all(header["maxLength"] == 100 for header in keyed.values()), keyed
