@@ -89,6 +89,7 @@ def test_mistakes_are_shown_next_to_their_fields_and_nothing_is_posted(officer, 
     )
     assert 'value="Forty meals."' not in page  # a textarea keeps its text inside it
     assert ">\nForty meals.</textarea>" in page
+    assert "Please choose the photo again: a page cannot keep a file it sent back." in page
     assert not BondholderUpdate.objects.exists()
 
 
