@@ -146,7 +146,7 @@ class EmailUpdatesForm(forms.Form):
     email_updates = forms.TypedChoiceField(
         label="E-mails about my bonds",
         choices=[
-            ("on", "Send me every update: payments received, interest, money sent"),
+            ("on", "Send me everything: payments received, interest, money sent, news of the projects"),
             ("off", "Only what I must know: how to pay, allotment, repayment decisions, refunds"),
         ],
         coerce=lambda value: value == "on",
