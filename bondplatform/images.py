@@ -16,6 +16,14 @@ What is kept is not the upload but a fresh encoding of its pixels:
 
 An image of more than `MAX_PIXELS` pixels is refused before it is decoded:
 a small file can declare a huge canvas (a decompression bomb).
+
+A truncated file (an upload cut short) is refused too, whatever Pillow's
+process-wide `ImageFile.LOAD_TRUNCATED_IMAGES` says: WeasyPrint turns that on
+when it is imported, and then Pillow decodes half a photo as a photo with a
+grey half. So the file's own structure is checked first: `verify()` reads a
+PNG's chunks and their checksums, and a WebP's container; a JPEG, which
+`verify()` does not read, must end its last scan with the end-of-image marker
+(an EXIF thumbnail has one of its own, earlier).
 """
 
 from __future__ import annotations
@@ -58,6 +66,12 @@ def _sniffed_format(content: bytes) -> str | None:
     return None
 
 
+def _jpeg_complete(content: bytes) -> bool:
+    """Whether the last scan (SOS marker) is followed by an end of image (EOI). Neither marker can
+    occur inside a scan's data, where a 0xFF byte is always followed by 0x00."""
+    return content.rfind(b"\xff\xd9") > content.rfind(b"\xff\xda") > 0
+
+
 def _refused(message: str, field: str) -> BadInput:
     return BadInput(f"{field}: {message}", code="invalid_photo", fields={field: [message]})
 
@@ -70,6 +84,10 @@ def photo_cleaned(content: bytes, *, field: str = "photo") -> Photo:
     if announced is None:
         raise _refused("A photo must be a JPEG, PNG or WebP image.", field)
     try:
+        with Image.open(io.BytesIO(content), formats=[announced]) as image:
+            image.verify()
+        if announced == "JPEG" and not _jpeg_complete(content):
+            raise _refused("The file is not a readable JPEG, PNG or WebP image.", field)
         with Image.open(io.BytesIO(content), formats=[announced]) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise _refused("The photo is too large in pixels: at most 50 megapixels.", field)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from bondplatform.errors import BadInput
 from bondplatform.images import LONGEST_SIDE, MAX_BYTES, photo_cleaned
@@ -52,10 +52,36 @@ def test_other_image_formats_are_refused(photo_bytes):
     assert _refusal(photo_bytes("BMP")) == "A photo must be a JPEG, PNG or WebP image."
 
 
-def test_a_file_that_starts_like_a_jpeg_but_is_not_one_is_refused(photo_bytes):
+def test_a_file_that_starts_like_a_jpeg_but_is_not_one_is_refused():
     assert _refusal(b"\xff\xd8\xff" + b"<html>" * 20) == "The file is not a readable JPEG, PNG or WebP image."
-    truncated = photo_bytes("PNG", (200, 200))[:100]
-    assert _refusal(truncated) == "The file is not a readable JPEG, PNG or WebP image."
+
+
+def _noisy(fmt: str, **options) -> bytes:
+    """A photo-like image (noise compresses as badly as a photo), so a cut falls inside its pixels."""
+    out = io.BytesIO()
+    Image.effect_noise((300, 200), 60).convert("RGB").save(out, fmt, **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("pillow_forgives", [False, True], ids=["strict", "as-after-weasyprint"])
+def test_an_upload_cut_short_is_refused_whatever_pillow_is_told(monkeypatch, fmt, pillow_forgives):
+    # WeasyPrint sets this for the whole process when it is imported; it must not let half a photo in.
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", pillow_forgives)
+    whole = _noisy(fmt)
+    assert photo_cleaned(whole).width == 300
+    assert _refusal(whole[: len(whole) * 2 // 3]) == "The file is not a readable JPEG, PNG or WebP image."
+
+
+def test_a_jpeg_with_an_exif_thumbnail_cut_short_is_refused(monkeypatch, photo_bytes):
+    """The thumbnail's own end-of-image marker does not make the photo whole."""
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    thumbnail = photo_bytes("JPEG", (16, 16))
+    exif = Image.Exif()
+    exif[0x010F] = "Phone"  # the maker
+    whole = _noisy("JPEG", exif=exif.tobytes() + thumbnail, progressive=True)
+    assert photo_cleaned(whole).height == 200
+    assert _refusal(whole[: len(whole) * 2 // 3]) == "The file is not a readable JPEG, PNG or WebP image."
 
 
 def test_what_follows_the_image_is_not_kept(photo_bytes):
