@@ -43,6 +43,7 @@ def test_an_officer_posts_news_with_a_photo_and_the_public_sees_it(
     image = article.locator("img")
     assert image.get_attribute("alt") == "Volunteers at the kitchen's serving hatch"
     # The photo loaded (the page's Content-Security-Policy allows it) and is drawn at its size.
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 800
+    image.scroll_into_view_if_needed()  # it loads lazily, once it is near the view
+    assert image.evaluate("img => img.decode().then(() => img.naturalWidth)") == 800
     look(page, "issue-page-with-news")
     assert [m.to for m in mail.outbox] == [["rita_resident@example.org"]]
