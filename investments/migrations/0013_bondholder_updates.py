@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('investments', '0011_payout_batch_sent_idempotency_key'),
+        ('investments', '0012_statement_line_claims'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
