@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_f
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.utils import html
 
 from bondplatform.parsers import JSONParser
 from bondplatform.schema import refusals
@@ -63,10 +64,20 @@ class BondholderUpdateSerializer(serializers.ModelSerializer):
         )
     ]
 )
+class _DateField(serializers.DateField):
+    """A date; in a form body, an empty value is a bad date, as the schema says, not a date left out
+    (DRF's own reading of forms), since a client that sends the field means to give one."""
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
 class BondholderUpdateInSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=TITLE_MAX)
     body = serializers.CharField(max_length=BODY_MAX)
-    published_on = serializers.DateField(
+    published_on = _DateField(
         required=False, help_text="The day the update speaks for: today if not given; not in the future."
     )
 

@@ -86,6 +86,12 @@ def test_what_is_not_a_photo_is_refused_whatever_it_claims(officer, issue, api_c
     assert not BondholderUpdate.objects.exists()
 
 
+def test_an_empty_date_in_a_form_body_is_a_bad_date_not_today(officer, issue, api_client_for, assert_error):
+    response = api_client_for(officer).post(_url(issue), {**NEWS, "published_on": ""}, format="multipart")
+    assert set(assert_error(response, 400, "invalid")["fields"]) == {"published_on"}
+    assert not BondholderUpdate.objects.exists()
+
+
 def test_a_photo_needs_its_description(officer, issue, api_client_for, assert_error, photo_bytes):
     upload = SimpleUploadedFile("kitchen.png", photo_bytes("PNG"), content_type="image/png")
     response = api_client_for(officer).post(_url(issue), {**NEWS, "photo": upload}, format="multipart")
