@@ -144,3 +144,10 @@ urlpatterns += [
         name="issuer-participation",
     ),
 ]
+
+# Updates to bondholders: news of the project, from its officers (public to read).
+from investments.api import updates as updates_api  # noqa: E402
+
+urlpatterns += [
+    path("issues/<int:issue_id>/updates/", updates_api.IssueUpdatesApi.as_view(), name="issue-updates"),
+]

@@ -116,13 +116,37 @@ class RedemptionDecisionForm(forms.Form):
     reason = forms.CharField(label="Reason (the holder reads it)", max_length=500, required=False)
 
 
+class BondholderUpdateForm(forms.Form):
+    """News for an issue's bondholders; the service checks it again and decodes the photo."""
+
+    title = forms.CharField(label="Title", max_length=200)
+    body = forms.CharField(label="The news", max_length=10_000, widget=forms.Textarea(attrs={"rows": 6}))
+    published_on = forms.DateField(label="Date (empty: today)", required=False, widget=IsoDateInput)
+    # At most UPLOAD_MAX_FILE_SIZE, refused as it streams in (bondplatform.uploads); the type is
+    # judged by the bytes (bondplatform.images), `accept` only helps the browser's file picker.
+    photo = forms.FileField(
+        label="A photo (JPEG, PNG or WebP, at most 5 MB; optional)",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    photo_alt = forms.CharField(
+        label="What the photo shows, for people who cannot see it", max_length=300, required=False
+    )
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("photo") and not (data.get("photo_alt") or "").strip():
+            self.add_error("photo_alt", "Describe the photo for people who cannot see it.")
+        return data
+
+
 class EmailUpdatesForm(forms.Form):
     """The resident's choice about the e-mails they may do without (the essential ones always go)."""
 
     email_updates = forms.TypedChoiceField(
         label="E-mails about my bonds",
         choices=[
-            ("on", "Send me every update: payments received, interest, money sent"),
+            ("on", "Send me everything: payments received, interest, money sent, news of the projects"),
             ("off", "Only what I must know: how to pay, allotment, repayment decisions, refunds"),
         ],
         coerce=lambda value: value == "on",

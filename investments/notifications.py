@@ -9,11 +9,12 @@ which reads the rows again, renders `templates/email/<name>.txt` and `.html` and
 
 Essential e-mails always go: how to pay, the allotment with its certificate, a
 decision on early repayment, a refund, and officers' notice of a repayment request.
-The rest (payment received, interest, payout sent) go only to residents who have
-left `Profile.email_updates` on.
+The rest (payment received, interest, payout sent, officers' updates to bondholders)
+go only to residents who have left `Profile.email_updates` on.
 
-An interest run or a payout batch may cover thousands of holdings: the service queues
-one job for the run, and that job queues one send per holding, each retried alone.
+An interest run, a payout batch or an update may reach thousands of people: the service
+queues one job for it, and that job queues one send per holding (per person, for an
+update), each retried alone.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from django.urls import reverse
 
 from bondplatform.background import after_commit
 from bondplatform.mail import Attachment, absolute_url, mail_send
+from bondplatform.models import QueuedWork
 from investments.documents.certificates import certificate_pdf
 from investments.models import (
+    BondholderUpdate,
     BondIssue,
     Holding,
     InterestLine,
@@ -42,6 +45,7 @@ from investments.models import (
     Subscription,
 )
 from investments.payments.providers import provider_named
+from investments.selectors_updates import update_recipient_ids
 from issuers.selectors import officer_emails_of
 from people.models import Profile
 
@@ -240,6 +244,49 @@ def send_refund_sent(*, refund_id: int) -> int:
             "refund": refund,
             "subscription": subscription,
             "page_url": absolute_url(reverse("subscription-detail", args=[subscription.pk])),
+        },
+    )
+
+
+def bondholder_update_posted(update: BondholderUpdate) -> None:
+    after_commit(f"{_HERE}.send_bondholder_update_to_all", update_id=update.pk)
+
+
+def send_bondholder_update_to_all(*, update_id: int) -> int:
+    """Queue one e-mail per person whose money the issue holds (however many holdings they
+    have); how many were queued. Run again (a worker that died before marking it done), it
+    queues none twice."""
+    update = BondholderUpdate.objects.get(pk=update_id)
+    func = f"{_HERE}.send_bondholder_update"
+    with transaction.atomic():
+        queued = set(
+            QueuedWork.objects.filter(func=func, kwargs__update_id=update_id).values_list(
+                "kwargs__user_id", flat=True
+            )
+        )
+        user_ids = [u for u in update_recipient_ids(update.issue_id) if u not in queued]
+        for user_id in user_ids:
+            after_commit(func, update_id=update_id, user_id=user_id)
+    return len(user_ids)
+
+
+def send_bondholder_update(*, update_id: int, user_id: int) -> int:
+    """Not essential: news of the project, with a link to it on the offer's page."""
+    update = BondholderUpdate.objects.select_related("issue__issuer").get(pk=update_id)
+    holder = User.objects.get(pk=user_id)
+    issue = update.issue
+    page_url = absolute_url(reverse("issue-page", args=[issue.pk]))
+    return mail_send(
+        to=_to_holder(holder, essential=False),
+        subject=f"News from {issue.issuer.name}: {update.title}",
+        template="bondholder_update",
+        context={
+            **_common(holder, issue),
+            "update": update,
+            "page_url": f"{page_url}#update-{update.pk}",
+            "photo_url": absolute_url(reverse("bondholder-update-photo", args=[update.pk]))
+            if update.has_photo
+            else "",
         },
     )
 

@@ -9,6 +9,7 @@ from investments import (
     views_officer_issues,
     views_public,
     views_statements,
+    views_updates,
 )
 
 urlpatterns = [
@@ -126,5 +127,17 @@ urlpatterns = [
         "officer/issues/<int:issue_id>/uses-of-funds/",
         views_officer_issues.officer_uses_of_funds,
         name="officer-uses-of-funds",
+    ),
+]
+
+# Updates to bondholders: an officer posts one; the photos of the offers' pages.
+urlpatterns += [
+    path(
+        "officer/issues/<int:issue_id>/updates/",
+        views_updates.officer_update_post,
+        name="officer-update-post",
+    ),
+    path(
+        "updates/<int:update_id>/photo", views_updates.bondholder_update_photo, name="bondholder-update-photo"
     ),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,12 +20,16 @@ from investments.forms import (
     SubscribeForm,
 )
 from investments.models import LIVE_SUBSCRIPTION_STATUSES, IssueStatus
+from investments.selectors_updates import updates_of
 from investments.services import holdings as holding_services
 from investments.services import payouts as payout_services
 from investments.services import redemptions as redemption_services
 from investments.services import subscriptions as subscription_services
 from people import selectors as people_selectors
 from people.services import preferences as people_preferences
+
+# Updates to bondholders shown at once on an offer's page.
+UPDATES_SHOWN = 5
 
 
 def home(request):
@@ -59,6 +64,8 @@ def issue_detail(request, issue_id: int):
             "form": form,
             "transparency": selectors.transparency_of(issue),
             "allowance": selectors.allowance_of(issue, request.user),
+            # News from the project, newest first (`?updates=2`: older ones).
+            "updates": Paginator(updates_of(issue.pk), UPDATES_SHOWN).get_page(request.GET.get("updates")),
         },
     )
 

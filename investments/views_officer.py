@@ -39,6 +39,7 @@ from investments import selectors, selectors_servicing
 from investments.forms import (
     AllotForm,
     BankStatementForm,
+    BondholderUpdateForm,
     InterestRunForm,
     RecordPaymentForm,
     RedemptionDecisionForm,
@@ -129,6 +130,7 @@ def officer_issue(request, issue_id: int):
             "interest_run_form": InterestRunForm(),
             "redemptions": selectors_servicing.redemption_requests_of_issue(issue, actor=request.user),
             "decision_form": RedemptionDecisionForm(),
+            "update_form": BondholderUpdateForm() if may_act and issue.status != IssueStatus.DRAFT else None,
         },
     )
 

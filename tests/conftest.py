@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import io
 import json
 import os
 import socket
@@ -32,6 +33,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
+from PIL import Image
 from rest_framework.test import APIClient
 
 from bondplatform.errors import ServiceError
@@ -421,6 +423,24 @@ def allotted_holding(society, officer, resident, open_issue):
         return Holding.objects.get(subscription=subscription)
 
     return make
+
+
+# --- photos (updates to bondholders) ------------------------------------------------------
+
+
+def _photo(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), *, exif: Image.Exif | None = None) -> bytes:
+    image = Image.new("RGB", size, (0, 105, 92))
+    image.paste((255, 255, 255), (0, 0, 8, 8))  # the top left corner white, to see which way up it is kept
+    out = io.BytesIO()
+    image.save(out, fmt, **({"exif": exif} if exif is not None else {}))
+    return out.getvalue()
+
+
+@pytest.fixture
+def photo_bytes():
+    """photo_bytes(fmt="JPEG", size=(64, 48), *, exif=None) -> a small image's bytes in a format
+    Pillow writes ("JPEG", "PNG", "WEBP", "GIF"...), green with a white top left corner (8 by 8)."""
+    return _photo
 
 
 # --- concurrency and signing ----------------------------------------------------------------

@@ -26,6 +26,7 @@ from rest_framework.test import APIClient
 from investments.interest import add_months
 from investments.models import PayoutBatch, Refund
 from investments.services import interest_runs, redemptions
+from investments.services.updates import bondholder_update_post
 from issuers.models import Issuer, RoleGrant
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +56,9 @@ MATRIX: dict[str, tuple | str] = {
     "issue-detail": ("get", {"issue_id": "issue"}, {}, EVERYONE),
     "issue-transparency": ("get", {"issue_id": "issue"}, {}, EVERYONE),
     "issue-uses-of-funds": ("get", {"issue_id": "issue"}, {}, EVERYONE),
+    # Its POST (officers) is checked in tests/investments/test_updates_api.py.
+    "issue-updates": ("get", {"issue_id": "issue"}, {}, EVERYONE),
+    "bondholder-update-photo": ("get", {"update_id": "update"}, {}, EVERYONE),
     "issuer-participation": ("get", {"issuer_id": "issuer"}, {}, EVERYONE),
     "ledger-checkpoints": ("get", {}, {"issuer": "issuer"}, EVERYONE),
     "ledger-consistency-proof": ("get", {}, {"issuer": "issuer", "first": 1, "second": 1}, EVERYONE),
@@ -144,6 +148,7 @@ MATRIX: dict[str, tuple | str] = {
     "officer-role-revoke": ("post", {"issuer_id": "issuer", "grant_id": "grant"}, {}, OFFICER),
     "officer-distributions": ("get", {"issuer_id": "issuer"}, {}, READERS),  # officers pay, the others read
     "officer-uses-of-funds": ("get", {"issue_id": "issue"}, {}, READERS),  # officers report, the others read
+    "officer-update-post": ("get", {"issue_id": "issue"}, {}, OFFICER),
     # The issuer's books: its officers and auditors, and staff.
     "ledger-entries": ("get", {}, {"issuer": "issuer"}, READERS),
     "ledger-balances": ("get", {}, {"issuer": "issuer"}, READERS),
@@ -202,6 +207,7 @@ def world(
     make_user,
     allotted_holding,
     open_issue,
+    photo_bytes,
     django_capture_on_commit_callbacks,
 ):
     """One of everything, owned by `resident` in `society`'s books."""
@@ -251,6 +257,14 @@ def world(
         "grant": RoleGrant.objects.get(issuer=society, user=auditor).pk,
         "officer_user": officer.pk,
         "auditor_user": auditor.pk,
+        "update": bondholder_update_post(
+            actor=officer,
+            issue_id=issue.pk,
+            title="News",
+            body="The kitchen is open.",
+            photo=photo_bytes(),
+            photo_alt="The kitchen",
+        ).pk,
     }
     assert Issuer.objects.count() == 2
     return people, objects

@@ -179,6 +179,7 @@ BEYOND_THE_SCHEMA = {
     "POST /api/v1/issuers/{issuer_id}/winding-up/": "a date that has come",
     "POST /api/v1/issues/{issue_id}/uses-of-funds/": "the ledger entry of a distribution that paid for it, "
     "a spent_on that has come, a web address Django's validator takes",
+    "POST /api/v1/issues/{issue_id}/updates/": "a photo whose bytes are a JPEG, PNG or WebP image, described by photo_alt; a published_on from the offer's opening to today",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 

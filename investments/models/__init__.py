@@ -1,8 +1,14 @@
 """The investments app's models: the offer (issues, subscriptions, receipts, refunds,
-holdings) in `offers.py`, what an issue's money was used for in `accountability.py`, and a bond's life after allotment (interest runs, redemptions,
+holdings) in `offers.py`, what an issue's money was used for and its news to bondholders in
+`accountability.py`, and a bond's life after allotment (interest runs, redemptions,
 payouts, payout accounts) in `servicing.py`. Each module opens with the invariants it keeps."""
 
-from investments.models.accountability import UseOfFunds
+from investments.models.accountability import (
+    PHOTO_CONTENT_TYPES,
+    BondholderUpdate,
+    BondholderUpdatePhoto,
+    UseOfFunds,
+)
 from investments.models.offers import (
     LIVE_SUBSCRIPTION_STATUSES,
     BondIssue,
@@ -40,7 +46,10 @@ from investments.payments.models import StatementLineClaim, StripeEvent, StripeE
 
 __all__ = [
     "LIVE_SUBSCRIPTION_STATUSES",
+    "PHOTO_CONTENT_TYPES",
     "BondIssue",
+    "BondholderUpdate",
+    "BondholderUpdatePhoto",
     "DayCount",
     "Holding",
     "HoldingStatus",

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 
 from bondplatform.models import AuditEvent
 from investments.management.commands.seed_demo import DEMO_PASSWORD, RESIDENTS, ROLE_HOLDERS, STAFF
+from investments.models import BondholderUpdate
 from issuers.models import Issuer, RoleGrant
 from people.models import Profile
 from people.selectors import email_verified
@@ -67,6 +68,15 @@ def test_it_seeds_the_citylife_scenario():
     assert DEMO_PASSWORD in output
     for username in DEMO_USERNAMES:
         assert f"  {username} " in output
+
+
+def test_the_demo_offer_has_news_with_a_photo():
+    seed()
+    (update,) = BondholderUpdate.objects.filter(issue__name="Citylife Money-Back Bond 2026")
+    assert update.title == "The first £1,000 is in: thank you"
+    assert update.photo_content_type == "image/png" and update.photo_alt.startswith("A drawing of")
+    seed()
+    assert BondholderUpdate.objects.count() == 1
 
 
 def test_running_it_twice_creates_nothing_new_and_prints_the_same_log_ins():

@@ -5,8 +5,11 @@ work runs then (inline in tests, by the django-q2 worker in production)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from bondplatform.errors import RuleViolation
 from investments.models import PayoutBatch, Refund
@@ -22,6 +25,7 @@ from investments.services.redemptions import (
     redemption_request_create,
 )
 from investments.services.subscriptions import subscription_create
+from investments.services.updates import bondholder_update_post
 from people.services.preferences import email_updates_set
 
 pytestmark = pytest.mark.django_db
@@ -223,6 +227,44 @@ def test_a_refund_sent_is_announced(
     )
     assert "Why: paid more than due." in message.body
     assert "It goes back by bank transfer" in message.body
+
+
+def test_news_of_the_project_reaches_its_holders_with_the_photo(
+    officer, year_old_holding, photo_bytes, sent, html_of, django_capture_on_commit_callbacks
+):
+    issue = year_old_holding.issue
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        update = bondholder_update_post(
+            actor=officer,
+            issue_id=issue.pk,
+            title="The kitchen is open",
+            body="Forty meals served in the first week.\n\nThank you <all> of you.",
+            photo=photo_bytes("JPEG", (640, 480)),
+            photo_alt="Volunteers at the kitchen's serving hatch",
+            published_on=timezone.localdate() - dt.timedelta(days=2),
+        )
+    (message,) = sent(RITA)
+    assert message.subject == "News from Sheffield Citylife Society: The kitchen is open"
+    assert "Dear Rita Resident," in message.body
+    day = update.published_on
+    assert (
+        f"Sheffield Citylife Society has news of the project your money in Citylife Money-Back Bond pays for "
+        f"({day.day} {day:%B %Y}):" in message.body
+    )
+    assert "Forty meals served in the first week.\n\nThank you <all> of you." in message.body
+    photo = f"http://127.0.0.1:8000/updates/{update.pk}/photo"
+    assert f"Photo: Volunteers at the kitchen's serving hatch\n{photo}" in message.body
+    page = f"http://127.0.0.1:8000/issues/{issue.pk}/#update-{update.pk}"
+    assert f"Read it on the offer's page: {page}" in message.body
+    assert "You can turn off e-mails like this one on your page" in message.body
+    html = html_of(message)
+    assert (
+        f'<img src="{photo}" alt="Volunteers at the kitchen&#x27;s serving hatch" width="640" height="480"'
+        in html
+    )
+    assert "<p>Thank you &lt;all&gt; of you.</p>" in html
+    assert f'href="{page}"' in html
 
 
 def test_a_resident_who_turned_updates_off_gets_only_what_they_must_know(
