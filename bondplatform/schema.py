@@ -68,6 +68,8 @@ STATUS_MEANING = {
 
 BODY_CODES = {400: ["invalid", "malformed_request", "request_too_large", "bad_request"]}
 QUERY_CODES = {400: ["invalid_query"]}
+# A request header the view reads (an `Idempotency-Key` too long): the body's code.
+HEADER_CODES = {400: ["invalid"]}
 MEDIA_CODES = {415: ["unsupported_media_type"]}
 SIGNED_IN_CODES = {401: ["not_authenticated", "authentication_failed"]}
 TOKEN_CODES = {401: ["authentication_failed"]}
@@ -184,6 +186,8 @@ class AutoSchema(openapi.AutoSchema):
         parameters = operation.get("parameters", [])
         if any(p.get("in") == "query" for p in parameters):
             _merge(codes, QUERY_CODES)
+        if any(p.get("in") == "header" for p in parameters):
+            _merge(codes, HEADER_CODES)
         if any(p.get("in") == "path" for p in parameters):
             _merge(codes, PATH_CODES)
         if self._signed_in():

@@ -152,3 +152,14 @@ def test_every_idempotency_key_is_documented_with_the_length_the_service_takes(s
         "POST /api/v1/payout-batches/{batch_id}/mark-sent/",
     } <= set(keyed)
     assert all(header["maxLength"] == 100 for header in keyed.values()), keyed
+
+
+@pytest.mark.django_db
+def test_a_post_without_a_body_documents_the_400_of_a_bad_idempotency_key(schema, officer, api_client_for):
+    operation = schema["paths"]["/api/v1/payout-batches/{batch_id}/mark-sent/"]["post"]
+    assert "requestBody" not in operation
+    assert "invalid" in codes(operation, 400)
+    response = api_client_for(officer).post(
+        "/api/v1/payout-batches/1/mark-sent/", HTTP_IDEMPOTENCY_KEY="k" * 101
+    )
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
