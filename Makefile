@@ -29,7 +29,7 @@ install-test: $(TEST_STAMP)
 ## run: install, migrate the embedded database, seed the demo, serve web + worker (Ctrl-C stops both)
 run: install
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(PY) manage.py seed_demo
 	HOST=$(HOST) PORT=$(PORT) PY=$(PY) ./scripts/serve-dev
 
 ## test: install, lint, check migrations, run every test (PostgreSQL when DATABASE_URL says so)
