@@ -12,33 +12,14 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from bondplatform.models import AuditEvent
 from investments.models import BondIssue, IssueStatus
-from issuers.models import RoleGrant
 
 pytestmark = pytest.mark.django_db
 
 LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture
-def browser_for():
-    def browser(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return browser
-
-
-@pytest.fixture
-def other_officer(make_user, cic):
-    user = make_user("oona_other_officer", resident=False)
-    RoleGrant.objects.create(issuer=cic, user=user, role="finance_officer")
-    return user
 
 
 @pytest.fixture

@@ -10,34 +10,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from compliance.models import Decision, Distribution, Outcome
 from investments.models import UseOfFunds
-from issuers.models import RoleGrant
 from ledger.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "a-form-token-of-the-page-1234"
-
-
-@pytest.fixture
-def browser_for():
-    def browser(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return browser
-
-
-@pytest.fixture
-def other_officer(make_user, cic):
-    user = make_user("oona_other_officer", resident=False)
-    RoleGrant.objects.create(issuer=cic, user=user, role="finance_officer")
-    return user
 
 
 @pytest.fixture

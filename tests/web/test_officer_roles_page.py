@@ -6,30 +6,12 @@ granted) are shown on the page in words, never as an error page."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from bondplatform.models import AuditEvent
 from compliance.models import Decision, Outcome
 from issuers.models import Role, RoleGrant
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def browser_for():
-    def browser(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return browser
-
-
-@pytest.fixture
-def other_officer(make_user, cic):
-    user = make_user("oona_other_officer", resident=False)
-    RoleGrant.objects.create(issuer=cic, user=user, role="finance_officer")
-    return user
 
 
 @pytest.fixture
